@@ -1,0 +1,5 @@
+"""``python -m gobuild``."""
+
+from gobuild.cli import run
+
+run()

@@ -1,0 +1,243 @@
+"""Safe extraction of Go distributions (``.tar.gz`` and wheel ``.zip``).
+
+An allowlist, checked member by member before anything is written: only
+regular files and directories under one root folder (``go/``); no absolute
+names, ``..``, symlinks, hardlinks, devices or fifos, no setuid/setgid/sticky
+bits, no duplicate names, and bounds on entry count and sizes. Any violation
+rejects the whole archive and removes the destination. tar members are then
+extracted through tarfile's ``data`` filter as a second, independent layer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from gobuild.errors import ArchiveError
+from gobuild.progress import Reporter, Silent
+
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that reject archive bombs. Go distributions hold ~15k entries, ~300 MB."""
+
+    max_entries: int = 100_000
+    max_total_bytes: int = 4 << 30
+    max_file_bytes: int = 1 << 30
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What an extraction wrote."""
+
+    entries: int
+    bytes: int
+
+
+class _Checker:
+    """Applies the allowlist to a stream of (name, kind, mode, size) members."""
+
+    def __init__(self, archive: Path, root: str, limits: Limits) -> None:
+        self.archive = archive
+        self.root = root
+        self.limits = limits
+        self.seen: set[str] = set()
+        self.total = 0
+
+    def reject(self, name: str, why: str) -> ArchiveError:
+        return ArchiveError(f"{self.archive.name}: rejected member {name!r}: {why}")
+
+    def check(self, name: str, kind: str, mode: int, size: int) -> str:
+        """Validate one member; return its normalised relative path."""
+        if "\x00" in name or "\\" in name:
+            raise self.reject(name, "illegal character in name")
+        if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+            raise self.reject(name, "absolute path")
+        parts = PurePosixPath(name).parts
+        if ".." in parts:
+            raise self.reject(name, "'..' in path")
+        clean = "/".join(p for p in parts if p != ".")
+        if clean != self.root and not clean.startswith(self.root + "/"):
+            raise self.reject(name, f"outside the {self.root}/ folder")
+        if kind not in ("file", "dir"):
+            raise self.reject(name, f"{kind} entries are not allowed")
+        if mode & (stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX):
+            raise self.reject(name, "setuid, setgid or sticky bit")
+        if clean in self.seen:
+            raise self.reject(name, "duplicate name")
+        self.seen.add(clean)
+        if len(self.seen) > self.limits.max_entries:
+            raise self.reject(name, f"more than {self.limits.max_entries} entries")
+        if size > self.limits.max_file_bytes:
+            raise self.reject(name, f"larger than {self.limits.max_file_bytes} bytes")
+        self.total += size
+        if self.total > self.limits.max_total_bytes:
+            raise self.reject(name, f"archive expands beyond {self.limits.max_total_bytes} bytes")
+        return clean
+
+
+def extract(
+    archive: Path,
+    dest: Path,
+    *,
+    root: str = "go",
+    skip: Callable[[str], bool] | None = None,
+    limits: Limits | None = None,
+    reporter: Reporter | None = None,
+) -> Stats:
+    """Extract ``archive`` (``.tar.gz``/``.tgz`` or ``.zip``/``.whl``) into new directory ``dest``.
+
+    Members for which ``skip(name)`` is true are ignored (a wheel's
+    ``*.dist-info/``). On any error ``dest`` is removed, so nothing is left behind.
+    """
+    checker = _Checker(archive, root, limits or Limits())
+    reporter = reporter or Silent()
+    dest.mkdir(parents=True)
+    try:
+        if archive.name.endswith((".zip", ".whl")):
+            _extract_zip(archive, dest, checker, skip, reporter)
+        elif archive.name.endswith((".tar.gz", ".tgz")):
+            _extract_tar(archive, dest, checker, skip, reporter)
+        else:
+            raise ArchiveError(f"{archive.name}: unknown archive format")
+        if root not in {p.split("/", 1)[0] for p in checker.seen}:
+            raise ArchiveError(f"{archive.name}: no {root}/ folder in the archive")
+    except BaseException:
+        remove_tree(dest)
+        raise
+    return Stats(entries=len(checker.seen), bytes=checker.total)
+
+
+class _Counting:
+    """A read-only file wrapper that reports compressed bytes consumed."""
+
+    def __init__(self, f: IO[bytes], reporter: Reporter) -> None:
+        self._f = f
+        self._reporter = reporter
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._reporter.advance(len(data))
+        return data
+
+
+def _extract_tar(
+    archive: Path,
+    dest: Path,
+    checker: _Checker,
+    skip: Callable[[str], bool] | None,
+    reporter: Reporter,
+) -> None:
+    reporter.stage("extract", archive.stat().st_size)
+    with archive.open("rb") as raw:
+        try:
+            with tarfile.open(fileobj=_Counting(raw, reporter), mode="r|gz") as tar:  # type: ignore[call-overload]
+                for member in tar:
+                    if skip and skip(member.name):
+                        continue
+                    kind = "file" if member.isreg() else "dir" if member.isdir() else _tar_kind(member)
+                    checker.check(member.name, kind, member.mode, member.size)
+                    tar.extract(member, dest, filter="data")
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
+            raise ArchiveError(f"{archive.name}: corrupt or truncated archive: {exc}") from None
+        except OSError as exc:
+            if exc.errno:
+                raise  # a local I/O problem such as a full disk, not a bad archive
+            raise ArchiveError(f"{archive.name}: corrupt archive: {exc}") from None
+
+
+def _tar_kind(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return "symlink"
+    if member.islnk():
+        return "hardlink"
+    if member.ischr() or member.isblk():
+        return "device"
+    if member.isfifo():
+        return "fifo"
+    return f"type {member.type!r}"
+
+
+def _extract_zip(
+    archive: Path,
+    dest: Path,
+    checker: _Checker,
+    skip: Callable[[str], bool] | None,
+    reporter: Reporter,
+) -> None:
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArchiveError(f"{archive.name}: corrupt archive: {exc}") from None
+    with zf:
+        infos = zf.infolist()
+        reporter.stage("extract", sum(i.file_size for i in infos))
+        for info in infos:
+            if skip and skip(info.filename):
+                continue
+            mode = info.external_attr >> 16
+            fmt = stat.S_IFMT(mode)
+            if info.is_dir():
+                kind = "dir"
+            elif fmt in (0, stat.S_IFREG):
+                kind = "file"
+            else:
+                kind = {stat.S_IFLNK: "symlink", stat.S_IFIFO: "fifo"}.get(fmt, "device")
+            clean = checker.check(info.filename, kind, mode, info.file_size)
+            target = dest / clean
+            if kind == "dir":
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _copy_member(zf, info, target, checker)
+            target.chmod(0o755 if mode & 0o111 else 0o644)
+            reporter.advance(info.file_size)
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, checker: _Checker) -> None:
+    written = 0
+    try:
+        with zf.open(info) as src, target.open("xb") as out:
+            while chunk := src.read(_COPY_CHUNK):
+                written += len(chunk)
+                # The declared size was checked; never trust it for the real bytes.
+                if written > info.file_size:
+                    raise checker.reject(info.filename, "more data than its declared size")
+                out.write(chunk)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ArchiveError(f"{checker.archive.name}: corrupt member {info.filename!r}: {exc}") from None
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path`` even when its contents were made read-only."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_file() or path.is_symlink():
+        path.unlink()
+        return
+    for dirpath, _dirs, _files in os.walk(path):
+        os.chmod(dirpath, 0o700)  # noqa: PTH101 - os.walk yields str paths
+    shutil.rmtree(path)
+
+
+def make_read_only(path: Path) -> None:
+    """Remove write permission from every file and directory under ``path``."""
+    for dirpath, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            p = os.path.join(dirpath, name)  # noqa: PTH118
+            mode = os.lstat(p).st_mode
+            os.chmod(p, stat.S_IMODE(mode) & ~0o222)  # noqa: PTH101
+        for name in dirs:
+            p = os.path.join(dirpath, name)  # noqa: PTH118
+            os.chmod(p, 0o555)  # noqa: PTH101
+    os.chmod(path, 0o555)  # noqa: PTH101

@@ -1,0 +1,245 @@
+"""The command line: the only place that prints or decides exit codes.
+
+Exit codes: 0 success, 1 user error (one line, no traceback), 3 unexpected
+error (a bug: traceback shown), 130 Ctrl-C. ``gobuild go`` returns go's own code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from gobuild import __version__, proc, scaffold, toolchain
+from gobuild.config import Project, load_project
+from gobuild.errors import GobuildError
+from gobuild.progress import Reporter, Silent
+from gobuild.versions import GoVersion
+
+EXIT_USER = 1
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="gobuild",
+        description="Build orchestration for Go projects: pinned toolchains, reproducible builds.",
+    )
+    parser.add_argument("--version", action="version", version=f"gobuild {__version__}")
+    parser.add_argument("-C", "--directory", type=Path, default=Path(), help="run as if in DIR")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write gobuild.toml and dodo.py for this Go module")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    tc = sub.add_parser("toolchain", help="install, list and remove pinned Go toolchains")
+    tsub = tc.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = tsub.add_parser("install", help="install the pinned Go (or VERSION)")
+    p.add_argument("version", nargs="?", help="e.g. 1.22.10, 1.22, go1.22rc1")
+    _output_flags(p)
+    p = tsub.add_parser("list", help="installed versions, their sizes, and the project's")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = tsub.add_parser("remove", help="delete one installed version")
+    p.add_argument("version")
+    p = tsub.add_parser("path", help="print the GOROOT of the pinned Go (or VERSION)")
+    p.add_argument("version", nargs="?")
+
+    p = sub.add_parser("env", help="print shell exports for the pinned Go (eval them)")
+    _output_flags(p)
+    p = sub.add_parser("go", help="run the pinned go with ARGS", add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _output_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print a JSON result")
+    p.add_argument("-v", "--verbose", action="store_true", help="show per-stage timings")
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    """Run gobuild with ``argv``; return the exit code (never raises, never exits)."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USER
+    try:
+        return _dispatch(args, out, err)
+    except GobuildError as exc:
+        print(f"gobuild: error: {exc}", file=err)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("gobuild: interrupted", file=err)
+        return EXIT_INTERRUPTED
+    except Exception:  # noqa: BLE001 - a bug: show everything
+        print("gobuild: internal error (please report):", file=err)
+        traceback.print_exc(file=err)
+        return EXIT_BUG
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    cwd = args.directory.resolve()
+    if args.command == "init":
+        result = scaffold.init(cwd, force=args.force)
+        for path in result.written:
+            print(f"wrote {path}", file=out)
+        pkgs = ", ".join(result.packages) or "none found"
+        print(f"module {result.module}, Go {result.go_version}, main packages: {pkgs}", file=out)
+        print("next: `doit list` shows the tasks; `doit build` builds", file=out)
+        return 0
+    project = load_project(cwd)
+    if args.command == "toolchain":
+        return _toolchain(args, project, out, err)
+    if args.command == "env":
+        result = _ensure(project, None, err)
+        env = toolchain.environ(result.installed.goroot, {})
+        if args.json:
+            print(json.dumps({k: env[k] for k in ("GOROOT", "GOTOOLCHAIN")} | {"PATH_PREFIX": str(result.installed.goroot / "bin")}), file=out)
+            return 0
+        print(f"export GOROOT={shlex.quote(env['GOROOT'])}", file=out)
+        print(f'export PATH={shlex.quote(str(result.installed.goroot / "bin"))}:"$PATH"', file=out)
+        print("export GOTOOLCHAIN=local", file=out)
+        return 0
+    if args.command == "go":
+        found = _ensure(project, None, err).installed
+        res = proc.run(
+            [found.go, *args.args],
+            cwd=cwd,
+            env=toolchain.environ(found.goroot, project.environ),
+            check=False,
+            capture=False,
+        )
+        return res.returncode
+    raise AssertionError(args.command)
+
+
+def _toolchain(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
+    if args.action == "install":
+        result = _ensure(project, args.version, err)
+        if args.json:
+            print(json.dumps(result.as_json(), indent=2), file=out)
+            return 0
+        i = result.installed
+        state = "already installed" if result.cached else f"installed from {i.source}"
+        print(f"Go {i.version} ({i.platform}) {state}: {i.goroot}", file=out)
+        if args.verbose:
+            for stage, seconds in result.timings.items():
+                print(f"  {stage:<9} {seconds:8.3f}s", file=out)
+        return 0
+    req = toolchain.request_for(project, getattr(args, "version", None))
+    if args.action == "path":
+        found = toolchain.find_installed(req)
+        if found is None:
+            raise GobuildError(f"Go {req.request} is not installed; run `gobuild toolchain install`")
+        print(found.goroot, file=out)
+        return 0
+    if args.action == "remove":
+        version = GoVersion.parse(args.version)
+        if not req.cache.remove(version, req.platform):
+            raise GobuildError(f"Go {version} ({req.platform}) is not installed")
+        print(f"removed Go {version} ({req.platform})", file=out)
+        return 0
+    if args.action == "list":
+        return _list(project, req, out, args.json)
+    raise AssertionError(args.action)
+
+
+def _list(project: Project, req: toolchain.Request, out: TextIO, as_json: bool) -> int:
+    try:
+        current = toolchain.find_installed(toolchain.request_for(project))
+    except GobuildError:
+        current = None
+    rows = req.cache.list()
+    if as_json:
+        data = [
+            {
+                "version": str(i.version), "platform": str(i.platform), "goroot": str(i.goroot),
+                "size": i.size, "source": i.source, "project": i == current,
+            }
+            for i in rows
+        ]
+        print(json.dumps(data, indent=2), file=out)
+        return 0
+    if not rows:
+        print(f"no toolchains installed in {req.cache.root}", file=out)
+        return 0
+    for i in rows:
+        mark = "*" if i == current else " "
+        print(f"{mark} {i.version!s:<10} {i.platform!s:<13} {i.size / 2**20:8.1f} MiB  {i.source:<8} {i.goroot}", file=out)
+    if current:
+        print("* used by this project", file=out)
+    return 0
+
+
+def _ensure(project: Project, version: str | None, err: TextIO) -> toolchain.InstallResult:
+    req = toolchain.request_for(project, version)
+    reporter: Reporter = _TerminalReporter(err) if err.isatty() else _NoticesOnly(err)
+    try:
+        return toolchain.ensure(req, reporter)
+    finally:
+        if isinstance(reporter, _TerminalReporter):
+            reporter.close()
+
+
+class _NoticesOnly(Silent):
+    """Quiet except for one-line notices (e.g. a source fallback)."""
+
+    def __init__(self, err: TextIO) -> None:
+        super().__init__()
+        self.err = err
+
+    def notice(self, message: str) -> None:
+        print(f"gobuild: {message}", file=self.err)
+
+
+class _TerminalReporter(_NoticesOnly):
+    """rich progress bars for download and extraction on a terminal."""
+
+    def __init__(self, err: TextIO) -> None:
+        super().__init__(err)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description:<9}"), BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), TimeRemainingColumn(),
+            console=Console(file=err), transient=True,
+        )
+        self.task: int | None = None
+        self.started = False
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        if not self.started:
+            self.progress.start()
+            self.started = True
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)  # type: ignore[arg-type]
+        self.task = self.progress.add_task(name, total=total)  # type: ignore[assignment]
+
+    def advance(self, amount: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)  # type: ignore[arg-type]
+
+    def notice(self, message: str) -> None:
+        self.progress.console.print(f"gobuild: {message}", markup=False, highlight=False)
+
+    def close(self) -> None:
+        if self.started:
+            self.progress.stop()

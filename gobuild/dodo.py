@@ -1,0 +1,34 @@
+"""The doit entry point for a user's repository: ``from gobuild.dodo import *``.
+
+doit collects ``DOIT_CONFIG`` and every ``task_*`` function from the dodo
+module's namespace; this module supplies them for the project in the current
+directory (doit runs from the directory holding dodo.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from gobuild import tasks
+from gobuild.config import Project, load_project
+
+__all__ = ["DOIT_CONFIG", "task_build", "task_toolchain"]
+
+
+def _project() -> Project:
+    return load_project(Path.cwd())
+
+
+DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_project())
+
+
+def task_toolchain() -> dict[str, Any]:
+    """Install the project's pinned Go."""
+    return tasks.toolchain_task(_project())
+
+
+def task_build() -> Iterator[dict[str, Any]]:
+    """Build the module's binaries."""
+    yield from tasks.build_tasks(_project())

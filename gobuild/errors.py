@@ -1,0 +1,58 @@
+"""The one error hierarchy of gobuild.
+
+Library code raises these; only the CLI turns them into messages and exit codes.
+A ``GobuildError`` is a *user* error: its ``str()`` is a complete one-line
+message that needs no traceback. Anything else escaping the library is a bug.
+"""
+
+from __future__ import annotations
+
+
+class GobuildError(Exception):
+    """Base class: a failure the user can act on, described in one line."""
+
+
+class ConfigError(GobuildError):
+    """gobuild.toml, go.mod or gobuild.lock is missing, malformed or invalid."""
+
+
+class VersionError(GobuildError):
+    """A Go version string cannot be parsed or resolved."""
+
+
+class SourceError(GobuildError):
+    """A toolchain source could not provide a listing or an archive."""
+
+
+class SourceUnreachable(SourceError):
+    """The source could not be reached at all (DNS, refused, timeouts, 5xx)."""
+
+
+class IntegrityError(GobuildError):
+    """A checksum did not match what a listing or gobuild.lock recorded."""
+
+
+class ArchiveError(GobuildError):
+    """An archive was rejected by the extraction allowlist or was corrupt."""
+
+
+class ToolchainError(GobuildError):
+    """Installing, finding or removing a toolchain failed."""
+
+
+class ProcessError(GobuildError):
+    """A subprocess failed; the message carries command, exit code and output."""
+
+    def __init__(self, argv: list[str], returncode: int, output: str) -> None:
+        self.argv = argv
+        self.returncode = returncode
+        self.output = output
+        tail = output.strip().splitlines()[-20:]
+        detail = (" | " + " | ".join(tail)) if tail else ""
+        super().__init__(f"command failed with exit code {returncode}: {_show(argv)}{detail}")
+
+
+def _show(argv: list[str]) -> str:
+    import shlex
+
+    return shlex.join(argv)

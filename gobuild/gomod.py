@@ -1,0 +1,96 @@
+"""Reading go.mod and finding a module's main packages, without running Go."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from gobuild.errors import ConfigError
+
+_MODULE = re.compile(r'^module\s+("?)(?P<path>[^"\s]+)\1\s*(?://.*)?$')
+_GO = re.compile(r"^go\s+(?P<v>\S+)\s*(?://.*)?$")
+_TOOLCHAIN = re.compile(r"^toolchain\s+(?P<v>\S+)\s*(?://.*)?$")
+_PACKAGE = re.compile(r"^package\s+(?P<name>[A-Za-z_]\w*)")
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class GoMod:
+    """The parts of a go.mod gobuild needs."""
+
+    path: Path
+    module: str
+    go: str | None
+    toolchain: str | None
+
+
+def find_module_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds a go.mod."""
+    for d in [start, *start.parents]:
+        if (d / "go.mod").is_file():
+            return d
+    return None
+
+
+def read(path: Path) -> GoMod:
+    """Parse ``path`` (a go.mod); the ``toolchain`` line keeps its ``go`` prefix off."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    module = go = toolchain = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if m := _MODULE.match(line):
+            module = m["path"]
+        elif m := _GO.match(line):
+            go = m["v"]
+        elif m := _TOOLCHAIN.match(line):
+            # "toolchain default" means "no preference": ignore it.
+            toolchain = None if m["v"] == "default" else m["v"].removeprefix("go")
+    if module is None:
+        raise ConfigError(f"{path}: no module line")
+    return GoMod(path=path, module=module, go=go, toolchain=toolchain)
+
+
+def main_packages(root: Path) -> list[str]:
+    """Relative import paths (``.``, ``./cmd/a``) of the module's main packages.
+
+    Skips what the go command skips: testdata, vendor, directories starting
+    with ``.`` or ``_``, and nested modules (directories with their own go.mod).
+    """
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith((".", "_"))
+            and d not in ("testdata", "vendor")
+            and not (here / d / "go.mod").exists()
+        )
+        if any(_is_main(here / f) for f in filenames if _is_source(f)):
+            rel = here.relative_to(root).as_posix()
+            found.append("." if rel == "." else f"./{rel}")
+    return sorted(found)
+
+
+def _is_source(name: str) -> bool:
+    return name.endswith(".go") and not name.endswith("_test.go") and not name.startswith((".", "_"))
+
+
+def _is_main(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    text = _BLOCK_COMMENT.sub("", text)
+    for raw in text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if not line:
+            continue
+        m = _PACKAGE.match(line)
+        return bool(m and m["name"] == "main")
+    return False

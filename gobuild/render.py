@@ -1,0 +1,60 @@
+"""Jinja2 rendering of the files gobuild generates.
+
+Templates ship inside the wheel (``gobuild.templates``) and are loaded through
+importlib.resources. Rendering is strict: an undefined name is an error, and
+values reach a template only through a filter for the syntax they land in.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+from gobuild.errors import GobuildError
+
+
+def _load(name: str) -> str:
+    try:
+        return (resources.files("gobuild.templates") / name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise jinja2.TemplateNotFound(name) from None
+
+
+def toml_string(value: object) -> str:
+    """A TOML basic string. JSON's escapes (``\\"``, ``\\\\``, ``\\n``, ``\\uXXXX``) are all valid TOML."""
+    return json.dumps(str(value), ensure_ascii=True)
+
+
+def toml_array(values: list[str]) -> str:
+    """A one-line TOML array of strings."""
+    return "[" + ", ".join(toml_string(v) for v in values) + "]"
+
+
+def python_string(value: object) -> str:
+    """A Python string literal."""
+    return repr(str(value))
+
+
+def environment() -> jinja2.Environment:
+    """The one Jinja2 environment: strict undefined, no autoescape (filters escape per syntax)."""
+    env = jinja2.Environment(  # noqa: S701 - not HTML; every value passes a syntax filter
+        loader=jinja2.FunctionLoader(_load),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(toml=toml_string, toml_array=toml_array, py=python_string)
+    return env
+
+
+def render(name: str, **values: Any) -> str:
+    """Render template ``name`` with ``values``."""
+    try:
+        return environment().get_template(name).render(**values)
+    except jinja2.UndefinedError as exc:
+        raise GobuildError(f"template {name}: {exc.message}") from exc

@@ -1,0 +1,391 @@
+"""The toolchain cache: pinned Go versions installed side by side, safely.
+
+Layout under the cache directory::
+
+    toolchains/go1.22.10.linux-amd64/go/...      the GOROOT (read-only)
+    toolchains/go1.22.10.linux-amd64.complete    marker, JSON, written LAST
+    tmp/go1.22.10.linux-amd64.<pid>.<rand>/      downloads and extraction in progress
+    locks/go1.22.10.linux-amd64.lock             one installer per version at a time
+
+A version is installed only when its marker exists (as Go's module cache and
+the actions tool-cache do): an interruption at any point leaves at worst a
+temp directory or an unmarked tree, which the next installer removes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import filelock
+
+from gobuild import archive, atomic, lockfile, platforms
+from gobuild.config import Project
+from gobuild.errors import GobuildError, IntegrityError, SourceError, ToolchainError
+from gobuild.platforms import Platform
+from gobuild.progress import Reporter, Silent
+from gobuild.fetch import Fetcher
+from gobuild.sources import Artifact, Fetched, OfficialSource, PypiSource, Source
+from gobuild.versions import GoVersion, VersionRequest, resolve
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A complete toolchain in the cache, as its marker describes it."""
+
+    version: GoVersion
+    platform: Platform
+    goroot: Path
+    source: str
+    artifact: Artifact
+    size: int
+    installed_at: str
+
+    @property
+    def go(self) -> Path:
+        """The go executable."""
+        return self.goroot / "bin" / "go"
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """What :func:`ensure` did, with per-stage timings in seconds."""
+
+    installed: Installed
+    cached: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        """A JSON-ready summary for ``--json``."""
+        i = self.installed
+        return {
+            "version": str(i.version),
+            "platform": str(i.platform),
+            "goroot": str(i.goroot),
+            "source": i.source,
+            "filename": i.artifact.filename,
+            "sha256": i.artifact.sha256,
+            "size": i.size,
+            "cached": self.cached,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "notices": self.notices,
+        }
+
+
+class Cache:
+    """The on-disk cache of toolchains rooted at ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def key(self, version: GoVersion, platform: Platform) -> str:
+        """Directory name for one version on one platform."""
+        return f"go{version}.{platform.key}"
+
+    def tree(self, version: GoVersion, platform: Platform) -> Path:
+        """Where that version's tree lives (its GOROOT is ``tree/go``)."""
+        return self.root / "toolchains" / self.key(version, platform)
+
+    def marker(self, version: GoVersion, platform: Platform) -> Path:
+        """The completion marker; its existence is what "installed" means."""
+        return self.root / "toolchains" / f"{self.key(version, platform)}.complete"
+
+    def get(self, version: GoVersion, platform: Platform) -> Installed | None:
+        """The installed toolchain, or None when it is absent or incomplete."""
+        return self._read_marker(self.marker(version, platform))
+
+    def list(self) -> list[Installed]:
+        """Every complete toolchain, oldest version first."""
+        folder = self.root / "toolchains"
+        found = [self._read_marker(m) for m in folder.glob("*.complete")] if folder.is_dir() else []
+        return sorted((i for i in found if i), key=lambda i: (i.version, i.platform))
+
+    @contextmanager
+    def locked(self, version: GoVersion, platform: Platform, reporter: Reporter) -> Iterator[None]:
+        """Hold the per-version install lock."""
+        locks = self.root / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(locks / f"{self.key(version, platform)}.lock")
+        try:
+            lock.acquire(timeout=0.2)
+        except filelock.Timeout:
+            reporter.notice(f"waiting for another gobuild installing Go {version}")
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def clean_stale(self, version: GoVersion, platform: Platform) -> None:
+        """Remove leftovers of interrupted installs (call with the version lock held)."""
+        key = self.key(version, platform)
+        tmp = self.root / "tmp"
+        if tmp.is_dir():
+            for entry in tmp.glob(f"{key}.*"):
+                archive.remove_tree(entry)
+        if not self.marker(version, platform).exists():
+            archive.remove_tree(self.tree(version, platform))
+
+    def remove(self, version: GoVersion, platform: Platform) -> bool:
+        """Delete one version: marker first, so it never looks installed half-deleted."""
+        with self.locked(version, platform, Silent()):
+            marker = self.marker(version, platform)
+            existed = marker.exists()
+            marker.unlink(missing_ok=True)
+            archive.remove_tree(self.tree(version, platform))
+            return existed
+
+    def _read_marker(self, marker: Path) -> Installed | None:
+        try:
+            data = json.loads(marker.read_text(encoding="utf-8"))
+            version = GoVersion.parse(data["version"])
+            platform = Platform.parse(data["platform"])
+        except (OSError, ValueError, KeyError, GobuildError):
+            return None
+        goroot = self.tree(version, platform) / "go"
+        if not (goroot / "bin" / "go").is_file():
+            return None
+        return Installed(
+            version=version,
+            platform=platform,
+            goroot=goroot,
+            source=str(data.get("source", "")),
+            artifact=Artifact(str(data.get("filename", "")), str(data.get("sha256", ""))),
+            size=int(data.get("size", 0)),
+            installed_at=str(data.get("installed_at", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything :func:`ensure` needs, all passed in (no globals, no env reads)."""
+
+    request: VersionRequest
+    platform: Platform
+    cache: Cache
+    sources: Sequence[Source]
+    lock_path: Path | None = None
+    state_dir: Path | None = None
+    record_lock: bool = True
+    limits: archive.Limits = field(default_factory=archive.Limits)
+
+
+def ensure(req: Request, reporter: Reporter | None = None) -> InstallResult:
+    """Make the requested Go present and return it, installing if needed.
+
+    Resolution uses gobuild.lock first, so a locked project with a cached
+    toolchain makes no network request at all.
+    """
+    reporter = reporter or Silent()
+    notices: list[str] = []
+    failed: set[str] = set()
+
+    def notice(msg: str) -> None:
+        notices.append(msg)
+        reporter.notice(msg)
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
+    version = lock.resolved(req.request) or req.request.exact
+    if version is None:
+        version = _resolve_series(req, failed, notice)
+    timings["resolve"] = time.perf_counter() - t0
+
+    found = req.cache.get(version, req.platform)
+    if found is None:
+        with req.cache.locked(version, req.platform, reporter):
+            found = req.cache.get(version, req.platform)  # another process may have finished
+            if found is None:
+                found = _install(req, version, lock, failed, notice, timings, reporter)
+                cached = False
+            else:
+                cached = True
+    else:
+        cached = True
+    if cached:
+        _check_against_lock(found, lock)
+    if req.lock_path and req.state_dir and req.record_lock:
+        lockfile.record(
+            req.lock_path, req.state_dir, req.request, version, req.platform,
+            found.source, found.artifact,
+        )
+    return InstallResult(found, cached, timings, notices)
+
+
+def _resolve_series(req: Request, failed: set[str], notice: Callable[[str], None]) -> GoVersion:
+    last: SourceError | None = None
+    for i, source in enumerate(req.sources):
+        try:
+            return resolve(req.request, source.versions(req.platform), source.name)
+        except SourceError as exc:
+            failed.add(source.name)
+            last = exc
+            if i + 1 < len(req.sources):
+                notice(f"{source.name} unavailable ({exc}); trying {req.sources[i + 1].name}")
+    raise last or ToolchainError("no toolchain sources configured")
+
+
+def _check_against_lock(found: Installed, lock: lockfile.Lock) -> None:
+    want = lock.artifact(found.version, found.platform, found.source)
+    if want and want.sha256 != found.artifact.sha256:
+        raise IntegrityError(
+            f"cached Go {found.version} was installed from sha256 {found.artifact.sha256} but "
+            f"gobuild.lock records {want.sha256}; run `gobuild toolchain remove {found.version}`"
+        )
+
+
+def _install(
+    req: Request,
+    version: GoVersion,
+    lock: lockfile.Lock,
+    failed: set[str],
+    notice: Callable[[str], None],
+    timings: dict[str, float],
+    reporter: Reporter,
+) -> Installed:
+    cache = req.cache
+    cache.clean_stale(version, req.platform)
+    tmp_root = cache.root / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{cache.key(version, req.platform)}.{os.getpid()}.", dir=tmp_root))
+    try:
+        fetched = _fetch(req, version, lock, failed, notice, work, timings, reporter)
+        t = time.perf_counter()
+        staged = work / "tree"
+        stats = archive.extract(
+            fetched.path, staged, skip=fetched.skip, limits=req.limits, reporter=reporter
+        )
+        fetched.path.unlink()
+        timings["extract"] = time.perf_counter() - t
+        t = time.perf_counter()
+        _check_tree(staged / "go", version, fetched)
+        archive.make_read_only(staged)
+        timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - t
+        target = cache.tree(version, req.platform)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        info = {
+            "version": str(version),
+            "platform": str(req.platform),
+            "source": fetched.source,
+            "url": fetched.url,
+            "filename": fetched.filename,
+            "sha256": fetched.sha256,
+            "size": stats.bytes,
+            "entries": stats.entries,
+            "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        # The marker goes last: only now does the version count as installed.
+        atomic.write_text(cache.marker(version, req.platform), json.dumps(info, indent=2) + "\n")
+    except OSError as exc:
+        raise ToolchainError(
+            f"cannot install Go {version}: {exc.strerror or exc} ({exc.filename or cache.root})"
+        ) from exc
+    finally:
+        archive.remove_tree(work)
+    installed = cache.get(version, req.platform)
+    if installed is None:
+        raise ToolchainError(f"Go {version} was installed but its marker cannot be read")
+    return installed
+
+
+def _fetch(
+    req: Request,
+    version: GoVersion,
+    lock: lockfile.Lock,
+    failed: set[str],
+    notice: Callable[[str], None],
+    work: Path,
+    timings: dict[str, float],
+    reporter: Reporter,
+) -> Fetched:
+    usable = [s for s in req.sources if s.name not in failed] or list(req.sources)
+    last: SourceError | None = None
+    for i, source in enumerate(usable):
+        t = time.perf_counter()
+        expected = lock.artifact(version, req.platform, source.kind)
+        try:
+            fetched = source.fetch(version, req.platform, work, expected, reporter)
+        except IntegrityError:
+            raise
+        except SourceError as exc:
+            last = exc
+            if i + 1 < len(usable):
+                notice(f"{source.name} unavailable ({exc}); trying {usable[i + 1].name}")
+            continue
+        timings["download"] = time.perf_counter() - t
+        return fetched
+    raise last or ToolchainError("no toolchain sources configured")
+
+
+def _check_tree(goroot: Path, version: GoVersion, fetched: Fetched) -> None:
+    go = goroot / "bin" / "go"
+    if not go.is_file():
+        raise ToolchainError(f"{fetched.filename}: no go/bin/go in the archive")
+    first = (goroot / "VERSION").read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    if first.strip() != version.tag:
+        raise ToolchainError(
+            f"{fetched.filename}: contains {first.strip()!r}, expected {version.tag!r}"
+        )
+
+
+def environ(goroot: Path, base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` with GOROOT, PATH and GOTOOLCHAIN=local set for ``goroot``.
+
+    GOTOOLCHAIN=local stops the go command from switching to another toolchain
+    on its own; GOROOT and the PATH prefix put this Go ahead of /usr/local/go
+    or any other Go on the machine.
+    """
+    env = dict(base)
+    env["GOROOT"] = str(goroot)
+    env["GOTOOLCHAIN"] = "local"
+    env["PATH"] = os.pathsep.join(p for p in [str(goroot / "bin"), base.get("PATH", "")] if p)
+    return env
+
+
+def request_for(project: Project, version: str | None = None) -> Request:
+    """A :class:`Request` for ``project``'s pinned Go (or ``version`` when given)."""
+    pin = VersionRequest.parse(version) if version else project.go_pin().request
+    tc = project.settings.toolchain
+    fetcher = Fetcher(retries=tc.retries, timeout=tc.timeout)
+    by_name: dict[str, Source] = {
+        "official": OfficialSource(fetcher, project.mirror),
+        "pypi": PypiSource(),
+    }
+    return Request(
+        request=pin,
+        platform=platforms.host(),
+        cache=Cache(project.cache_dir),
+        sources=[by_name[name] for name in project.sources],
+        lock_path=project.lock_file,
+        state_dir=project.state_dir,
+        # An explicit version on the command line is checked against the lock
+        # but is not the project's pin, so it is not recorded.
+        record_lock=version is None,
+    )
+
+
+def find_installed(req: Request) -> Installed | None:
+    """The installed toolchain ``req`` means, without any network access.
+
+    None when it is not installed, or when only a source could tell which
+    release a series request means (nothing locked yet).
+    """
+    lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
+    version = lock.resolved(req.request) or req.request.exact
+    if version is None:
+        return None
+    found = req.cache.get(version, req.platform)
+    if found is None:
+        return None
+    want = lock.artifact(found.version, found.platform, found.source)
+    return None if want and want.sha256 != found.artifact.sha256 else found
