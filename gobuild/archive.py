@@ -145,7 +145,9 @@ def _extract_tar(
                 for member in tar:
                     if skip and skip(member.name):
                         continue
-                    kind = "file" if member.isreg() else "dir" if member.isdir() else _tar_kind(member)
+                    kind = (
+                        "file" if member.isreg() else "dir" if member.isdir() else _tar_kind(member)
+                    )
                     checker.check(member.name, kind, member.mode, member.size)
                     tar.extract(member, dest, filter="data")
         except (tarfile.TarError, EOFError, zlib.error) as exc:
@@ -204,7 +206,9 @@ def _extract_zip(
             reporter.advance(info.file_size)
 
 
-def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, checker: _Checker) -> None:
+def _copy_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, checker: _Checker
+) -> None:
     written = 0
     try:
         with zf.open(info) as src, target.open("xb") as out:
@@ -215,7 +219,9 @@ def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, check
                     raise checker.reject(info.filename, "more data than its declared size")
                 out.write(chunk)
     except (zipfile.BadZipFile, EOFError) as exc:
-        raise ArchiveError(f"{checker.archive.name}: corrupt member {info.filename!r}: {exc}") from None
+        raise ArchiveError(
+            f"{checker.archive.name}: corrupt member {info.filename!r}: {exc}"
+        ) from None
 
 
 def remove_tree(path: Path) -> None:
@@ -239,5 +245,5 @@ def make_read_only(path: Path) -> None:
             os.chmod(p, stat.S_IMODE(mode) & ~0o222)  # noqa: PTH101
         for name in dirs:
             p = os.path.join(dirpath, name)  # noqa: PTH118
-            os.chmod(p, 0o555)  # noqa: PTH101
-    os.chmod(path, 0o555)  # noqa: PTH101
+            os.chmod(p, 0o555)  # noqa: PTH101, S103 - read-only, world-readable like any GOROOT
+    os.chmod(path, 0o555)  # noqa: PTH101, S103

@@ -18,7 +18,7 @@ def write_text(path: Path, text: str, mode: int | None = None) -> None:
         if mode is None and path.exists():
             mode = path.stat().st_mode & 0o777
         os.chmod(tmp, mode if mode is not None else 0o644)  # noqa: PTH101
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

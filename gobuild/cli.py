@@ -15,6 +15,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
 from gobuild import __version__, proc, scaffold, toolchain
 from gobuild.config import Project, load_project
 from gobuild.errors import GobuildError
@@ -63,8 +74,9 @@ def _output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="show per-stage timings")
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
     """Run gobuild with ``argv``; return the exit code (never raises, never exits)."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
@@ -80,7 +92,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None,
     except KeyboardInterrupt:
         print("gobuild: interrupted", file=err)
         return EXIT_INTERRUPTED
-    except Exception:  # noqa: BLE001 - a bug: show everything
+    except Exception:  # a bug: show everything
         print("gobuild: internal error (please report):", file=err)
         traceback.print_exc(file=err)
         return EXIT_BUG
@@ -105,14 +117,14 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "toolchain":
         return _toolchain(args, project, out, err)
     if args.command == "env":
-        result = _ensure(project, None, err)
-        env = toolchain.environ(result.installed.goroot, {})
+        goroot = _ensure(project, None, err).installed.goroot
+        exports = {"GOROOT": str(goroot), "GOTOOLCHAIN": "local"}
         if args.json:
-            print(json.dumps({k: env[k] for k in ("GOROOT", "GOTOOLCHAIN")} | {"PATH_PREFIX": str(result.installed.goroot / "bin")}), file=out)
+            print(json.dumps({**exports, "PATH_PREFIX": str(goroot / "bin")}), file=out)
             return 0
-        print(f"export GOROOT={shlex.quote(env['GOROOT'])}", file=out)
-        print(f'export PATH={shlex.quote(str(result.installed.goroot / "bin"))}:"$PATH"', file=out)
-        print("export GOTOOLCHAIN=local", file=out)
+        for name, value in exports.items():
+            print(f"export {name}={shlex.quote(value)}", file=out)
+        print(f'export PATH={shlex.quote(str(goroot / "bin"))}:"$PATH"', file=out)
         return 0
     if args.command == "go":
         found = _ensure(project, None, err).installed
@@ -144,7 +156,9 @@ def _toolchain(args: argparse.Namespace, project: Project, out: TextIO, err: Tex
     if args.action == "path":
         found = toolchain.find_installed(req)
         if found is None:
-            raise GobuildError(f"Go {req.request} is not installed; run `gobuild toolchain install`")
+            raise GobuildError(
+                f"Go {req.request} is not installed; run `gobuild toolchain install`"
+            )
         print(found.goroot, file=out)
         return 0
     if args.action == "remove":
@@ -167,8 +181,12 @@ def _list(project: Project, req: toolchain.Request, out: TextIO, as_json: bool) 
     if as_json:
         data = [
             {
-                "version": str(i.version), "platform": str(i.platform), "goroot": str(i.goroot),
-                "size": i.size, "source": i.source, "project": i == current,
+                "version": str(i.version),
+                "platform": str(i.platform),
+                "goroot": str(i.goroot),
+                "size": i.size,
+                "source": i.source,
+                "project": i == current,
             }
             for i in rows
         ]
@@ -179,7 +197,9 @@ def _list(project: Project, req: toolchain.Request, out: TextIO, as_json: bool) 
         return 0
     for i in rows:
         mark = "*" if i == current else " "
-        print(f"{mark} {i.version!s:<10} {i.platform!s:<13} {i.size / 2**20:8.1f} MiB  {i.source:<8} {i.goroot}", file=out)
+        size = f"{i.size / 2**20:8.1f} MiB"
+        line = f"{mark} {i.version!s:<10} {i.platform!s:<13} {size}  {i.source:<8} {i.goroot}"
+        print(line, file=out)
     if current:
         print("* used by this project", file=out)
     return 0
@@ -211,18 +231,16 @@ class _TerminalReporter(_NoticesOnly):
 
     def __init__(self, err: TextIO) -> None:
         super().__init__(err)
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
         self.progress = Progress(
-            TextColumn("{task.description:<9}"), BarColumn(), DownloadColumn(),
-            TransferSpeedColumn(), TimeRemainingColumn(),
-            console=Console(file=err), transient=True,
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=err),
+            transient=True,
         )
-        self.task: int | None = None
+        self.task: TaskID | None = None
         self.started = False
 
     def stage(self, name: str, total: int | None = None) -> None:
@@ -230,12 +248,12 @@ class _TerminalReporter(_NoticesOnly):
             self.progress.start()
             self.started = True
         if self.task is not None:
-            self.progress.update(self.task, visible=False)  # type: ignore[arg-type]
-        self.task = self.progress.add_task(name, total=total)  # type: ignore[assignment]
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task(name, total=total)
 
     def advance(self, amount: int) -> None:
         if self.task is not None:
-            self.progress.advance(self.task, amount)  # type: ignore[arg-type]
+            self.progress.advance(self.task, amount)
 
     def notice(self, message: str) -> None:
         self.progress.console.print(f"gobuild: {message}", markup=False, highlight=False)

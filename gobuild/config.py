@@ -99,7 +99,9 @@ class BinarySection(_Section):
     @classmethod
     def _relative_package(cls, value: str) -> str:
         if not _PACKAGE.match(value) or "/../" in value + "/" or "/./" in value + "/":
-            raise ValueError(f"{value!r} must be a package path relative to the module, like ./cmd/app")
+            raise ValueError(
+                f"{value!r} must be a package path relative to the module, like ./cmd/app"
+            )
         return value
 
 
@@ -183,7 +185,9 @@ class Project:
     def go_pin(self) -> GoPin:
         """The Go request: gobuild.toml first, then go.mod's toolchain line, then its go line."""
         if self.settings.go.version:
-            return GoPin(VersionRequest.parse(self.settings.go.version), f"{CONFIG_NAME} go.version")
+            return GoPin(
+                VersionRequest.parse(self.settings.go.version), f"{CONFIG_NAME} go.version"
+            )
         mod = self.gomod
         try:
             if mod.toolchain:

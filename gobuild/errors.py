@@ -7,6 +7,8 @@ message that needs no traceback. Anything else escaping the library is a bug.
 
 from __future__ import annotations
 
+import shlex
+
 
 class GobuildError(Exception):
     """Base class: a failure the user can act on, described in one line."""
@@ -53,6 +55,4 @@ class ProcessError(GobuildError):
 
 
 def _show(argv: list[str]) -> str:
-    import shlex
-
     return shlex.join(argv)

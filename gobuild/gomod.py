@@ -78,7 +78,9 @@ def main_packages(root: Path) -> list[str]:
 
 
 def _is_source(name: str) -> bool:
-    return name.endswith(".go") and not name.endswith("_test.go") and not name.startswith((".", "_"))
+    return (
+        name.endswith(".go") and not name.endswith("_test.go") and not name.startswith((".", "_"))
+    )
 
 
 def _is_main(path: Path) -> bool:

@@ -63,13 +63,14 @@ def read(path: Path) -> Lock:
         }
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any malformation is the same user error
+    except Exception as exc:  # any malformation is the same user error
         raise ConfigError(f"{path}: malformed lock file ({exc}); fix or delete it") from None
     return Lock(request=go.get("request"), version=version, artifacts=artifacts)
 
 
 def record(
     path: Path,
+    *,
     state_dir: Path,
     request: VersionRequest,
     version: GoVersion,

@@ -24,7 +24,7 @@ def _load(name: str) -> str:
 
 
 def toml_string(value: object) -> str:
-    """A TOML basic string. JSON's escapes (``\\"``, ``\\\\``, ``\\n``, ``\\uXXXX``) are all valid TOML."""
+    """A TOML basic string: JSON's escapes are all valid TOML escapes."""
     return json.dumps(str(value), ensure_ascii=True)
 
 
@@ -40,13 +40,13 @@ def python_string(value: object) -> str:
 
 def environment() -> jinja2.Environment:
     """The one Jinja2 environment: strict undefined, no autoescape (filters escape per syntax)."""
-    env = jinja2.Environment(  # noqa: S701 - not HTML; every value passes a syntax filter
+    env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_load),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,
+        autoescape=False,  # noqa: S701 - not HTML: every value passes a filter for its syntax
     )
     env.filters.update(toml=toml_string, toml_array=toml_array, py=python_string)
     return env

