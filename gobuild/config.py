@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,9 +124,18 @@ class Settings(_Section):
 
 
 def binary_name(module: str, package: str) -> str:
-    """The default file name for a main package: its last path element."""
-    last = package.rstrip("/").rsplit("/", 1)[-1]
-    return module.rstrip("/").rsplit("/", 1)[-1] if last in (".", "") else last
+    """The default file name for a main package, as ``go build`` picks it.
+
+    The last path element (for ``.``, the module's, skipping a ``/vN`` major
+    version suffix), with characters outside the safe set replaced by ``_``.
+    """
+    elements = [e for e in package.split("/") if e not in (".", "")]
+    if not elements:
+        elements = module.rstrip("/").split("/")
+        if len(elements) > 1 and re.fullmatch(r"v[2-9]\d*|v[1-9]\d+", elements[-1]):
+            elements.pop()
+    name = re.sub(r"[^A-Za-z0-9._+-]", "_", elements[-1]).lstrip("._+-")[:128]
+    return name or "app"
 
 
 def check_mirror_url(value: str) -> str:
@@ -276,8 +286,12 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any]) -> str:
 def _known_keys(loc: list[str]) -> list[str]:
     model: type[BaseModel] = Settings
     for part in loc:
+        if part.isdigit():
+            continue  # an index into an array of tables
         field = model.model_fields.get(part)
         ann = field.annotation if field else None
+        if typing.get_origin(ann) is list:
+            ann = typing.get_args(ann)[0]
         if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
             return []
         model = ann

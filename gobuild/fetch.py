@@ -113,6 +113,11 @@ class Fetcher:
                 headers={"User-Agent": USER_AGENT},
             )
         except urllib3.exceptions.HTTPError as exc:
+            inner = getattr(exc, "reason", exc)
+            if isinstance(inner, urllib3.exceptions.NameResolutionError):
+                # An unknown host (an air-gapped site) will not resolve a second later.
+                host = urlsplit(url).hostname
+                raise SourceUnreachable(f"{url}: cannot resolve host {host}") from None
             raise _Retryable(f"cannot connect: {_reason(exc)}") from None
         try:
             if resp.status in RETRY_STATUSES:
@@ -144,7 +149,8 @@ def _retry_after(resp: urllib3.BaseHTTPResponse) -> float | None:
 def _reason(exc: BaseException) -> str:
     inner = getattr(exc, "reason", None) or exc
     text = str(inner)
-    return text.split(": ", 1)[-1] if "Connection refused" in text else text
+    # urllib3 prefixes the connection object's repr; keep only the OS's words.
+    return text.rsplit(": ", 1)[-1] if "Connection" in text else text
 
 
 def _read_file(url: str, reporter: Reporter) -> Iterator[bytes]:

@@ -151,7 +151,7 @@ class OfficialSource:
         """Download the archive, checking the listing's sha256 (and the lock's, if given)."""
         entry = self._pick(self.listing().get(version, []), platform)
         if entry is None:
-            raise SourceError(f"{self.name} lists no Go {version} archive for {platform}")
+            raise SourceError(f"Go {version} is not available from {self.name} for {platform}")
         if expected and (entry.filename, entry.sha256) != (expected.filename, expected.sha256):
             raise IntegrityError(
                 f"{entry.filename}: gobuild.lock records sha256 {expected.sha256} "
