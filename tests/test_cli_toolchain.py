@@ -1,0 +1,141 @@
+"""The toolchain commands through ``gobuild.cli.main`` and as a real subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gobuild import cli, scaffold
+from gobuild.platforms import host
+from tests import godist
+from tests.conftest import MakeProject
+from tests.mirror import Mirror
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def project(mirror: Mirror, make_project: MakeProject) -> Path:
+    for v in ("1.22.9", "1.22.10"):
+        mirror.add(v, godist.fake_archive(v))
+    return make_project("1.22", mirror=mirror)
+
+
+def test_install_json_and_verbose(project: Path) -> None:
+    code, out, err = run("-C", str(project), "toolchain", "install", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["version"] == "1.22.10"
+    assert data["platform"] == str(host())
+    assert data["cached"] is False
+    assert data["source"] == "official"
+    assert len(data["sha256"]) == 64
+    assert set(data["timings"]) >= {"resolve", "download", "extract", "verify"}
+    code, out, _ = run("-C", str(project), "toolchain", "install", "--verbose")
+    assert code == 0
+    assert "already installed" in out
+    assert "resolve" in out
+
+
+def test_list_path_remove(project: Path) -> None:
+    assert run("-C", str(project), "toolchain", "install")[0] == 0
+    assert run("-C", str(project), "toolchain", "install", "1.22.9")[0] == 0
+    code, out, _ = run("-C", str(project), "toolchain", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].lstrip().startswith("1.22.9") and not lines[0].startswith("*")
+    assert lines[1].startswith("* 1.22.10")
+    assert "MiB" in lines[1]
+    code, out, _ = run("-C", str(project), "toolchain", "list", "--json")
+    rows = json.loads(out)
+    assert [(r["version"], r["project"]) for r in rows] == [("1.22.9", False), ("1.22.10", True)]
+    code, out, _ = run("-C", str(project), "toolchain", "path")
+    assert code == 0 and out.strip().endswith(f"go1.22.10.{host().key}/go")
+    assert Path(out.strip(), "bin", "go").is_file()
+    code, out, _ = run("-C", str(project), "toolchain", "remove", "1.22.9")
+    assert code == 0 and "removed Go 1.22.9" in out
+    code, _, err = run("-C", str(project), "toolchain", "remove", "1.22.9")
+    assert code == 1 and "not installed" in err
+
+
+def test_path_when_not_installed_is_a_user_error(project: Path) -> None:
+    code, out, err = run("-C", str(project), "toolchain", "path", "1.22.9")
+    assert (code, out) == (1, "")
+    assert err.startswith("gobuild: error:") and err.count("\n") == 1
+
+
+def test_env_exports_work_in_a_shell(project: Path) -> None:
+    code, out, _ = run("-C", str(project), "env")
+    assert code == 0
+    assert "export GOTOOLCHAIN=local" in out
+    script = out + 'command -v go; go version; echo "$GOROOT"\n'
+    res = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/local/go/bin:/usr/bin:/bin"})
+    which, version, goroot = res.stdout.splitlines()
+    assert which == f"{goroot}/bin/go"  # ahead of /usr/local/go on PATH
+    assert version == f"go version go1.22.10 {host()}"
+
+
+def test_env_json(project: Path) -> None:
+    code, out, _ = run("-C", str(project), "env", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["GOTOOLCHAIN"] == "local"
+    assert data["PATH_PREFIX"] == data["GOROOT"] + "/bin"
+
+
+def test_gobuild_go_runs_pinned_go_and_passes_exit_code(project: Path) -> None:
+    base = [sys.executable, "-m", "gobuild", "-C", str(project), "go"]
+    res = subprocess.run([*base, "version"], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == f"go version go1.22.10 {host()}"
+
+
+def test_user_error_is_one_line_exit_1(mirror: Mirror, make_project: MakeProject) -> None:
+    mirror.add("1.22.10", godist.fake_archive("1.22.10"), sha256="00" * 32)
+    root = make_project("1.22.10", mirror=mirror)
+    code, _, err = run("-C", str(root), "toolchain", "install")
+    assert code == 1
+    assert err.startswith("gobuild: error:") and err.count("\n") == 1
+    assert "Traceback" not in err and "sha256" in err
+
+
+def test_config_error_exit_1(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
+    (tmp_path / "gobuild.toml").write_text('[go]\nverison = "1.22"\n')
+    code, _, err = run("-C", str(tmp_path), "toolchain", "install")
+    assert code == 1
+    assert "gobuild.toml" in err and "did you mean 'go.version'" in err
+
+
+def test_outside_module_exit_1(tmp_path: Path) -> None:
+    code, _, err = run("-C", str(tmp_path), "env")
+    assert code == 1 and "not inside a Go module" in err
+
+
+def test_unexpected_error_exit_3_with_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(root: Path, force: bool = False) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(scaffold, "init", boom)
+    code, _, err = run("-C", str(tmp_path), "init")
+    assert code == 3
+    assert "internal error" in err and "RuntimeError: kaboom" in err
+
+
+def test_keyboard_interrupt_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(root: Path, force: bool = False) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scaffold, "init", interrupted)
+    assert run("-C", str(tmp_path), "init")[0] == 130
