@@ -10,6 +10,7 @@ extracted through tarfile's ``data`` filter as a second, independent layer.
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import stat
@@ -141,17 +142,25 @@ def _extract_tar(
     reporter.stage("extract", archive.stat().st_size)
     with archive.open("rb") as raw:
         try:
-            with tarfile.open(fileobj=_Counting(raw, reporter), mode="r|gz") as tar:  # type: ignore[call-overload]
+            # GzipFile (not tarfile's own "r|gz") because it checks the trailer's
+            # CRC and length when read to the end: a stream cut between two
+            # members would otherwise pass as a shorter, valid archive.
+            with (
+                gzip.GzipFile(fileobj=_Counting(raw, reporter)) as gz,  # type: ignore[arg-type]
+                tarfile.open(fileobj=gz, mode="r|") as tar,
+            ):
                 for member in tar:
                     if skip and skip(member.name):
                         continue
-                    kind = (
-                        "file" if member.isreg() else "dir" if member.isdir() else _tar_kind(member)
-                    )
+                    kind = "file" if member.isreg() else "dir" if member.isdir() else _tar_kind(member)
                     checker.check(member.name, kind, member.mode, member.size)
                     tar.extract(member, dest, filter="data")
-        except (tarfile.TarError, EOFError, zlib.error) as exc:
+                while gz.read(_COPY_CHUNK):  # drain to EOF: verifies CRC and length
+                    pass
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise ArchiveError(f"{archive.name}: corrupt or truncated archive: {exc}") from None
+        except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
+            raise ArchiveError(f"{archive.name}: conflicting entries at {exc.filename}") from None
         except OSError as exc:
             if exc.errno:
                 raise  # a local I/O problem such as a full disk, not a bad archive
@@ -242,6 +251,8 @@ def make_read_only(path: Path) -> None:
         for name in files:
             p = os.path.join(dirpath, name)  # noqa: PTH118
             mode = os.lstat(p).st_mode
+            if stat.S_ISLNK(mode):
+                continue  # chmod would follow it out of the tree
             os.chmod(p, stat.S_IMODE(mode) & ~0o222)  # noqa: PTH101
         for name in dirs:
             p = os.path.join(dirpath, name)  # noqa: PTH118

@@ -12,8 +12,7 @@ from gobuild.errors import ConfigError
 _MODULE = re.compile(r'^module\s+("?)(?P<path>[^"\s]+)\1\s*(?://.*)?$')
 _GO = re.compile(r"^go\s+(?P<v>\S+)\s*(?://.*)?$")
 _TOOLCHAIN = re.compile(r"^toolchain\s+(?P<v>\S+)\s*(?://.*)?$")
-_PACKAGE = re.compile(r"^package\s+(?P<name>[A-Za-z_]\w*)")
-_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_PACKAGE = re.compile(r"package\s+(?P<name>[A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -88,11 +87,24 @@ def _is_main(path: Path) -> bool:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    text = _BLOCK_COMMENT.sub("", text)
-    for raw in text.splitlines():
-        line = raw.split("//", 1)[0].strip()
-        if not line:
-            continue
-        m = _PACKAGE.match(line)
-        return bool(m and m["name"] == "main")
-    return False
+    return package_name(text) == "main"
+
+
+def package_name(source: str) -> str | None:
+    """The package clause's name: only comments and space may precede it."""
+    i, n = 0, len(source)
+    while i < n:
+        if source[i].isspace():
+            i += 1
+        elif source.startswith("//", i):
+            end = source.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif source.startswith("/*", i):
+            end = source.find("*/", i + 2)
+            if end < 0:
+                return None
+            i = end + 2
+        else:
+            m = _PACKAGE.match(source, i)
+            return m["name"] if m else None
+    return None

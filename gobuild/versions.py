@@ -16,7 +16,8 @@ from gobuild.errors import VersionError
 
 _VERSION = re.compile(
     r"^(?:go)?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)"
-    r"(?:\.(?P<patch>0|[1-9]\d*)|(?P<pre>beta|rc)(?P<pren>[1-9]\d*))?$"
+    r"(?:\.(?P<patch>0|[1-9]\d*)|(?P<pre>beta|rc)(?P<pren>[1-9]\d*))?$",
+    re.ASCII,
 )
 # Pre-release kinds sort before the release they precede: beta < rc < final.
 _PRE_RANK = {"beta": 0, "rc": 1}
@@ -118,8 +119,9 @@ def resolve(request: VersionRequest, available: Iterable[GoVersion], where: str)
     """
     versions = sorted(set(available))
     if request.exact is not None:
-        if request.exact in versions:
-            return request.exact
+        for v in versions:
+            if v == request.exact:
+                return v  # the listed name: go1.20 when 1.20.0 was asked for
         raise VersionError(f"Go {request.exact} is not available from {where}")
     candidates = [v for v in versions if request.matches(v) and v.stable]
     if not candidates:
