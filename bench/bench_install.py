@@ -73,8 +73,14 @@ def main() -> None:
             out.mkdir()
             baseline.append(timed(["sh", "-c", shell], dict(os.environ), out))
             shutil.rmtree(out)
-    med = {k: statistics.median(v) for k, v in
-           {"gobuild_fresh": fresh, "gobuild_cached": cached, "shell_baseline": baseline}.items()}
+    med = {
+        k: statistics.median(v)
+        for k, v in {
+            "gobuild_fresh": fresh,
+            "gobuild_cached": cached,
+            "shell_baseline": baseline,
+        }.items()
+    }
     result = {
         "rounds": args.rounds,
         "medians_s": {k: round(v, 3) for k, v in med.items()},

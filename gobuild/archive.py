@@ -10,11 +10,12 @@ extracted through tarfile's ``data`` filter as a second, independent layer.
 
 from __future__ import annotations
 
-import gzip
 import os
+import queue
 import shutil
 import stat
 import tarfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -98,6 +99,9 @@ def extract(
 ) -> Stats:
     """Extract ``archive`` (``.tar.gz``/``.tgz`` or ``.zip``/``.whl``) into new directory ``dest``.
 
+    The extracted tree is read-only (files lose their write bits, directories
+    become 0555), as an installed toolchain must be.
+
     Members for which ``skip(name)`` is true are ignored (a wheel's
     ``*.dist-info/``). On any error ``dest`` is removed, so nothing is left behind.
     """
@@ -119,17 +123,86 @@ def extract(
     return Stats(entries=len(checker.seen), bytes=checker.total)
 
 
-class _Counting:
-    """A read-only file wrapper that reports compressed bytes consumed."""
+class _Gunzip:
+    """A read-only stream of an archive's decompressed bytes, inflated on a thread.
 
-    def __init__(self, f: IO[bytes], reporter: Reporter) -> None:
-        self._f = f
+    zlib in gzip mode (wbits 31) checks the trailer's CRC-32 and length itself,
+    so a stream cut anywhere, even between two tar members, is an error, never
+    a shorter valid archive. The inflate calls release the GIL, so inflating
+    overlaps with tar parsing and file creation on the reading thread.
+    """
+
+    _END = b""
+
+    def __init__(self, raw: IO[bytes], name: str, reporter: Reporter) -> None:
+        self._raw = raw
+        self._name = name
         self._reporter = reporter
+        self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=16)
+        self._buf = b""
+        self._pos = 0
+        self._done = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._inflate, name="gobuild-gunzip", daemon=True)
+        self._thread.start()
+
+    def _inflate(self) -> None:
+        try:
+            z = zlib.decompressobj(wbits=31)
+            while not self._stop.is_set():
+                raw = self._raw.read(_COPY_CHUNK)
+                self._reporter.advance(len(raw))
+                if not raw:
+                    if not z.eof:
+                        raise ArchiveError(
+                            f"{self._name}: corrupt or truncated archive: "
+                            "compressed stream ended early"
+                        )
+                    break
+                out = z.decompress(raw)
+                if z.unused_data:
+                    raise ArchiveError(f"{self._name}: unexpected data after the gzip stream")
+                if out:
+                    self._put(out)
+            self._put(self._END)
+        except BaseException as exc:  # handed to the reading thread
+            if isinstance(exc, zlib.error):
+                exc = ArchiveError(f"{self._name}: corrupt or truncated archive: {exc}")
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        self._reporter.advance(len(data))
+        while len(self._buf) - self._pos < n or n < 0:
+            if self._done:
+                break
+            item = self._chunks.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item == self._END:
+                self._done = True
+                break
+            self._buf = self._buf[self._pos :] + item
+            self._pos = 0
+        end = len(self._buf) if n < 0 else self._pos + n
+        data = self._buf[self._pos : end]
+        self._pos += len(data)
         return data
+
+    def drain(self) -> None:
+        """Read to the end, so the trailer (CRC-32, length) is checked."""
+        while self.read(_COPY_CHUNK):
+            pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class _Writer:
@@ -138,7 +211,9 @@ class _Writer:
     Single-threaded on purpose: writer threads were measured slower here, as
     every file-system call hands the GIL back and forth with the reading thread.
     Files are created with O_EXCL and O_NOFOLLOW, so nothing already on disk
-    (or reached through a link) is ever overwritten.
+    (or reached through a link) is ever overwritten, and already read-only: a
+    descriptor from O_CREAT is writable whatever the mode, which saves a chmod
+    per file. :meth:`seal` makes the directories read-only at the end.
     """
 
     def __init__(self, dest: Path) -> None:
@@ -148,18 +223,24 @@ class _Writer:
     def mkdir(self, rel: str) -> None:
         if rel not in self.dirs:
             (self.dest / rel).mkdir(mode=0o755, parents=True, exist_ok=True)
-            self.dirs.add(rel)
+            parts = rel.split("/")
+            self.dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
 
     def write(self, rel: str, data: bytes, mode: int) -> None:
         self.mkdir(rel.rpartition("/")[0])
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(self.dest / rel, flags, mode)
+        fd = os.open(self.dest / rel, flags, mode & ~0o222)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
+
+    def seal(self) -> None:
+        """Make every directory read-only, deepest first."""
+        for rel in sorted(self.dirs, key=lambda d: d.count("/") + bool(d), reverse=True):
+            os.chmod(self.dest / rel, 0o555)  # noqa: PTH101, S103 - world-readable like any GOROOT
 
 
 def _extract_tar(
@@ -170,36 +251,17 @@ def _extract_tar(
     reporter: Reporter,
 ) -> None:
     reporter.stage("extract", archive.stat().st_size)
-    writer = _Writer(dest)
     try:
         with archive.open("rb") as raw:
-            # GzipFile (not tarfile's own "r|gz") because it checks the trailer's
-            # CRC and length when read to the end: a stream cut between two
-            # members would otherwise pass as a shorter, valid archive.
-            with (
-                gzip.GzipFile(fileobj=_Counting(raw, reporter)) as gz,  # type: ignore[arg-type]
-                tarfile.open(fileobj=gz, mode="r|") as tar,
-            ):
-                for member in tar:
-                    if skip and skip(member.name):
-                        continue
-                    kind = "file" if member.isreg() else "dir" if member.isdir() else _tar_kind(member)
-                    clean = checker.check(member.name, kind, member.mode, member.size)
-                    # Second, independent layer: tarfile's own "data" filter.
-                    safe = tarfile.data_filter(member, str(dest))
-                    if kind == "dir":
-                        writer.mkdir(clean)
-                        continue
-                    src = tar.extractfile(member)
-                    data = src.read() if src else b""
-                    if len(data) != member.size:
-                        raise ArchiveError(f"{archive.name}: truncated member {member.name!r}")
-                    writer.write(clean, data, safe.mode if safe.mode is not None else 0o644)
-                while gz.read(_COPY_CHUNK):  # drain to EOF: verifies CRC and length
-                    pass
+            gz = _Gunzip(raw, archive.name, reporter)
+            try:
+                _extract_tar_stream(gz, archive, dest, checker, skip)
+                gz.drain()
+            finally:
+                gz.close()
     except tarfile.FilterError as exc:
         raise ArchiveError(f"{archive.name}: rejected by tarfile's data filter: {exc}") from None
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except (tarfile.TarError, EOFError) as exc:
         raise ArchiveError(f"{archive.name}: corrupt or truncated archive: {exc}") from None
     except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
         raise ArchiveError(f"{archive.name}: conflicting entries at {exc.filename}") from None
@@ -207,6 +269,33 @@ def _extract_tar(
         if exc.errno:
             raise  # a local I/O problem such as a full disk, not a bad archive
         raise ArchiveError(f"{archive.name}: corrupt archive: {exc}") from None
+
+
+def _extract_tar_stream(
+    gz: _Gunzip,
+    archive: Path,
+    dest: Path,
+    checker: _Checker,
+    skip: Callable[[str], bool] | None,
+) -> None:
+    writer = _Writer(dest)
+    with tarfile.open(fileobj=gz, mode="r|") as tar:  # type: ignore[call-overload]
+        for member in tar:
+            if skip and skip(member.name):
+                continue
+            kind = "file" if member.isreg() else "dir" if member.isdir() else _tar_kind(member)
+            clean = checker.check(member.name, kind, member.mode, member.size)
+            # Second, independent layer: tarfile's own "data" filter.
+            safe = tarfile.data_filter(member, str(dest))
+            if kind == "dir":
+                writer.mkdir(clean)
+                continue
+            src = tar.extractfile(member)
+            data = src.read() if src else b""
+            if len(data) != member.size:
+                raise ArchiveError(f"{archive.name}: truncated member {member.name!r}")
+            writer.write(clean, data, safe.mode if safe.mode is not None else 0o644)
+    writer.seal()
 
 
 def _tar_kind(member: tarfile.TarInfo) -> str:
@@ -255,6 +344,7 @@ def _extract_zip(
                 data = _read_member(zf, info, checker)
                 writer.write(clean, data, 0o755 if mode & 0o111 else 0o644)
                 reporter.advance(info.file_size)
+            writer.seal()
     except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
         raise ArchiveError(f"{archive.name}: conflicting entries at {exc.filename}") from None
 
@@ -265,7 +355,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, checker: _Checker) 
             # The declared size was checked; never trust it for the real bytes.
             data = src.read(info.file_size + 1)
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise ArchiveError(f"{checker.archive.name}: corrupt member {info.filename!r}: {exc}") from None
+        raise ArchiveError(
+            f"{checker.archive.name}: corrupt member {info.filename!r}: {exc}"
+        ) from None
     if len(data) > info.file_size:
         raise checker.reject(info.filename, "more data than its declared size")
     return data
@@ -281,18 +373,3 @@ def remove_tree(path: Path) -> None:
     for dirpath, _dirs, _files in os.walk(path):
         os.chmod(dirpath, 0o700)  # noqa: PTH101 - os.walk yields str paths
     shutil.rmtree(path)
-
-
-def make_read_only(path: Path) -> None:
-    """Remove write permission from every file and directory under ``path``."""
-    for dirpath, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            p = os.path.join(dirpath, name)  # noqa: PTH118
-            mode = os.lstat(p).st_mode
-            if stat.S_ISLNK(mode):
-                continue  # chmod would follow it out of the tree
-            os.chmod(p, stat.S_IMODE(mode) & ~0o222)  # noqa: PTH101
-        for name in dirs:
-            p = os.path.join(dirpath, name)  # noqa: PTH118
-            os.chmod(p, 0o555)  # noqa: PTH101, S103 - read-only, world-readable like any GOROOT
-    os.chmod(path, 0o555)  # noqa: PTH101, S103

@@ -274,7 +274,6 @@ class _Installer:
             self.timings["extract"] = time.perf_counter() - t
             t = time.perf_counter()
             _check_tree(staged / "go", version, fetched)
-            archive.make_read_only(staged)
             self.timings["verify"] = time.perf_counter() - t
             target = cache.tree(version, platform)
             target.parent.mkdir(parents=True, exist_ok=True)

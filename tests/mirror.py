@@ -46,13 +46,21 @@ class Mirror:
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, version: str, data: bytes | Path, *, stable: bool = True,
-            filename: str | None = None, sha256: str | None = None) -> Entry:
+    def add(
+        self,
+        version: str,
+        data: bytes | Path,
+        *,
+        stable: bool = True,
+        filename: str | None = None,
+        sha256: str | None = None,
+    ) -> Entry:
         """Publish an archive for ``version`` on the host platform."""
         filename = filename or f"go{version}.{host().key}.tar.gz"
         raw = data.read_bytes() if isinstance(data, Path) else data
-        entry = Entry(version, filename, data, sha256 or hashlib.sha256(raw).hexdigest(),
-                      len(raw), stable)
+        entry = Entry(
+            version, filename, data, sha256 or hashlib.sha256(raw).hexdigest(), len(raw), stable
+        )
         self.entries[filename] = entry
         return entry
 
@@ -71,18 +79,35 @@ class Mirror:
             by_version[e.version].append(e)
         out = []
         for version, entries in by_version.items():
-            out.append({
-                "version": f"go{version}",
-                "stable": all(e.stable for e in entries),
-                "files": [
-                    {"filename": e.filename, "os": plat.goos, "arch": plat.goarch,
-                     "version": f"go{version}", "sha256": e.sha256, "size": e.size,
-                     "kind": "archive"}
-                    for e in entries
-                ] + [{"filename": f"go{version}.src.tar.gz", "os": "", "arch": "",
-                      "version": f"go{version}", "sha256": "0" * 64, "size": 1,
-                      "kind": "source"}],
-            })
+            out.append(
+                {
+                    "version": f"go{version}",
+                    "stable": all(e.stable for e in entries),
+                    "files": [
+                        {
+                            "filename": e.filename,
+                            "os": plat.goos,
+                            "arch": plat.goarch,
+                            "version": f"go{version}",
+                            "sha256": e.sha256,
+                            "size": e.size,
+                            "kind": "archive",
+                        }
+                        for e in entries
+                    ]
+                    + [
+                        {
+                            "filename": f"go{version}.src.tar.gz",
+                            "os": "",
+                            "arch": "",
+                            "version": f"go{version}",
+                            "sha256": "0" * 64,
+                            "size": 1,
+                            "kind": "source",
+                        }
+                    ],
+                }
+            )
         return out
 
 
@@ -90,12 +115,14 @@ def make_handler(state: Mirror) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
-            if parts.path == "/dl/" and "mode=json" in parts.query or parts.path == "/dl/index.json":
+            if (
+                parts.path == "/dl/" and "mode=json" in parts.query
+            ) or parts.path == "/dl/index.json":
                 key = LISTING
                 body = json.dumps(state.listing()).encode()
             elif parts.path.startswith("/dl/") and parts.path[4:] in state.entries:
@@ -134,8 +161,14 @@ def make_handler(state: Mirror) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(msg)
 
-        def _send(self, key: str, body: bytes, count: int, declared: int | None = None,
-                  trickle: bool = False) -> None:
+        def _send(
+            self,
+            key: str,
+            body: bytes,
+            count: int,
+            declared: int | None = None,
+            trickle: bool = False,
+        ) -> None:
             self.send_response(200)
             self.send_header("Content-Length", str(declared or len(body)))
             self.send_header("Content-Type", "application/octet-stream")

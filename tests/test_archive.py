@@ -1,4 +1,4 @@
-"""Tests for gobuild.archive: the allowlist extractor, remove_tree and make_read_only."""
+"""Tests for gobuild.archive: the allowlist extractor and remove_tree."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuild.archive import Limits, Stats, extract, make_read_only, remove_tree
+from gobuild.archive import Limits, Stats, extract, remove_tree
 from gobuild.errors import ArchiveError
 
 VERSION = b"go1.22.10\ntime 2024-12-03T17:59:27Z\n"
@@ -159,8 +159,8 @@ def test_extract_valid_tar_gz(tmp_path: Path) -> None:
     assert (dest / "go" / "VERSION").read_bytes() == VERSION
     assert (dest / "go" / "bin" / "go").read_bytes() == GO_BIN
     assert (dest / "go" / "bin").is_dir()
-    assert mode_of(dest / "go" / "bin" / "go") == 0o755
-    assert mode_of(dest / "go" / "VERSION") == 0o644
+    assert mode_of(dest / "go" / "bin" / "go") == 0o555  # exec kept, read-only
+    assert mode_of(dest / "go" / "VERSION") == 0o444
     assert stats == Stats(entries=4, bytes=len(VERSION) + len(GO_BIN))
 
 
@@ -181,8 +181,8 @@ def test_extract_valid_zip(tmp_path: Path, suffix: str) -> None:
     assert snapshot(dest) == {"go", "go/bin", "go/VERSION", "go/bin/go"}
     assert (dest / "go" / "VERSION").read_bytes() == VERSION
     assert (dest / "go" / "bin" / "go").read_bytes() == GO_BIN
-    assert mode_of(dest / "go" / "bin" / "go") == 0o755
-    assert mode_of(dest / "go" / "VERSION") == 0o644
+    assert mode_of(dest / "go" / "bin" / "go") == 0o555  # exec kept, read-only
+    assert mode_of(dest / "go" / "VERSION") == 0o444
     assert stats == Stats(entries=4, bytes=len(VERSION) + len(GO_BIN))
 
 
@@ -192,7 +192,7 @@ def test_extract_zip_without_directory_entries_or_modes(tmp_path: Path) -> None:
     layout = Layout(tmp_path, "go.zip", zip_bytes(members, zipfile.ZIP_STORED))
     layout.extract()
     assert (layout.dest / "go" / "bin" / "go").read_bytes() == GO_BIN
-    assert mode_of(layout.dest / "go" / "bin" / "go") == 0o644
+    assert mode_of(layout.dest / "go" / "bin" / "go") == 0o444
 
 
 def test_extract_refuses_existing_destination(tmp_path: Path) -> None:
@@ -539,55 +539,31 @@ def test_tar_skip_callback(tmp_path: Path) -> None:
     assert not (layout.dest / "pkg.dist-info").exists()
 
 
-# --- make_read_only and remove_tree --------------------------------------------------------
+# --- read-only results and remove_tree ------------------------------------------------------
 
 
-def _tree(root: Path) -> None:
-    (root / "bin").mkdir(parents=True)
-    (root / "src" / "deep" / "er").mkdir(parents=True)
-    (root / "empty").mkdir()
-    (root / "VERSION").write_bytes(VERSION)
-    (root / "VERSION").chmod(0o664)
-    (root / "bin" / "go").write_bytes(GO_BIN)
-    (root / "bin" / "go").chmod(0o775)
-    (root / "src" / "deep" / "er" / "secret").write_text("x")
-    (root / "src" / "deep" / "er" / "secret").chmod(0o600)
-    (root / "src" / "deep").chmod(0o777)
-
-
-def test_make_read_only(tmp_path: Path) -> None:
-    root = tmp_path / "tree"
-    _tree(root)
-    make_read_only(root)
-    paths = [root, *root.rglob("*")]
-    assert len(paths) == 9
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+def test_extracted_tree_is_read_only_and_keeps_exec_bits(tmp_path: Path, kind: str) -> None:
+    if kind == "tar":
+        layout = Layout(tmp_path, "go.tar.gz", tar_gz(valid_tar_members()))
+    else:
+        layout = Layout(tmp_path, "go.whl", zip_bytes(valid_zip_members()))
+    layout.extract()
+    paths = [layout.dest, *layout.dest.rglob("*")]
     for p in paths:
         mode = mode_of(p)
         assert mode & 0o222 == 0, f"{p} is writable: {oct(mode)}"
         if p.is_dir():
             assert mode == 0o555, f"{p}: {oct(mode)}"
-    assert mode_of(root / "bin" / "go") == 0o555  # still executable
-    assert mode_of(root / "VERSION") == 0o444
-    assert mode_of(root / "src" / "deep" / "er" / "secret") == 0o400
-    assert (root / "bin" / "go").read_bytes() == GO_BIN
-
-
-def test_remove_tree_read_only(tmp_path: Path) -> None:
-    before = snapshot(tmp_path)
-    root = tmp_path / "tree"
-    _tree(root)
-    make_read_only(root)
-    remove_tree(root)
-    assert not root.exists()
-    assert snapshot(tmp_path) == before
+    assert mode_of(layout.dest / "go" / "bin" / "go") == 0o555  # still executable
+    assert mode_of(layout.dest / "go" / "VERSION") == 0o444
+    assert (layout.dest / "go" / "VERSION").read_bytes() == VERSION
 
 
 def test_remove_tree_extracted_read_only_toolchain(tmp_path: Path) -> None:
     layout = Layout(tmp_path, "go.tar.gz", tar_gz(valid_tar_members()))
     layout.extract()
-    make_read_only(layout.dest)
     assert mode_of(layout.dest / "go" / "bin") == 0o555
-    assert mode_of(layout.dest / "go" / "bin" / "go") == 0o555
     remove_tree(layout.dest)
     assert not layout.dest.exists()
     assert (tmp_path / "out").is_dir()

@@ -78,8 +78,13 @@ def test_env_exports_work_in_a_shell(project: Path) -> None:
     assert code == 0
     assert "export GOTOOLCHAIN=local" in out
     script = out + 'command -v go; go version; echo "$GOROOT"\n'
-    res = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/local/go/bin:/usr/bin:/bin"})
+    res = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/local/go/bin:/usr/bin:/bin"},
+    )
     which, version, goroot = res.stdout.splitlines()
     assert which == f"{goroot}/bin/go"  # ahead of /usr/local/go on PATH
     assert version == f"go version go1.22.10 {host()}"

@@ -26,6 +26,7 @@ from gobuild.errors import (
     VersionError,
 )
 from gobuild.platforms import host
+from gobuild.sources import Artifact
 from tests import godist
 from tests.conftest import MakeProject
 from tests.mirror import LISTING, Mirror
@@ -76,7 +77,7 @@ def test_installs_real_go_from_mirror_and_runs_it(
     # gobuild.lock records the listing's sha256.
     lock = lockfile.read(root / "gobuild.lock")
     entry = real_mirror.entries[godist.archive_name("1.22.10")]
-    assert lock.artifact(result.installed.version, host(), "official") == lockfile.Artifact(
+    assert lock.artifact(result.installed.version, host(), "official") == Artifact(
         entry.filename, entry.sha256
     )
     assert set(result.timings) >= {"resolve", "download", "extract", "verify"}
@@ -181,9 +182,7 @@ def test_series_pin_resolves_from_lock_without_network(
     assert len(fake_mirror.requests()) == n  # not even the listing
 
 
-def test_offline_cache_hit_makes_no_request(
-    fake_mirror: Mirror, make_project: MakeProject
-) -> None:
+def test_offline_cache_hit_makes_no_request(fake_mirror: Mirror, make_project: MakeProject) -> None:
     root = make_project("1.22.9", mirror=fake_mirror)
     ensure(root)
     # Point the project at a port where nothing listens: any request would fail.
@@ -248,9 +247,7 @@ def test_retryable_statuses_then_success(
 
 
 @pytest.mark.parametrize("status", ["404", "403", "400"])
-def test_other_4xx_is_not_retried(
-    mirror: Mirror, make_project: MakeProject, status: str
-) -> None:
+def test_other_4xx_is_not_retried(mirror: Mirror, make_project: MakeProject, status: str) -> None:
     entry = mirror.add("1.22.10", godist.fake_archive("1.22.10"))
     mirror.fail(entry.filename, status)
     root = make_project("1.22.10", mirror=mirror)
@@ -314,7 +311,9 @@ def test_lock_mismatch_is_refused_naming_both_hashes(
         "go": {
             "request": "1.22.10",
             "version": "1.22.10",
-            "artifacts": {host().key: {"official": {"filename": entry.filename, "sha256": "cd" * 32}}},
+            "artifacts": {
+                host().key: {"official": {"filename": entry.filename, "sha256": "cd" * 32}}
+            },
         },
     }
     (root / "gobuild.lock").write_text(json.dumps(lock))
@@ -428,14 +427,14 @@ def cli(root: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "gobuild", "-C", str(root), "toolchain", "install", *args]
 
 
-def test_eight_concurrent_installs_download_once(
-    mirror: Mirror, make_project: MakeProject
-) -> None:
+def test_eight_concurrent_installs_download_once(mirror: Mirror, make_project: MakeProject) -> None:
     entry = mirror.add("1.22.10", godist.fake_archive("1.22.10", extra_files=40, pad=4096))
     mirror.fail(entry.filename, "slow")  # the first download takes a while
     root = make_project("1.22.10", mirror=mirror)
     procs = [
-        subprocess.Popen([*cli(root), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [*cli(root), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(8)
     ]
     results = [p.communicate(timeout=120) for p in procs]
@@ -483,7 +482,9 @@ def test_kill_9_during_extraction_then_recovery(
     root = make_project("1.22.10", mirror=real_mirror)
     p = subprocess.Popen(cli(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tmp = cache_dir / "tmp"
-    wait_for(lambda: tmp.is_dir() and any((d / "tree" / "go" / "src").exists() for d in tmp.iterdir()))
+    wait_for(
+        lambda: tmp.is_dir() and any((d / "tree" / "go" / "src").exists() for d in tmp.iterdir())
+    )
     p.kill()
     p.wait()
     assert_not_installed(root, cache_dir)
@@ -510,14 +511,17 @@ def test_ctrl_c_during_download_exits_130_and_cleans_up(
     assert tmp_leftovers(cache_dir) == []
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"), reason="needs root to mount a tmpfs")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("mount"), reason="needs root to mount a tmpfs"
+)
 def test_disk_full_leaves_nothing_installed(
     real_mirror: Mirror, make_project: MakeProject, tmp_path: Path
 ) -> None:
     small = tmp_path / "small"
     small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", str(small)],
-                             capture_output=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", str(small)], capture_output=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
