@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from gobuild import tasks
-from gobuild.config import Project, load_project
+from gobuild.config import Project
 
 __all__ = ["DOIT_CONFIG", "task_build", "task_toolchain"]
 
 
 def _project() -> Project:
-    return load_project(Path.cwd())
+    return tasks.load(Path.cwd())
 
 
 DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_project())

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
-from doit.exceptions import TaskFailed
+from doit.exceptions import InvalidDodoFile, TaskFailed
 
 from gobuild import proc, toolchain
-from gobuild.config import Project
+from gobuild.config import Project, load_project
 from gobuild.errors import GobuildError
 
 Task = dict[str, Any]
 
 DEP_FILE_NAME = "doit.sqlite3"
+
+
+def load(start: Path) -> Project:
+    """Load the project for a dodo file; errors become doit's one-line ERROR, no traceback."""
+    try:
+        return load_project(start)
+    except GobuildError as exc:
+        raise InvalidDodoFile(str(exc)) from None
 
 
 def doit_config(project: Project) -> dict[str, Any]:

@@ -329,7 +329,12 @@ def _check_tree(goroot: Path, version: GoVersion, fetched: Fetched) -> None:
     if not go.is_file():
         raise ToolchainError(f"{fetched.filename}: no go/bin/go in the archive")
     first = (goroot / "VERSION").read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
-    if first.strip() != version.tag:
+    try:
+        found = GoVersion.parse(first.strip())
+    except GobuildError:
+        found = None
+    # Equality, not string comparison: go1.20 is the release a 1.20.0 pin means.
+    if found != version:
         raise ToolchainError(
             f"{fetched.filename}: contains {first.strip()!r}, expected {version.tag!r}"
         )

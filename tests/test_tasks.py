@@ -37,3 +37,19 @@ def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
     assert [t["name"] for t in subtasks] == ["a", "b"]
     assert all(t["task_dep"] == ["toolchain"] for t in subtasks)
     assert subtasks[0]["targets"] == [str(root / "dist" / "a")]
+
+
+def test_invalid_config_is_a_one_line_doit_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
+    (tmp_path / "dodo.py").write_text("from gobuild.dodo import *  # noqa: F403\n")
+    (tmp_path / "gobuild.toml").write_text('[go]\nverison = "1.22"\n')
+    doit = Path(sys.executable).parent / "doit"
+    res = subprocess.run(
+        [str(doit), "list"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert res.returncode != 0
+    assert "Traceback" not in res.stderr
+    assert res.stderr.startswith("ERROR: ") and "did you mean 'go.version'" in res.stderr
