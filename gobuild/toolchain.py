@@ -391,3 +391,10 @@ def find_installed(req: Request) -> Installed | None:
         return None
     want = lock.artifact(found.version, found.platform, found.source)
     return None if want and want.sha256 != found.artifact.sha256 else found
+
+
+def pinned_version(req: Request) -> str:
+    """The version ``req`` means, known offline when the lock or an exact pin says it."""
+    lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
+    version = lock.resolved(req.request) or req.request.exact
+    return str(version) if version else str(req.request)

@@ -21,8 +21,8 @@ def test_toolchain_task_is_not_up_to_date_before_install(make_project: MakeProje
     project = load_project(make_project("1.22.10"))
     task = tasks.toolchain_task(project)
     assert task["basename"] == "toolchain"
-    (check,) = task["uptodate"]
-    assert check() is False
+    ((check, args),) = task["uptodate"]
+    assert check(*args) is False
 
 
 def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
@@ -37,6 +37,9 @@ def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
     assert [t["name"] for t in subtasks] == ["a", "b"]
     assert all(t["task_dep"] == ["toolchain"] for t in subtasks)
     assert subtasks[0]["targets"] == [str(root / "dist" / "a")]
+    # Inputs: the non-test .go files and go.mod, nothing from dist/ or the state dir.
+    deps = {Path(p).relative_to(root).as_posix() for p in subtasks[0]["file_dep"]}
+    assert deps == {"go.mod", "cmd/a/main.go", "cmd/b/main.go"}
 
 
 def test_invalid_config_is_a_one_line_doit_error(tmp_path: Path) -> None:

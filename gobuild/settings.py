@@ -1,0 +1,323 @@
+"""The gobuild.toml schema: one strict, frozen pydantic model per section.
+
+Every value that later lands in a go command line, a Dockerfile or a Makefile
+is checked here, at load time, so the error names the file and key instead of
+surfacing as a build failure.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gobuild.errors import GobuildError
+from gobuild.platforms import Platform
+from gobuild.versions import VersionRequest
+
+SourceName = Literal["official", "pypi"]
+DEFAULT_PROFILES = ("dev", "test", "prod")
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+_PACKAGE = re.compile(r"^\.(/[A-Za-z0-9._+~-]+)*$")
+# Build constraint identifiers: letters, digits, underscore, dot (go/build/constraint).
+_TAG = re.compile(r"^[A-Za-z0-9_.]+$")
+# An -X target: import path, then ".", then a Go identifier.
+_XVAR = re.compile(r"^[A-Za-z0-9_.~+/-]*[A-Za-z0-9_~+-]\.[A-Za-z_][A-Za-z0-9_]*$")
+_PROFILE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_VARIANTS = {
+    "amd64": ("v1", "v2", "v3", "v4"),
+    "arm": ("5", "6", "7"),
+    "386": ("sse2", "softfloat"),
+}
+
+
+def _line(value: str, what: str) -> str:
+    if any(c in value for c in "\n\r\x00"):
+        raise ValueError(f"{what} must be a single line without NUL")
+    return value
+
+
+def check_tag(tag: str) -> str:
+    """A Go build tag, or ValueError."""
+    if not _TAG.match(tag):
+        raise ValueError(f"{tag!r} is not a valid build tag (letters, digits, '_' and '.')")
+    return tag
+
+
+def check_xvar(target: str) -> str:
+    """An ``-X`` target of the form ``import/path.name``, or ValueError."""
+    if not _XVAR.match(target):
+        raise ValueError(f"{target!r} is not a Go variable like main.version or pkg/path.name")
+    return target
+
+
+def check_platform(text: str) -> str:
+    """``os/arch`` or ``os/arch/variant`` (GOAMD64 v1-v4, GOARM 5-7, GO386), or ValueError."""
+    parts = text.split("/")
+    try:
+        Platform.parse("/".join(parts[:2]))
+    except GobuildError as exc:
+        raise ValueError(str(exc)) from None
+    if len(parts) == 3:
+        allowed = _VARIANTS.get(parts[1], ())
+        if parts[2] not in allowed:
+            hint = f" ({', '.join(allowed)})" if allowed else " (only amd64, arm and 386 have them)"
+            raise ValueError(f"{text!r}: unknown variant {parts[2]!r} for {parts[1]}{hint}")
+    elif len(parts) != 2:
+        raise ValueError(f"invalid platform {text!r}: expected GOOS/GOARCH[/VARIANT]")
+    return text
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys rejected, no type coercion, immutable."""
+
+    # strict: TOML already has types; "1.22" must not silently become 1.22.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class GoSection(Section):
+    """``[go]``: which Go the project builds with."""
+
+    version: str | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _check_version(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                VersionRequest.parse(value)
+            except GobuildError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class ToolchainSection(Section):
+    """``[toolchain]``: where Go distributions come from and where they are kept."""
+
+    sources: Annotated[list[SourceName], Field(min_length=1)] = ["official", "pypi"]
+    mirror: str | None = None
+    cache_dir: str | None = None
+    retries: Annotated[int, Field(ge=0, le=20)] = 4
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+    @field_validator("sources")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each source may appear once")
+        return value
+
+    @field_validator("mirror")
+    @classmethod
+    def _check_mirror(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_mirror_url(value)
+        return value
+
+
+def check_mirror_url(value: str) -> str:
+    """Accept http(s) and file:// base URLs; reject everything else."""
+    from urllib.parse import urlsplit  # noqa: PLC0415 - only mirrors need it
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https", "file"):
+        raise ValueError(f"mirror must be an http://, https:// or file:// URL, not {value!r}")
+    if parts.scheme != "file" and not parts.netloc:
+        raise ValueError(f"mirror URL has no host: {value!r}")
+    _line(value, "mirror")
+    return value.rstrip("/")
+
+
+class Variables(Section):
+    """``[build.variables]``: the Go variables receiving the embedded values (``-X``)."""
+
+    version: str = "main.version"
+    commit: str = "main.commit"
+    date: str = "main.date"
+    tree_state: str = "main.treeState"
+    go_version: str = "main.goVersion"
+
+    @field_validator("*")
+    @classmethod
+    def _xvar(cls, value: str) -> str:
+        return check_xvar(value)
+
+
+class BuildSection(Section):
+    """``[build]``: how every binary is built."""
+
+    out_dir: str = "dist"
+    cgo: bool = False
+    tags: list[str] = []
+    flags: list[str] = []
+    ldflags: list[str] = []
+    version: str | None = None
+    default_profile: str = "dev"
+    variables: Variables = Variables()
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return [check_tag(t) for t in value]
+
+    @field_validator("flags")
+    @classmethod
+    def _flags(cls, value: list[str]) -> list[str]:
+        for flag in value:
+            _line(flag, "a build flag")
+            if not flag.startswith("-"):
+                raise ValueError(f"{flag!r}: build flags start with '-' (use -flag=value)")
+            if flag.split("=", 1)[0].lstrip("-") in _OWNED_FLAGS:
+                raise ValueError(f"{flag!r}: gobuild sets this flag itself; use the config keys")
+        return value
+
+    @field_validator("ldflags", "version")
+    @classmethod
+    def _single_line(cls, value: list[str] | str | None) -> list[str] | str | None:
+        for item in [value] if isinstance(value, str) else value or []:
+            _line(item, "the value")
+        return value
+
+    @field_validator("out_dir")
+    @classmethod
+    def _out_dir(cls, value: str) -> str:
+        parts = value.replace("\\", "/").split("/")
+        if not value or value.startswith("/") or ".." in parts or parts[0] in (".", ""):
+            raise ValueError(f"{value!r} must be a relative directory inside the module, like dist")
+        if parts[0] in (".git", ".gobuild", "vendor"):
+            raise ValueError(f"{value!r} would overwrite {parts[0]}/")
+        return value
+
+
+# Flags gobuild decides; allowing them in `flags` would let two sources of truth disagree.
+_OWNED_FLAGS = {"o", "ldflags", "tags", "trimpath", "mod", "buildvcs"}
+
+
+class BinarySection(Section):
+    """One ``[[binaries]]`` entry: a main package and the file name it builds to."""
+
+    name: str
+    package: str
+    cgo: bool | None = None
+    tags: list[str] = []
+    ldflags: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not _SAFE_NAME.match(value) or value in (".", ".."):
+            raise ValueError(
+                f"{value!r} is not a safe file name (letters, digits, '.', '_', '+', '-')"
+            )
+        return value
+
+    @field_validator("package")
+    @classmethod
+    def _relative_package(cls, value: str) -> str:
+        if not _PACKAGE.match(value) or "/../" in value + "/" or "/./" in value + "/":
+            raise ValueError(
+                f"{value!r} must be a package path relative to the module, like ./cmd/app"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return [check_tag(t) for t in value]
+
+    @field_validator("ldflags")
+    @classmethod
+    def _ldflags(cls, value: list[str]) -> list[str]:
+        return [_line(v, "an ldflag") for v in value]
+
+
+class DistSection(Section):
+    """``[dist]``: the cross-compile matrix."""
+
+    platforms: list[str] = ["linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64"]
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each platform may appear once")
+        return [check_platform(p) for p in value]
+
+
+class ProfileSection(Section):
+    """``[profiles.NAME]``: module-fetching environment and tags for one environment."""
+
+    goproxy: str | None = None
+    goprivate: str | None = None
+    gonoproxy: str | None = None
+    gonosumdb: str | None = None
+    gosumdb: str | None = None
+    goflags: list[str] = []
+    tags: list[str] = []
+
+    @field_validator("goproxy", "goprivate", "gonoproxy", "gonosumdb", "gosumdb")
+    @classmethod
+    def _env_value(cls, value: str | None) -> str | None:
+        if value is not None:
+            _line(value, "the value")
+        return value
+
+    @field_validator("goflags")
+    @classmethod
+    def _goflags(cls, value: list[str]) -> list[str]:
+        for flag in value:
+            # GOFLAGS is split on spaces by the go command: a space cannot be carried.
+            if not flag.startswith("-") or any(c.isspace() for c in flag):
+                raise ValueError(f"{flag!r}: GOFLAGS entries are -flag[=value] without spaces")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return [check_tag(t) for t in value]
+
+
+class Settings(Section):
+    """The whole of gobuild.toml."""
+
+    go: GoSection = GoSection()
+    toolchain: ToolchainSection = ToolchainSection()
+    build: BuildSection = BuildSection()
+    binaries: list[BinarySection] = []
+    dist: DistSection = DistSection()
+    profiles: dict[str, ProfileSection] = {}
+
+    @field_validator("binaries")
+    @classmethod
+    def _unique_names(cls, value: list[BinarySection]) -> list[BinarySection]:
+        names = [b.name for b in value]
+        if dup := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"binary names must be unique: {', '.join(dup)}")
+        return value
+
+    @field_validator("profiles")
+    @classmethod
+    def _profile_names(cls, value: dict[str, ProfileSection]) -> dict[str, ProfileSection]:
+        for name in value:
+            if not _PROFILE.match(name):
+                raise ValueError(f"profile name {name!r}: lowercase letters, digits, '-', '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _default_profile_exists(self) -> Settings:
+        if self.build.default_profile not in self.profile_names():
+            raise ValueError(
+                f"build.default_profile {self.build.default_profile!r} is not a profile "
+                f"(known: {', '.join(self.profile_names())})"
+            )
+        return self
+
+    def profile_names(self) -> list[str]:
+        """Configured profiles plus the defaults dev, test and prod."""
+        return sorted(set(DEFAULT_PROFILES) | set(self.profiles))
+
+    def profile(self, name: str) -> ProfileSection:
+        """The named profile (the defaults are empty unless configured)."""
+        return self.profiles.get(name, ProfileSection())
