@@ -26,7 +26,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from gobuild import __version__, proc, scaffold, toolchain
+from gobuild import __version__, plan, proc, scaffold, toolchain
 from gobuild.config import Project, load_project
 from gobuild.errors import GobuildError
 from gobuild.progress import Reporter, Silent
@@ -62,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = tsub.add_parser("path", help="print the GOROOT of the pinned Go (or VERSION)")
     p.add_argument("version", nargs="?")
 
-    p = sub.add_parser("env", help="print shell exports for the pinned Go (eval them)")
+    p = sub.add_parser("env", help="print the build environment as shell exports (eval them)")
     _output_flags(p)
+    p.add_argument("--profile", help="show this profile's environment (default: the active one)")
     p = sub.add_parser("go", help="run the pinned go with ARGS", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -117,12 +118,15 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "toolchain":
         return _toolchain(args, project, out, err)
     if args.command == "env":
+        project = project.with_profile(args.profile)
         goroot = _ensure(project, None, err).installed.goroot
-        exports = {"GOROOT": str(goroot), "GOTOOLCHAIN": "local"}
+        exports = {"GOROOT": str(goroot), **plan.go_env(project)}
         if args.json:
-            print(json.dumps({**exports, "PATH_PREFIX": str(goroot / "bin")}), file=out)
+            data = {**exports, "PATH_PREFIX": str(goroot / "bin"), "PROFILE": project.profile_name}
+            print(json.dumps(data, indent=2, sort_keys=True), file=out)
             return 0
-        for name, value in exports.items():
+        print(f"# gobuild profile {project.profile_name}", file=out)
+        for name, value in sorted(exports.items()):
             print(f"export {name}={shlex.quote(value)}", file=out)
         print(f'export PATH={shlex.quote(str(goroot / "bin"))}:"$PATH"', file=out)
         return 0

@@ -27,21 +27,25 @@ def _project() -> Project:
 DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_project())
 
 
+@tasks.creating
 def task_toolchain() -> dict[str, Any]:
     """Install the project's pinned Go."""
     return tasks.toolchain_task(_project())
 
 
+@tasks.creating
 def task_build() -> Iterator[dict[str, Any]]:
     """Build the module's binaries."""
-    yield from tasks.build_tasks(_project())
+    return tasks.build_tasks(_project())
 
 
+@tasks.creating
 def task_dist() -> Iterator[dict[str, Any]]:
     """Cross-compile the configured platforms."""
-    yield from tasks.dist_tasks(_project())
+    return tasks.dist_tasks(_project())
 
 
+@tasks.creating
 def task_verify() -> dict[str, Any]:
     """Rebuild dist/ and compare."""
     return tasks.verify_task(_project())

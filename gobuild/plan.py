@@ -8,6 +8,7 @@ all render the same plan, so their binaries are the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -97,6 +98,7 @@ class BuildPlan:
     go_version: str
     profile: str
     tags: tuple[str, ...]
+    configured_version: str | None = None  # [build] version, instead of git describe
 
     def ldflags_fields(self, values: Mapping[str, str]) -> list[str]:
         """The linker flags as separate fields, the -X values filled in."""
@@ -127,21 +129,9 @@ class BuildPlan:
         return env
 
     def fingerprint(self) -> str:
-        """A digest of every static input: any change means rebuild."""
-        data = {
-            "binary": self.binary,
-            "package": self.package,
-            "target": str(self.target),
-            "output": self.output,
-            "flags": self.flags,
-            "ldflags": self.ldflags,
-            "xvars": self.xvars,
-            "env": self.env,
-            "go": self.go_version,
-            "profile": self.profile,
-            "tags": self.tags,
-        }
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        """A digest of every field: any change to the plan means rebuild."""
+        data = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()
 
 
 def quote_field(field: str) -> str:
@@ -177,6 +167,23 @@ def tags_for(project: Project, binary: BinarySection) -> tuple[str, ...]:
     return tuple(sorted({*build.tags, *binary.tags, *project.profile.tags, *project.env_tags}))
 
 
+def go_env(project: Project, cgo: bool | None = None) -> dict[str, str]:
+    """The go command's environment for the active profile (without GOROOT/PATH)."""
+    env = {
+        "CGO_ENABLED": "1" if (project.settings.build.cgo if cgo is None else cgo) else "0",
+        "GOTOOLCHAIN": "local",
+        "GOWORK": "off",
+        # A user's `go env -w` file could set GOFLAGS or GOAMD64 unseen: ignore it.
+        "GOENV": "off",
+        "GOFLAGS": " ".join(project.profile.goflags),
+    }
+    for key, var in _PROFILE_ENV.items():
+        value = getattr(project.profile, key)
+        if value is not None:
+            env[var] = value
+    return env
+
+
 def build_plan(
     project: Project, binary: BinarySection, go_version: str, target: Target | None = None
 ) -> BuildPlan:
@@ -190,18 +197,7 @@ def build_plan(
         flags.append(f"-tags={','.join(tags)}")
     flags += build.flags
     cgo = binary.cgo if binary.cgo is not None else build.cgo
-    env = {
-        "CGO_ENABLED": "1" if cgo else "0",
-        "GOTOOLCHAIN": "local",
-        "GOWORK": "off",
-        # A user's `go env -w` file could set GOFLAGS or GOAMD64 unseen: ignore it.
-        "GOENV": "off",
-        "GOFLAGS": " ".join(project.profile.goflags),
-    }
-    for key, var in _PROFILE_ENV.items():
-        value = getattr(project.profile, key)
-        if value is not None:
-            env[var] = value
+    env = go_env(project, cgo)
     if target is not None:
         env.update(target.env())
         output = f"{build.out_dir}/{target.artifact(binary.name)}"
@@ -221,6 +217,7 @@ def build_plan(
         go_version=go_version,
         profile=project.profile_name,
         tags=tags,
+        configured_version=build.version,
     )
 
 

@@ -31,6 +31,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEP_FILE_NAME = "doit.sqlite3"
 
 
+def creating(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a task creator: gobuild errors become doit's one-line ERROR, no traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+            # Run a generator to the end here, so its errors surface here too.
+            if isinstance(result, Iterator):
+                items = list(result)
+                return (item for item in items)  # doit wants a generator object
+            return result
+        except GobuildError as exc:
+            raise InvalidDodoFile(str(exc)) from None
+
+    return wrapper
+
+
 def load(start: Path, profile: str | None = None) -> Project:
     """Load the project for a dodo file; errors become doit's one-line ERROR, no traceback."""
     try:
@@ -205,7 +223,9 @@ def dist_tasks(project: Project) -> Iterator[Task]:
         "actions": [(check_platforms, [project, plans])],
         "task_dep": ["toolchain"],
         "uptodate": [
-            config_changed([*sorted({str(p.target) for p in plans}), _go_version(project)])
+            config_changed(
+                " ".join([*sorted({str(p.target) for p in plans}), _go_version(project)])
+            )
         ],
     }
     names = []
