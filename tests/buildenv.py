@@ -35,12 +35,20 @@ def git(root: Path, *args: str) -> str:
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@example.invalid",
     }
-    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
-def make_repo(dest: Path, fixture: str, go: GoEnv, toml: str = "", *, init_git: bool = True,
-              tag: str | None = "v1.2.3") -> Path:
+def make_repo(
+    dest: Path,
+    fixture: str,
+    go: GoEnv,
+    toml: str = "",
+    *,
+    init_git: bool = True,
+    tag: str | None = "v1.2.3",
+) -> Path:
     """Copy a fixture module to ``dest`` with a gobuild.toml, dodo.py and one tagged commit."""
     shutil.copytree(FIXTURES / fixture, dest)
     (dest / "gobuild.toml").write_text(
@@ -51,8 +59,12 @@ def make_repo(dest: Path, fixture: str, go: GoEnv, toml: str = "", *, init_git: 
     (dest / ".gitignore").write_text("/.gobuild/\n/dist/\n")
     # Projects commit gobuild.lock: write it before the commit, as a user would.
     # (Tests of invalid configs expect this to fail; the build then reports it.)
-    subprocess.run([str(BIN / "gobuild"), "-C", str(dest), "toolchain", "install"],
-                   env=run_env(go), check=False, capture_output=True)
+    subprocess.run(
+        [str(BIN / "gobuild"), "-C", str(dest), "toolchain", "install"],
+        env=run_env(go),
+        check=False,
+        capture_output=True,
+    )
     if init_git:
         git(dest, "init", "-q", "-b", "main")
         git(dest, "add", "-A")
@@ -63,18 +75,35 @@ def make_repo(dest: Path, fixture: str, go: GoEnv, toml: str = "", *, init_git: 
 
 
 def run_env(go: GoEnv, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("GOFLAGS", "GOROOT", "GOTOOLCHAIN", "SOURCE_DATE_EPOCH",
-                        "GOBUILD_PROFILE", "GOBUILD_TAGS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "GOFLAGS",
+            "GOROOT",
+            "GOTOOLCHAIN",
+            "SOURCE_DATE_EPOCH",
+            "GOBUILD_PROFILE",
+            "GOBUILD_TAGS",
+        )
+    }
     env.update({"GOBUILD_CACHE": str(go.cache), "GOCACHE": str(go.gocache), **extra})
     env["PATH"] = f"{BIN}:/usr/local/go/bin:/usr/bin:/bin"  # an unpinned Go is on PATH
     return env
 
 
-def doit(root: Path, go: GoEnv, *args: str, check: bool = True,
-         **extra: str) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run([str(BIN / "doit"), *args], cwd=root, env=run_env(go, **extra),
-                         capture_output=True, text=True, check=False)
+def doit(
+    root: Path, go: GoEnv, *args: str, check: bool = True, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(
+        [str(BIN / "doit"), *args],
+        cwd=root,
+        env=run_env(go, **extra),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check and res.returncode != 0:
         raise AssertionError(f"doit {' '.join(args)} failed:\n{res.stdout}\n{res.stderr}")
     return res
@@ -92,8 +121,13 @@ def ran(res: subprocess.CompletedProcess[str], task: str) -> bool:
 def go_version_m(go: GoEnv, binary: Path) -> str:
     goroot = go.cache / "toolchains" / "go1.22.10.linux-amd64" / "go"
     env = {"PATH": "/usr/bin:/bin", "GOROOT": str(goroot), "HOME": os.environ.get("HOME", "/tmp")}
-    return subprocess.run([str(goroot / "bin" / "go"), "version", "-m", str(binary)], env=env,
-                          check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        [str(goroot / "bin" / "go"), "version", "-m", str(binary)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def run_binary(binary: Path) -> str:

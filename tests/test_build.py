@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +25,9 @@ from tests.buildenv import (
 )
 from tests.mirror import MirrorServer
 
-pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are built for linux/amd64")
+pytestmark = pytest.mark.skipif(
+    host().key != "linux-amd64", reason="real archives are built for linux/amd64"
+)
 
 
 @pytest.fixture(scope="session")
@@ -85,14 +85,15 @@ def test_awkward_version_reaches_the_binary_exactly(tmp_path: Path, go: GoEnv) -
     doit(root, go, "build")
     assert f"version={value}\n" in run_binary(root / "dist" / "a")
     other = "it's $(rm -rf /) #x"
-    (root / "gobuild.toml").write_text((root / "gobuild.toml").read_text().replace(
-        json.dumps(value), json.dumps(other)))
+    (root / "gobuild.toml").write_text(
+        (root / "gobuild.toml").read_text().replace(json.dumps(value), json.dumps(other))
+    )
     doit(root, go, "build")
     assert f"version={other}\n" in run_binary(root / "dist" / "a")
 
 
 def test_value_that_go_cannot_carry_is_a_clear_error(tmp_path: Path, go: GoEnv) -> None:
-    root = make_repo(tmp_path / "r", "twobin", go, "[build]\nversion = \"it's \\\"both\\\"\"\n")
+    root = make_repo(tmp_path / "r", "twobin", go, '[build]\nversion = "it\'s \\"both\\""\n')
     res = doit(root, go, "build", check=False)
     assert res.returncode != 0
     assert "cannot pass" in res.stdout + res.stderr
@@ -182,7 +183,12 @@ MATRIX: list[tuple[str, str, Callable[[Path], dict[str, str]], bool]] = [
     ("testdata", "twobin", append("internal/lib/testdata/input.txt", "more\n"), False),
     ("build config", "twobin", setting('[build]\ntags = ["netgo"]\n'), True),
     ("unrelated config", "twobin", setting('[dist]\nplatforms = ["linux/amd64"]\n'), False),
-    ("profile", "twobin", lambda root: (setting(PROFILES)(root), {"GOBUILD_PROFILE": "prod"})[1], True),
+    (
+        "profile",
+        "twobin",
+        lambda root: (setting(PROFILES)(root), {"GOBUILD_PROFILE": "prod"})[1],
+        True,
+    ),
     ("GOBUILD_TAGS", "twobin", env(GOBUILD_TAGS="extra"), True),
     ("Go version", "twobin", pin("1.21.13"), True),
     ("vendor/", "vendored", append("vendor/example.com/dep/dep.go"), True),
@@ -190,18 +196,24 @@ MATRIX: list[tuple[str, str, Callable[[Path], dict[str, str]], bool]] = [
 ]
 
 
-@pytest.mark.parametrize(("what", "fixture", "change", "rebuild"), MATRIX, ids=[m[0] for m in MATRIX])
+@pytest.mark.parametrize(
+    ("what", "fixture", "change", "rebuild"), MATRIX, ids=[m[0] for m in MATRIX]
+)
 def test_invalidation(
-    tmp_path: Path, go: GoEnv, what: str, fixture: str,
-    change: Callable[[Path], dict[str, str]], rebuild: bool,
+    tmp_path: Path,
+    go: GoEnv,
+    what: str,
+    fixture: str,
+    change: Callable[[Path], dict[str, str]],
+    rebuild: bool,
 ) -> None:
     root = make_repo(tmp_path / "r", fixture, go)
     task = "build:a" if fixture == "twobin" else f"build:{fixture}"
     assert ran(doit(root, go, "build"), task)
     assert not ran(doit(root, go, "build"), task)  # no-op
     extra = change(root)
-    assert ran(doit(root, go, "build", **extra), task) is rebuild
-    assert not ran(doit(root, go, "build", **extra), task)  # settled again
+    assert ran(doit(root, go, "build", env=extra), task) is rebuild
+    assert not ran(doit(root, go, "build", env=extra), task)  # settled again
 
 
 def test_profile_selected_on_doit_command_line(tmp_path: Path, go: GoEnv) -> None:
@@ -218,9 +230,17 @@ def test_two_doit_builds_at_once_do_not_corrupt_state(tmp_path: Path, go: GoEnv)
     append("cmd/a/main.go")(root)
     from tests.buildenv import BIN, run_env
 
-    procs = [subprocess.Popen([str(BIN / "doit"), "build"], cwd=root, env=run_env(go),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [str(BIN / "doit"), "build"],
+            cwd=root,
+            env=run_env(go),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     # The database is intact: a third run sees everything up to date.
@@ -243,7 +263,9 @@ def test_two_doit_builds_at_once_do_not_corrupt_state(tmp_path: Path, go: GoEnv)
         ('[dist]\nplatforms = ["linux"]\n', "invalid platform"),
     ],
 )
-def test_bad_input_is_one_line_before_building(tmp_path: Path, go: GoEnv, toml: str, message: str) -> None:
+def test_bad_input_is_one_line_before_building(
+    tmp_path: Path, go: GoEnv, toml: str, message: str
+) -> None:
     root = make_repo(tmp_path / "r", "twobin", go, toml)
     res = doit(root, go, "build", check=False)
     assert res.returncode != 0
@@ -253,7 +275,9 @@ def test_bad_input_is_one_line_before_building(tmp_path: Path, go: GoEnv, toml: 
 
 
 def test_unknown_platform_pair_fails_before_any_build(tmp_path: Path, go: GoEnv) -> None:
-    root = make_repo(tmp_path / "r", "twobin", go, '[dist]\nplatforms = ["linux/amd64", "plan9/arm64"]\n')
+    root = make_repo(
+        tmp_path / "r", "twobin", go, '[dist]\nplatforms = ["linux/amd64", "plan9/arm64"]\n'
+    )
     res = doit(root, go, "dist", check=False)
     assert res.returncode != 0
     assert "cannot build plan9/arm64" in res.stdout + res.stderr
@@ -276,11 +300,16 @@ def test_dist_parallel_artifacts_sums_records_and_verify(tmp_path: Path, go: GoE
     res = doit(root, go, "-n", "2", "dist")
     dist = root / "dist"
     names = sorted(p.name for p in dist.iterdir() if not p.name.endswith(".json"))
-    assert names == sorted([
-        "SHA256SUMS",
-        *(f"{b}_{t}" for b in "ab" for t in (
-            "linux_amd64", "linux_arm64", "darwin_arm64", "windows_amd64_v3.exe")),
-    ])
+    assert names == sorted(
+        [
+            "SHA256SUMS",
+            *(
+                f"{b}_{t}"
+                for b in "ab"
+                for t in ("linux_amd64", "linux_arm64", "darwin_arm64", "windows_amd64_v3.exe")
+            ),
+        ]
+    )
     for name in names:
         if name == "SHA256SUMS":
             continue
@@ -297,8 +326,9 @@ def test_dist_parallel_artifacts_sums_records_and_verify(tmp_path: Path, go: GoE
         assert record["go_version_m"] == info
         assert record["env"]["GOOS"] == goos
     assert "GOAMD64=v3" in go_version_m(go, dist / "a_windows_amd64_v3.exe")
-    sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=dist, capture_output=True,
-                          text=True, check=False)
+    sums = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=dist, capture_output=True, text=True, check=False
+    )
     assert sums.returncode == 0, sums.stdout
     # A second dist run builds nothing.
     again = doit(root, go, "-n", "2", "dist")
@@ -311,9 +341,9 @@ def test_dist_parallel_artifacts_sums_records_and_verify(tmp_path: Path, go: GoE
 
     # Tamper with one artifact: verify fails and names it.
     target = dist / "b_darwin_arm64"
-    data = bytearray(target.read_bytes())
-    data[-1] ^= 0xFF
-    target.write_bytes(bytes(data))
+    tampered = bytearray(target.read_bytes())
+    tampered[-1] ^= 0xFF
+    target.write_bytes(bytes(tampered))
     res = doit(root, go, "verify", check=False)
     assert res.returncode != 0
     assert "b_darwin_arm64" in res.stdout and "MISMATCH" in res.stdout

@@ -9,9 +9,7 @@ import platformdirs
 import pytest
 
 from gobuild.config import (
-    BinarySection,
     Project,
-    Settings,
     binary_name,
     cache_dir,
     load_project,
@@ -19,6 +17,7 @@ from gobuild.config import (
     validate,
 )
 from gobuild.errors import ConfigError, GobuildError
+from gobuild.settings import BinarySection, Settings
 from gobuild.versions import GoVersion
 
 GO_MOD = "module example.com/app\n\ngo 1.22\n"
