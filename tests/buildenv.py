@@ -94,12 +94,17 @@ def run_env(go: GoEnv, **extra: str) -> dict[str, str]:
 
 
 def doit(
-    root: Path, go: GoEnv, *args: str, check: bool = True, **extra: str
+    root: Path,
+    go: GoEnv,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    **extra: str,
 ) -> subprocess.CompletedProcess[str]:
     res = subprocess.run(
         [str(BIN / "doit"), *args],
         cwd=root,
-        env=run_env(go, **extra),
+        env=run_env(go, **(env or {}), **extra),
         capture_output=True,
         text=True,
         check=False,
