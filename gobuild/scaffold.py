@@ -10,7 +10,7 @@ from gobuild.config import CONFIG_NAME, STATE_DIR_NAME, binary_name
 from gobuild.errors import ConfigError
 
 DODO_NAME = "dodo.py"
-GITIGNORE_ENTRY = f"/{STATE_DIR_NAME}/"
+GITIGNORE_ENTRIES = (f"/{STATE_DIR_NAME}/", "/dist/")
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,15 @@ def init(root: Path, force: bool = False) -> InitResult:
 
 
 def _add_gitignore_entry(path: Path) -> bool:
+    """Ignore gobuild's state and dist/: untracked files would make every build "dirty"."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    wanted = {
-        GITIGNORE_ENTRY,
-        GITIGNORE_ENTRY.strip("/"),
-        f"{STATE_DIR_NAME}/",
-        f"/{STATE_DIR_NAME}",
-    }
-    if any(line.strip() in wanted for line in text.splitlines()):
+    present = {line.strip().strip("/") for line in text.splitlines()}
+    missing = [e for e in GITIGNORE_ENTRIES if e.strip("/") not in present]
+    if not missing:
         return False
     sep = "" if not text or text.endswith("\n") else "\n"
-    atomic.write_text(
-        path, f"{text}{sep}# gobuild's state (doit database, temp files)\n{GITIGNORE_ENTRY}\n"
+    block = "# gobuild's state (doit database) and build outputs\n" + "".join(
+        f"{e}\n" for e in missing
     )
+    atomic.write_text(path, f"{text}{sep}{block}")
     return True
