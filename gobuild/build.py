@@ -9,7 +9,6 @@ artifact was made: Go version, argv, environment, profile, embedded values and
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from gobuild import atomic, gitinfo, proc, toolchain
 from gobuild.config import Project
+from gobuild.digest import sha256_file
 from gobuild.errors import ConfigError, GobuildError
 from gobuild.plan import BuildPlan, check_values
 
@@ -70,15 +70,6 @@ def run(
         Path(tmp).unlink(missing_ok=True)
         raise
     return Built(plan, out, sha256_file(out), dict(values))
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_platforms(

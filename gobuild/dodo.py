@@ -9,43 +9,45 @@ with ``doit build profile=prod`` (a doit command-line variable) or GOBUILD_PROFI
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from doit import get_var
 
 from gobuild import tasks
-from gobuild.config import Project
 
 __all__ = ["DOIT_CONFIG", "task_build", "task_dist", "task_toolchain", "task_verify"]
 
 
-def _project() -> Project:
-    return tasks.load(Path.cwd(), get_var("profile", None))
+@cache
+def _context() -> tasks.Context:
+    # One load per doit run: every task creator below shares it.
+    return tasks.Context(tasks.load(Path.cwd(), get_var("profile", None)))
 
 
-DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_project())
+DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_context().project)
 
 
 @tasks.creating
 def task_toolchain() -> dict[str, Any]:
     """Install the project's pinned Go."""
-    return tasks.toolchain_task(_project())
+    return tasks.toolchain_task(_context().project)
 
 
 @tasks.creating
 def task_build() -> Iterator[dict[str, Any]]:
     """Build the module's binaries."""
-    return tasks.build_tasks(_project())
+    return tasks.build_tasks(_context())
 
 
 @tasks.creating
 def task_dist() -> Iterator[dict[str, Any]]:
     """Cross-compile the configured platforms."""
-    return tasks.dist_tasks(_project())
+    return tasks.dist_tasks(_context())
 
 
 @tasks.creating
 def task_verify() -> dict[str, Any]:
     """Rebuild dist/ and compare."""
-    return tasks.verify_task(_project())
+    return tasks.verify_task(_context())

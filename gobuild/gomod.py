@@ -12,6 +12,8 @@ from gobuild.errors import ConfigError
 _MODULE = re.compile(r'^module\s+("?)(?P<path>[^"\s]+)\1\s*(?://.*)?$')
 _GO = re.compile(r"^go\s+(?P<v>\S+)\s*(?://.*)?$")
 _TOOLCHAIN = re.compile(r"^toolchain\s+(?P<v>\S+)\s*(?://.*)?$")
+_HEAD = 8192
+_IGNORED = re.compile(r"^//go:build\s+ignore\s*$|^// \+build\s+ignore\s*$", re.MULTILINE)
 _PACKAGE = re.compile(r"package\s+(?P<name>[A-Za-z_]\w*)")
 
 
@@ -70,7 +72,7 @@ def main_packages(root: Path) -> list[str]:
             and d not in ("testdata", "vendor")
             and not (here / d / "go.mod").exists()
         )
-        if any(_is_main(here / f) for f in filenames if _is_source(f)):
+        if _decides_main(here, sorted(f for f in filenames if _is_source(f))):
             rel = here.relative_to(root).as_posix()
             found.append("." if rel == "." else f"./{rel}")
     return sorted(found)
@@ -79,10 +81,22 @@ def main_packages(root: Path) -> list[str]:
 def is_main_package(folder: Path) -> bool:
     """Whether ``folder`` holds a main package (non-test .go files saying ``package main``)."""
     try:
-        names = sorted(p.name for p in folder.iterdir() if p.is_file())
+        names = sorted(p.name for p in folder.iterdir() if p.is_file() and _is_source(p.name))
     except OSError:
         return False
-    return any(_is_main(folder / n) for n in names if _is_source(n))
+    return _decides_main(folder, names)
+
+
+def _decides_main(folder: Path, sources: list[str]) -> bool:
+    # Go requires every non-ignored file of a directory to share one package
+    # clause, so the first file not excluded by a `//go:build ignore` decides
+    # (reading one file per package, not every file, keeps no-op builds fast).
+    for name in sources:
+        head = _head(folder / name)
+        if head is None or _IGNORED.search(head):
+            continue
+        return package_name(head) == "main"
+    return False
 
 
 def _is_source(name: str) -> bool:
@@ -91,12 +105,17 @@ def _is_source(name: str) -> bool:
     )
 
 
-def _is_main(path: Path) -> bool:
+def _head(path: Path) -> str | None:
+    # The package clause comes first, after comments: the head of the file
+    # nearly always holds it; read the rest only when it does not.
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with path.open("rb") as f:
+            data = f.read(_HEAD)
+            if len(data) == _HEAD and package_name(data.decode("utf-8", "replace")) is None:
+                data += f.read()
     except OSError:
-        return False
-    return package_name(text) == "main"
+        return None
+    return data.decode("utf-8", errors="replace")
 
 
 def package_name(source: str) -> str | None:

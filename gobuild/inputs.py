@@ -48,9 +48,12 @@ def build_inputs(root: Path, exclude: tuple[Path, ...] = ()) -> list[Path]:
 def embedded_files(source: Path) -> set[Path]:
     """The files ``//go:embed`` directives in ``source`` name (patterns, directories)."""
     try:
-        text = source.read_text(encoding="utf-8", errors="replace")
+        data = source.read_bytes()
     except OSError:
         return set()
+    if b"//go:embed" not in data:  # the common case, decided without decoding
+        return set()
+    text = data.decode("utf-8", errors="replace")
     out: set[Path] = set()
     for m in _EMBED.finditer(text):
         for raw in _patterns(m[1]):

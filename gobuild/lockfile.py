@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from gobuild import atomic
+from gobuild.digest import Artifact
 from gobuild.errors import ConfigError
 from gobuild.platforms import Platform
-from gobuild.sources import Artifact
 from gobuild.versions import GoVersion, VersionRequest
 
 FORMAT = 1
@@ -82,6 +80,8 @@ def record(
 
     A different version or request replaces the previous go entry entirely.
     """
+    import filelock  # noqa: PLC0415 - only writers need it; keeps no-op builds fast
+
     state_dir.mkdir(parents=True, exist_ok=True)
     with filelock.FileLock(state_dir / "gobuild.lock.lock"):
         lock = read(path)

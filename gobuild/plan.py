@@ -221,9 +221,12 @@ def build_plan(
     )
 
 
-def checked_binaries(project: Project) -> list[BinarySection]:
-    """The binaries to build, each verified to be a main package in the module."""
-    binaries = project.binaries()
+def checked_binaries(
+    project: Project, binaries: list[BinarySection] | None = None
+) -> list[BinarySection]:
+    """The binaries to build (``project.binaries()`` by default), each verified to be a
+    main package in the module."""
+    binaries = project.binaries() if binaries is None else binaries
     if not binaries:
         raise ConfigError(f"{project.root}: no main package to build (and no [[binaries]])")
     for b in binaries:
@@ -235,13 +238,17 @@ def checked_binaries(project: Project) -> list[BinarySection]:
     return binaries
 
 
-def host_plans(project: Project, go_version: str) -> list[BuildPlan]:
+def host_plans(
+    project: Project, go_version: str, binaries: list[BinarySection] | None = None
+) -> list[BuildPlan]:
     """One plan per binary for the host platform."""
-    return [build_plan(project, b, go_version) for b in checked_binaries(project)]
+    return [build_plan(project, b, go_version) for b in checked_binaries(project, binaries)]
 
 
-def dist_plans(project: Project, go_version: str) -> list[BuildPlan]:
+def dist_plans(
+    project: Project, go_version: str, binaries: list[BinarySection] | None = None
+) -> list[BuildPlan]:
     """One plan per binary per configured platform."""
     targets = [Target.parse(p) for p in project.settings.dist.platforms]
-    binaries = checked_binaries(project)
+    binaries = checked_binaries(project, binaries)
     return [build_plan(project, b, go_version, t) for b in binaries for t in targets]

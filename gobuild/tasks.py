@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from functools import wraps
+from functools import cached_property, wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from gobuild.config import Project, load_project
 from gobuild.errors import GobuildError
 from gobuild.plan import BuildPlan, dist_plans, host_plans
 from gobuild.progress import Silent
+from gobuild.settings import BinarySection
 
 Task = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,23 +116,24 @@ def toolchain_present(project: Project) -> bool:
         return False  # let the action run and report the error properly
 
 
-@_failing_cleanly
-def build_one(project: Project, plan: BuildPlan) -> dict[str, str]:
-    """Action: build one plan with the pinned Go and the tree's embedded values."""
+def _build(project: Project, plan: BuildPlan) -> tuple[build.Built, toolchain.Installed]:
     installed = _installed(project)
     values, warnings = build.values_for(project, installed)
     _warn(warnings)
-    built = build.run(plan, installed, values, project.root, project.environ)
+    return build.run(plan, installed, values, project.root, project.environ), installed
+
+
+@_failing_cleanly
+def build_one(project: Project, plan: BuildPlan) -> dict[str, str]:
+    """Action: build one plan with the pinned Go and the tree's embedded values."""
+    built, _ = _build(project, plan)
     return {"sha256": built.sha256}
 
 
 @_failing_cleanly
 def dist_one(project: Project, plan: BuildPlan) -> dict[str, str]:
     """Action: build one dist artifact and its JSON record."""
-    installed = _installed(project)
-    values, warnings = build.values_for(project, installed)
-    _warn(warnings)
-    built = build.run(plan, installed, values, project.root, project.environ)
+    built, installed = _build(project, plan)
     build.write_record(built, installed, project.environ)
     return {"sha256": built.sha256}
 
@@ -173,6 +175,38 @@ def verify_dist(project: Project, plans: list[BuildPlan]) -> TaskFailed | None:
 # -- task dicts ---------------------------------------------------------------------------
 
 
+class Context:
+    """What every task creator of one doit run shares, computed at most once.
+
+    doit calls each ``task_*`` function separately; without this, each would
+    load the project and walk the module's files again.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    @cached_property
+    def go_version(self) -> str:
+        """The pinned version as known offline (lock or exact pin)."""
+        return toolchain.pinned_version(toolchain.request_for(self.project))
+
+    @cached_property
+    def file_dep(self) -> list[str]:
+        """The module's build inputs (see :mod:`gobuild.inputs`)."""
+        p = self.project
+        return [str(f) for f in inputs.build_inputs(p.root, (p.out_dir, p.state_dir))]
+
+    @cached_property
+    def binaries(self) -> list[BinarySection]:
+        """The binaries, detected once (detection reads every package's files)."""
+        return self.project.binaries()
+
+    @cached_property
+    def dist_plans(self) -> list[BuildPlan]:
+        """One plan per binary per configured platform."""
+        return dist_plans(self.project, self.go_version, self.binaries)
+
+
 def toolchain_task(project: Project) -> Task:
     """Make the project's pinned Go present (verified, cached, recorded in gobuild.lock)."""
     return {
@@ -184,20 +218,12 @@ def toolchain_task(project: Project) -> Task:
     }
 
 
-def _go_version(project: Project) -> str:
-    return toolchain.pinned_version(toolchain.request_for(project))
-
-
-def _file_dep(project: Project) -> list[str]:
-    exclude = (project.out_dir, project.state_dir)
-    return [str(p) for p in inputs.build_inputs(project.root, exclude)]
-
-
-def build_tasks(project: Project) -> Iterator[Task]:
+def build_tasks(ctx: Context) -> Iterator[Task]:
     """Build each main package with the pinned Go into dist/ (host platform)."""
+    project = ctx.project
     yield {"basename": "build", "name": None, "doc": "build the module's binaries into dist/"}
-    deps = _file_dep(project)
-    for plan in host_plans(project, _go_version(project)):
+    deps = ctx.file_dep
+    for plan in host_plans(project, ctx.go_version, ctx.binaries):
         yield {
             "basename": "build",
             "name": plan.binary,
@@ -211,10 +237,9 @@ def build_tasks(project: Project) -> Iterator[Task]:
         }
 
 
-def dist_tasks(project: Project) -> Iterator[Task]:
+def dist_tasks(ctx: Context) -> Iterator[Task]:
     """The cross-compile matrix: one task per artifact (parallel under -n), then SHA256SUMS."""
-    plans = dist_plans(project, _go_version(project))
-    deps = _file_dep(project)
+    project, plans, deps = ctx.project, ctx.dist_plans, ctx.file_dep
     yield {"basename": "dist", "name": None, "doc": "cross-compile every platform, SHA256SUMS"}
     yield {
         "basename": "dist",
@@ -223,9 +248,7 @@ def dist_tasks(project: Project) -> Iterator[Task]:
         "actions": [(check_platforms, [project, plans])],
         "task_dep": ["toolchain"],
         "uptodate": [
-            config_changed(
-                " ".join([*sorted({str(p.target) for p in plans}), _go_version(project)])
-            )
+            config_changed(" ".join([*sorted({str(p.target) for p in plans}), ctx.go_version]))
         ],
     }
     names = []
@@ -254,9 +277,9 @@ def dist_tasks(project: Project) -> Iterator[Task]:
     }
 
 
-def verify_task(project: Project) -> Task:
+def verify_task(ctx: Context) -> Task:
     """Rebuild dist/ from a fresh copy of the tree and compare bit for bit."""
-    plans = dist_plans(project, _go_version(project))
+    project, plans = ctx.project, ctx.dist_plans
     return {
         "basename": "verify",
         "doc": "rebuild dist/ from a fresh copy and compare with dist/ and SHA256SUMS",

@@ -24,15 +24,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import filelock
-
 from gobuild import archive, atomic, lockfile, platforms
 from gobuild.config import Project
+from gobuild.digest import Artifact
 from gobuild.errors import GobuildError, IntegrityError, SourceError, ToolchainError
 from gobuild.fetch import Fetcher
 from gobuild.platforms import Platform
 from gobuild.progress import Reporter, Silent
-from gobuild.sources import Artifact, Fetched, OfficialSource, PypiSource, Source
+from gobuild.sources import Fetched, OfficialSource, PypiSource, Source
 from gobuild.versions import GoVersion, VersionRequest, resolve
 
 
@@ -111,6 +110,8 @@ class Cache:
     @contextmanager
     def locked(self, version: GoVersion, platform: Platform, reporter: Reporter) -> Iterator[None]:
         """Hold the per-version install lock."""
+        import filelock  # noqa: PLC0415 - only installers need it; keeps no-op builds fast
+
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(locks / f"{self.key(version, platform)}.lock")

@@ -241,7 +241,7 @@ def test_main_packages_none(tmp_path: Path) -> None:
         ),
         pytest.param("/* one-line block */ package main\n", id="block-comment-same-line"),
         pytest.param(
-            "//go:build ignore\n\n/*\npackage notmain\n*/\npackage main // the command\n",
+            "//go:build linux\n\n/*\npackage notmain\n*/\npackage main // the command\n",
             id="package-clause-inside-block-comment",
         ),
         pytest.param("\n\n   package   main\n", id="leading-blank-lines-and-spaces"),
@@ -282,3 +282,13 @@ def test_line_comment_containing_block_opener(tmp_path: Path) -> None:
     write(tmp_path / "go.mod", "module m\n")
     write(tmp_path / "cmd" / "tool" / "main.go", source)
     assert main_packages(tmp_path) == ["./cmd/tool"]
+
+
+def test_ignored_files_do_not_decide_the_package(tmp_path: Path) -> None:
+    # `//go:build ignore` files (generators run with `go run gen.go`) are not part of
+    # the package; the go command would say "build constraints exclude all Go files".
+    write(tmp_path / "go.mod", "module m\n")
+    write(tmp_path / "tools" / "a_gen.go", "//go:build ignore\n\npackage main\n")
+    write(tmp_path / "tools" / "b.go", "package tools\n")
+    write(tmp_path / "gen" / "gen.go", "//go:build ignore\n\npackage main\n")
+    assert main_packages(tmp_path) == []

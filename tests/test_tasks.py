@@ -32,7 +32,7 @@ def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
         (root / "cmd" / name / "main.go").write_text("package main\n\nfunc main() {}\n")
     (root / "main.go").unlink()
     project = load_project(root)
-    group, *subtasks = list(tasks.build_tasks(project))
+    group, *subtasks = list(tasks.build_tasks(tasks.Context(project)))
     assert group["basename"] == "build" and group["name"] is None
     assert [t["name"] for t in subtasks] == ["a", "b"]
     assert all(t["task_dep"] == ["toolchain"] for t in subtasks)

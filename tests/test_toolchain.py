@@ -26,7 +26,7 @@ from gobuild.errors import (
     VersionError,
 )
 from gobuild.platforms import host
-from gobuild.sources import Artifact
+from gobuild.digest import Artifact
 from tests import godist
 from tests.conftest import MakeProject
 from tests.mirror import LISTING, Mirror
