@@ -17,6 +17,7 @@ import pytest
 
 from gobuild import lockfile, toolchain
 from gobuild.config import load_project
+from gobuild.digest import Artifact
 from gobuild.errors import (
     ArchiveError,
     IntegrityError,
@@ -26,7 +27,6 @@ from gobuild.errors import (
     VersionError,
 )
 from gobuild.platforms import host
-from gobuild.digest import Artifact
 from tests import godist
 from tests.conftest import MakeProject
 from tests.mirror import LISTING, Mirror
