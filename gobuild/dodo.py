@@ -3,11 +3,12 @@
 doit collects ``DOIT_CONFIG`` and every ``task_*`` function from the dodo
 module's namespace; this module supplies them for the project in the current
 directory (doit runs from the directory holding dodo.py). A profile is chosen
-with ``doit build profile=prod`` (a doit command-line variable) or GOBUILD_PROFILE.
+with ``doit build --profile prod``, ``doit build profile=prod`` or GOBUILD_PROFILE.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -23,7 +24,8 @@ __all__ = ["DOIT_CONFIG", "task_build", "task_dist", "task_toolchain", "task_ver
 @cache
 def _context() -> tasks.Context:
     # One load per doit run: every task creator below shares it.
-    return tasks.Context(tasks.load(Path.cwd(), get_var("profile", None)))
+    profile = tasks.profile_from_argv(sys.argv) or get_var("profile", None)
+    return tasks.Context(tasks.load(Path.cwd(), profile))
 
 
 DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_context().project)

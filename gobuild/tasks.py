@@ -30,6 +30,19 @@ Task = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEP_FILE_NAME = "doit.sqlite3"
+# Declared so `doit build --profile prod` parses; the value itself is read from the
+# command line before tasks are created (see profile_from_argv), because plans depend on it.
+PROFILE_PARAM = {"name": "profile", "long": "profile", "default": "", "help": "gobuild profile"}
+
+
+def profile_from_argv(argv: list[str]) -> str | None:
+    """The value of ``--profile X`` / ``--profile=X`` on doit's command line, if any."""
+    for i, arg in enumerate(argv):
+        if arg == "--profile" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--profile="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def creating(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -221,7 +234,12 @@ def toolchain_task(project: Project) -> Task:
 def build_tasks(ctx: Context) -> Iterator[Task]:
     """Build each main package with the pinned Go into dist/ (host platform)."""
     project = ctx.project
-    yield {"basename": "build", "name": None, "doc": "build the module's binaries into dist/"}
+    yield {
+        "basename": "build",
+        "name": None,
+        "doc": "build the module's binaries into dist/",
+        "params": [PROFILE_PARAM],
+    }
     deps = ctx.file_dep
     for plan in host_plans(project, ctx.go_version, ctx.binaries):
         yield {
@@ -234,13 +252,19 @@ def build_tasks(ctx: Context) -> Iterator[Task]:
             "task_dep": ["toolchain"],
             "uptodate": [config_changed(plan.fingerprint())],
             "verbosity": 2,
+            "params": [PROFILE_PARAM],
         }
 
 
 def dist_tasks(ctx: Context) -> Iterator[Task]:
     """The cross-compile matrix: one task per artifact (parallel under -n), then SHA256SUMS."""
     project, plans, deps = ctx.project, ctx.dist_plans, ctx.file_dep
-    yield {"basename": "dist", "name": None, "doc": "cross-compile every platform, SHA256SUMS"}
+    yield {
+        "basename": "dist",
+        "name": None,
+        "doc": "cross-compile every platform, SHA256SUMS",
+        "params": [PROFILE_PARAM],
+    }
     yield {
         "basename": "dist",
         "name": "platforms",
@@ -265,6 +289,7 @@ def dist_tasks(ctx: Context) -> Iterator[Task]:
             "task_dep": ["toolchain", "dist:platforms"],
             "uptodate": [config_changed(plan.fingerprint())],
             "verbosity": 2,
+            "params": [PROFILE_PARAM],
         }
     yield {
         "basename": "dist",
@@ -287,4 +312,5 @@ def verify_task(ctx: Context) -> Task:
         "task_dep": ["toolchain"],
         "uptodate": [False],
         "verbosity": 2,
+        "params": [PROFILE_PARAM],
     }

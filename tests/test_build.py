@@ -220,6 +220,8 @@ def test_profile_selected_on_doit_command_line(tmp_path: Path, go: GoEnv) -> Non
     root = make_repo(tmp_path / "r", "twobin", go, PROFILES)
     doit(root, go, "build")
     assert ran(doit(root, go, "build", "profile=prod"), "build:a")
+    assert not ran(doit(root, go, "build", "--profile", "prod"), "build:a")  # same profile
+    assert ran(doit(root, go, "build", "--profile=dev"), "build:a")
     res = doit(root, go, "build", "profile=nope", check=False)
     assert res.returncode != 0 and "unknown profile 'nope'" in res.stderr
 

@@ -501,7 +501,15 @@ def test_ctrl_c_during_download_exits_130_and_cleans_up(
     entry = mirror.add("1.22.10", godist.fake_archive("1.22.10", extra_files=64, pad=8192))
     mirror.fail(entry.filename, "slow")
     root = make_project("1.22.10", mirror=mirror)
-    p = subprocess.Popen(cli(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A terminal's Ctrl-C: restore SIGINT's default in the child, since a suite run as a
+    # background job inherits SIG_IGN for it (and Python keeps an inherited SIG_IGN).
+    p = subprocess.Popen(
+        cli(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
     wait_for(lambda: mirror.bytes_sent[entry.filename] > 0)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
