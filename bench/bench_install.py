@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuild.archive import remove_tree  # noqa: E402
+from gobuild.atomic import remove_tree  # noqa: E402
 from tests import godist  # noqa: E402
 from tests.mirror import MirrorServer  # noqa: E402
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import stat
 import tarfile
 import threading
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from gobuild.atomic import remove_tree
 from gobuild.errors import ArchiveError
 from gobuild.progress import Reporter, Silent
 
@@ -361,15 +361,3 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, checker: _Checker) 
     if len(data) > info.file_size:
         raise checker.reject(info.filename, "more data than its declared size")
     return data
-
-
-def remove_tree(path: Path) -> None:
-    """Delete ``path`` even when its contents were made read-only."""
-    if not path.exists() and not path.is_symlink():
-        return
-    if path.is_file() or path.is_symlink():
-        path.unlink()
-        return
-    for dirpath, _dirs, _files in os.walk(path):
-        os.chmod(dirpath, 0o700)  # noqa: PTH101 - os.walk yields str paths
-    shutil.rmtree(path)

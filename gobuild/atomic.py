@@ -1,8 +1,10 @@
-"""Writing files so that readers see the old content or the new, never half of either."""
+"""Safe file-system changes: files replaced whole, never half-written; trees removed
+even when read-only."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,3 +24,15 @@ def write_text(path: Path, text: str, mode: int | None = None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path`` even when its contents were made read-only."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_file() or path.is_symlink():
+        path.unlink()
+        return
+    for dirpath, _dirs, _files in os.walk(path):
+        os.chmod(dirpath, 0o700)  # noqa: PTH101 - os.walk yields str paths
+    shutil.rmtree(path)

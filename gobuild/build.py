@@ -22,6 +22,7 @@ from gobuild.config import Project
 from gobuild.digest import sha256_file
 from gobuild.errors import ConfigError, GobuildError
 from gobuild.plan import BuildPlan, check_values
+from gobuild.toolcache import Installed
 
 SUMS_NAME = "SHA256SUMS"
 
@@ -36,9 +37,7 @@ class Built:
     values: dict[str, str]
 
 
-def values_for(
-    project: Project, installed: toolchain.Installed
-) -> tuple[dict[str, str], list[str]]:
+def values_for(project: Project, installed: Installed) -> tuple[dict[str, str], list[str]]:
     """The embedded values for this tree, and warnings (e.g. no git)."""
     info = gitinfo.read(
         project.root,
@@ -51,7 +50,7 @@ def values_for(
 
 def run(
     plan: BuildPlan,
-    installed: toolchain.Installed,
+    installed: Installed,
     values: Mapping[str, str],
     root: Path,
     environ: Mapping[str, str],
@@ -73,7 +72,7 @@ def run(
 
 
 def check_platforms(
-    plans: Sequence[BuildPlan], installed: toolchain.Installed, environ: Mapping[str, str]
+    plans: Sequence[BuildPlan], installed: Installed, environ: Mapping[str, str]
 ) -> None:
     """Every target must be one the pinned Go supports (``go tool dist list``)."""
     env = toolchain.environ(installed.goroot, environ)
@@ -86,7 +85,7 @@ def check_platforms(
         )
 
 
-def write_record(built: Built, installed: toolchain.Installed, environ: Mapping[str, str]) -> Path:
+def write_record(built: Built, installed: Installed, environ: Mapping[str, str]) -> Path:
     """``<artifact>.json`` beside the artifact: how exactly it was made."""
     plan = built.plan
     env = toolchain.environ(installed.goroot, environ)
@@ -151,7 +150,7 @@ class Verdict:
 def verify(
     project: Project,
     plans: Sequence[BuildPlan],
-    installed: toolchain.Installed,
+    installed: Installed,
     work: Path,
 ) -> list[Verdict]:
     """Rebuild every artifact of ``plans`` from a copy of the tree and compare.

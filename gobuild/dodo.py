@@ -4,10 +4,12 @@ doit collects ``DOIT_CONFIG`` and every ``task_*`` function from the dodo
 module's namespace; this module supplies them for the project in the current
 directory (doit runs from the directory holding dodo.py). A profile is chosen
 with ``doit build --profile prod``, ``doit build profile=prod`` or GOBUILD_PROFILE.
+Kept light on purpose: a no-op ``doit build`` should cost about what doit costs.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from functools import cache
@@ -21,35 +23,43 @@ from gobuild import tasks
 __all__ = ["DOIT_CONFIG", "task_build", "task_dist", "task_toolchain", "task_verify"]
 
 
+def _root() -> Path:
+    here = Path.cwd()
+    for d in [here, *here.parents]:
+        if (d / "go.mod").is_file():
+            return d
+    return here  # loading reports "not inside a Go module"
+
+
 @cache
-def _context() -> tasks.Context:
+def _specs() -> dict[str, Any]:
     # One load per doit run: every task creator below shares it.
     profile = tasks.profile_from_argv(sys.argv) or get_var("profile", None)
-    return tasks.Context(tasks.load(Path.cwd(), profile))
+    return tasks.load_specs(_root(), os.environ, profile)
 
 
-DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_context().project)
+DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_root())
 
 
 @tasks.creating
 def task_toolchain() -> dict[str, Any]:
     """Install the project's pinned Go."""
-    return tasks.toolchain_task(_context().project)
+    return tasks.toolchain_task(_specs())
 
 
 @tasks.creating
 def task_build() -> Iterator[dict[str, Any]]:
     """Build the module's binaries."""
-    return tasks.build_tasks(_context())
+    return tasks.build_tasks(_specs())
 
 
 @tasks.creating
 def task_dist() -> Iterator[dict[str, Any]]:
     """Cross-compile the configured platforms."""
-    return tasks.dist_tasks(_context())
+    return tasks.dist_tasks(_specs())
 
 
 @tasks.creating
 def task_verify() -> dict[str, Any]:
     """Rebuild dist/ and compare."""
-    return tasks.verify_task(_context())
+    return tasks.verify_task(_specs())

@@ -1,35 +1,47 @@
-"""doit task dictionaries built from a project: the only module that speaks doit.
+"""doit task dictionaries: the only module that speaks doit.
 
-The ``*_task(s)`` functions are pure: project in, task dicts out, so tasks are
-tested as data. Actions are module-level functions taking plain data (picklable
-for ``doit -n`` under any multiprocessing start method); they turn gobuild's
-errors into doit failures with the one-line message and no traceback. As
-doit's adapter, this module reports through doit's captured output streams.
+Task descriptions are computed by :func:`gobuild.jobs.specs` as plain data and
+cached in the state directory (``tasks.json``) under a stamp of everything
+they depend on: every file's path, size and mtime, the environment variables
+gobuild reads, the profile and gobuild's own code. A no-op ``doit build`` then
+loads JSON instead of importing the planner and reading the module's files,
+which keeps it as cheap as doit itself. Actions are trampolines into
+:mod:`gobuild.jobs`, imported only when a task runs; gobuild errors become
+doit failures with their one-line message.
 """
 
 from __future__ import annotations
 
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from functools import cached_property, wraps
+import hashlib
+import importlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-from gobuild import build, inputs, toolchain
-from gobuild.config import Project, load_project
-from gobuild.errors import GobuildError
-from gobuild.plan import BuildPlan, dist_plans, host_plans
-from gobuild.progress import Silent
-from gobuild.settings import BinarySection
+import gobuild
 
 Task = dict[str, Any]
-F = TypeVar("F", bound=Callable[..., Any])
+Spec = dict[str, Any]
 
+STATE_DIR = ".gobuild"  # config.STATE_DIR_NAME, without importing config
 DEP_FILE_NAME = "doit.sqlite3"
+CACHE_NAME = "tasks.json"
+CACHE_FORMAT = 1
+ENV_KEYS = (
+    "GOBUILD_PROFILE",
+    "GOBUILD_TAGS",
+    "GOBUILD_CACHE",
+    "GOBUILD_GO_MIRROR",
+    "SOURCE_DATE_EPOCH",
+    "HOME",
+    "XDG_CACHE_HOME",
+)
 # Declared so `doit build --profile prod` parses; the value itself is read from the
 # command line before tasks are created (see profile_from_argv), because plans depend on it.
 PROFILE_PARAM = {"name": "profile", "long": "profile", "default": "", "help": "gobuild profile"}
@@ -45,220 +57,159 @@ def profile_from_argv(argv: list[str]) -> str | None:
     return None
 
 
+# -- the spec cache ---------------------------------------------------------------------------
+
+
+def stamp(root: Path, environ: Mapping[str, str], profile: str | None, out_dir: str) -> str:
+    """A digest of everything task specs depend on (see the module docstring)."""
+    h = hashlib.sha256()
+    h.update(
+        json.dumps(
+            [CACHE_FORMAT, gobuild.__version__, profile, [environ.get(k) for k in ENV_KEYS]]
+        ).encode()
+    )
+    for src in sorted(Path(gobuild.__file__).parent.glob("*.py")):
+        st = src.stat()
+        h.update(f"{src.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    skip = {root / ".git", root / STATE_DIR, root / out_dir}
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if here / d not in skip)
+        h.update(f"D{here}\n".encode())
+        for name in sorted(filenames):
+            try:
+                st = os.lstat(here / name)
+            except OSError:
+                continue
+            h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def load_specs(root: Path, environ: Mapping[str, str], profile: str | None) -> Spec:
+    """The task specs for ``root``: from the cache when its stamp still holds."""
+    cache = root / STATE_DIR / CACHE_NAME
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("stamp") == stamp(root, environ, profile, cached["specs"]["out_dir"]):
+            return dict(cached["specs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from gobuild import atomic, jobs  # noqa: PLC0415 - the slow path only
+    from gobuild.errors import GobuildError  # noqa: PLC0415
+
+    try:
+        specs = jobs.specs(jobs.project_for(str(root), profile))
+    except GobuildError as exc:
+        raise InvalidDodoFile(str(exc)) from None
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    data = {"stamp": stamp(root, environ, profile, specs["out_dir"]), "specs": specs}
+    atomic.write_text(cache, json.dumps(data))
+    return specs
+
+
+# -- actions: trampolines into gobuild.jobs ----------------------------------------------------
+
+
+def action(name: str, *args: Any) -> Any:
+    """Run ``gobuild.jobs.ACTIONS[name]``; a gobuild error is a doit failure, no traceback."""
+    jobs = importlib.import_module("gobuild.jobs")
+    errors = importlib.import_module("gobuild.errors")
+    try:
+        result = jobs.ACTIONS[name](*args)
+    except errors.GobuildError as exc:
+        return TaskFailed(str(exc))
+    if isinstance(result, str):  # a failure message
+        return TaskFailed(result)
+    return result if result is not None else True
+
+
+def toolchain_ready(spec: Mapping[str, str]) -> bool:
+    """uptodate: the pinned Go is installed and matches gobuild.lock (offline, stdlib only)."""
+    from gobuild.errors import GobuildError  # noqa: PLC0415 - light modules, loaded on use
+    from gobuild.platforms import Platform  # noqa: PLC0415
+    from gobuild.toolcache import find  # noqa: PLC0415
+    from gobuild.versions import VersionRequest  # noqa: PLC0415
+
+    try:
+        request = VersionRequest.parse(spec["request"])
+        platform = Platform.parse(spec["platform"])
+        return find(Path(spec["cache"]), request, platform, Path(spec["lock"])) is not None
+    except GobuildError:
+        return False  # let the action run and report the problem properly
+
+
+# -- doit configuration and task dicts ----------------------------------------------------------
+
+
 def creating(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a task creator: gobuild errors become doit's one-line ERROR, no traceback."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        errors = importlib.import_module("gobuild.errors")
         try:
             result = fn(*args, **kwargs)
-            # Run a generator to the end here, so its errors surface here too.
             if isinstance(result, Iterator):
                 items = list(result)
                 return (item for item in items)  # doit wants a generator object
             return result
-        except GobuildError as exc:
+        except errors.GobuildError as exc:
             raise InvalidDodoFile(str(exc)) from None
 
     return wrapper
 
 
-def load(start: Path, profile: str | None = None) -> Project:
-    """Load the project for a dodo file; errors become doit's one-line ERROR, no traceback."""
-    try:
-        return load_project(start).with_profile(profile, "profile=")
-    except GobuildError as exc:
-        raise InvalidDodoFile(str(exc)) from None
-
-
-def doit_config(project: Project) -> dict[str, Any]:
-    """DOIT_CONFIG for a gobuild project: state in the state dir, a sqlite3 backend
-    (safe for two doit runs at once, unlike dbm), ``build`` by default."""
-    project.state_dir.mkdir(parents=True, exist_ok=True)
+def doit_config(root: Path) -> dict[str, Any]:
+    """DOIT_CONFIG: state in the state dir, a sqlite3 backend (safe for two doit runs
+    at once, unlike dbm), ``build`` by default."""
+    (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
     return {
-        "dep_file": str(project.state_dir / DEP_FILE_NAME),
+        "dep_file": str(root / STATE_DIR / DEP_FILE_NAME),
         "backend": "sqlite3",
         "default_tasks": ["build"],
         "verbosity": 1,
     }
 
 
-def _failing_cleanly(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            result = fn(*args, **kwargs)
-        except GobuildError as exc:
-            return TaskFailed(str(exc))
-        return result if result is not None else True
-
-    return wrapper  # type: ignore[return-value]
-
-
-class _Notices(Silent):
-    """Shows the library's one-line notices (e.g. a source fallback) in doit's output."""
-
-    def notice(self, message: str) -> None:
-        print(f"gobuild: {message}", file=sys.stderr)
-
-
-def _installed(project: Project) -> toolchain.Installed:
-    return toolchain.ensure(toolchain.request_for(project), _Notices()).installed
-
-
-def _warn(messages: list[str]) -> None:
-    for message in messages:
-        print(f"gobuild: warning: {message}", file=sys.stderr)
-
-
-# -- actions (module level: picklable) ------------------------------------------------------
-
-
-@_failing_cleanly
-def install_toolchain(project: Project) -> dict[str, str]:
-    """Action: ensure the pinned Go."""
-    found = _installed(project)
-    return {"version": str(found.version), "goroot": str(found.goroot)}
-
-
-def toolchain_present(project: Project) -> bool:
-    """uptodate: the pinned Go is installed and matches gobuild.lock (no network)."""
-    try:
-        return toolchain.find_installed(toolchain.request_for(project)) is not None
-    except GobuildError:
-        return False  # let the action run and report the error properly
-
-
-def _build(project: Project, plan: BuildPlan) -> tuple[build.Built, toolchain.Installed]:
-    installed = _installed(project)
-    values, warnings = build.values_for(project, installed)
-    _warn(warnings)
-    return build.run(plan, installed, values, project.root, project.environ), installed
-
-
-@_failing_cleanly
-def build_one(project: Project, plan: BuildPlan) -> dict[str, str]:
-    """Action: build one plan with the pinned Go and the tree's embedded values."""
-    built, _ = _build(project, plan)
-    return {"sha256": built.sha256}
-
-
-@_failing_cleanly
-def dist_one(project: Project, plan: BuildPlan) -> dict[str, str]:
-    """Action: build one dist artifact and its JSON record."""
-    built, installed = _build(project, plan)
-    build.write_record(built, installed, project.environ)
-    return {"sha256": built.sha256}
-
-
-@_failing_cleanly
-def check_platforms(project: Project, plans: list[BuildPlan]) -> None:
-    """Action: refuse targets the pinned Go cannot build, before anything builds."""
-    build.check_platforms(plans, _installed(project), project.environ)
-
-
-@_failing_cleanly
-def write_sums(project: Project, plans: list[BuildPlan]) -> None:
-    """Action: SHA256SUMS over the dist artifacts."""
-    build.write_sums(project.out_dir, [project.root / p.output for p in plans])
-
-
-@_failing_cleanly
-def verify_dist(project: Project, plans: list[BuildPlan]) -> TaskFailed | None:
-    """Action: rebuild from a fresh copy and compare; print a table."""
-    installed = _installed(project)
-    with tempfile.TemporaryDirectory(prefix="gobuild-verify-") as work:
-        verdicts = build.verify(project, plans, installed, Path(work))
-    width = max(len(v.artifact) for v in verdicts) if verdicts else 8
-    print(f"{'artifact':<{width}}  result    sha256 (rebuilt)")
-    for v in verdicts:
-        detail = v.rebuilt or "-"
-        if not v.ok:
-            detail += f"  (SHA256SUMS {v.recorded or 'missing'}, dist/ {v.in_dist or 'missing'})"
-        print(f"{v.artifact:<{width}}  {'match' if v.ok else 'MISMATCH':<8}  {detail}")
-    bad = [v.artifact for v in verdicts if not v.ok]
-    if bad:
-        return TaskFailed(
-            f"verify: {len(bad)} of {len(verdicts)} artifacts differ: {', '.join(bad)}"
-        )
-    print(f"verify: all {len(verdicts)} artifacts rebuilt bit-for-bit")
-    return None
-
-
-# -- task dicts ---------------------------------------------------------------------------
-
-
-class Context:
-    """What every task creator of one doit run shares, computed at most once.
-
-    doit calls each ``task_*`` function separately; without this, each would
-    load the project and walk the module's files again.
-    """
-
-    def __init__(self, project: Project) -> None:
-        self.project = project
-
-    @cached_property
-    def go_version(self) -> str:
-        """The pinned version as known offline (lock or exact pin)."""
-        return toolchain.pinned_version(toolchain.request_for(self.project))
-
-    @cached_property
-    def file_dep(self) -> list[str]:
-        """The module's build inputs (see :mod:`gobuild.inputs`)."""
-        p = self.project
-        return [str(f) for f in inputs.build_inputs(p.root, (p.out_dir, p.state_dir))]
-
-    @cached_property
-    def binaries(self) -> list[BinarySection]:
-        """The binaries, detected once (detection reads every package's files)."""
-        return self.project.binaries()
-
-    @cached_property
-    def dist_plans(self) -> list[BuildPlan]:
-        """One plan per binary per configured platform."""
-        return dist_plans(self.project, self.go_version, self.binaries)
-
-
-def toolchain_task(project: Project) -> Task:
+def toolchain_task(specs: Spec) -> Task:
     """Make the project's pinned Go present (verified, cached, recorded in gobuild.lock)."""
+    args = [specs["root"], specs["profile"]]
     return {
         "basename": "toolchain",
         "doc": "install the project's pinned Go (sha256-verified, cached)",
-        "actions": [(install_toolchain, [project])],
-        "uptodate": [(toolchain_present, [project])],
+        "actions": [(action, ["install_toolchain", *args])],
+        "uptodate": [(toolchain_ready, [specs["toolchain"]])],
         "verbosity": 2,
     }
 
 
-def build_tasks(ctx: Context) -> Iterator[Task]:
+def build_tasks(specs: Spec) -> Iterator[Task]:
     """Build each main package with the pinned Go into dist/ (host platform)."""
-    project = ctx.project
+    args = [specs["root"], specs["profile"]]
     yield {
         "basename": "build",
         "name": None,
         "doc": "build the module's binaries into dist/",
         "params": [PROFILE_PARAM],
     }
-    deps = ctx.file_dep
-    for plan in host_plans(project, ctx.go_version, ctx.binaries):
+    for spec in specs["build"]:
         yield {
             "basename": "build",
-            "name": plan.binary,
-            "doc": f"build {plan.package} into {plan.output}",
-            "actions": [(build_one, [project, plan])],
-            "file_dep": deps,
-            "targets": [str(project.root / plan.output)],
+            "name": spec["binary"],
+            "doc": f"build {spec['package']} into {spec['output']}",
+            "actions": [(action, ["build_one", *args, spec])],
+            "file_dep": specs["inputs"],
+            "targets": [spec["output"]],
             "task_dep": ["toolchain"],
-            "uptodate": [config_changed(plan.fingerprint())],
+            "uptodate": [config_changed(spec["fingerprint"])],
             "verbosity": 2,
             "params": [PROFILE_PARAM],
         }
 
 
-def dist_tasks(ctx: Context) -> Iterator[Task]:
+def dist_tasks(specs: Spec) -> Iterator[Task]:
     """The cross-compile matrix: one task per artifact (parallel under -n), then SHA256SUMS."""
-    project, plans, deps = ctx.project, ctx.dist_plans, ctx.file_dep
+    args = [specs["root"], specs["profile"]]
     yield {
         "basename": "dist",
         "name": None,
@@ -269,46 +220,42 @@ def dist_tasks(ctx: Context) -> Iterator[Task]:
         "basename": "dist",
         "name": "platforms",
         "doc": "check the platforms against `go tool dist list`",
-        "actions": [(check_platforms, [project, plans])],
+        "actions": [(action, ["check_platforms", *args])],
         "task_dep": ["toolchain"],
-        "uptodate": [
-            config_changed(" ".join([*sorted({str(p.target) for p in plans}), ctx.go_version]))
-        ],
+        "uptodate": [config_changed(specs["platforms"])],
     }
     names = []
-    for plan in plans:
-        name = Path(plan.output).name
-        names.append(f"dist:{name}")
+    for spec in specs["dist"]:
+        names.append(f"dist:{spec['name']}")
         yield {
             "basename": "dist",
-            "name": name,
-            "doc": f"build {plan.package} for {plan.target}",
-            "actions": [(dist_one, [project, plan])],
-            "file_dep": deps,
-            "targets": [str(project.root / plan.output)],
+            "name": spec["name"],
+            "doc": f"build {spec['package']} for {spec['target']}",
+            "actions": [(action, ["dist_one", *args, spec])],
+            "file_dep": specs["inputs"],
+            "targets": [spec["output"]],
             "task_dep": ["toolchain", "dist:platforms"],
-            "uptodate": [config_changed(plan.fingerprint())],
+            "uptodate": [config_changed(spec["fingerprint"])],
             "verbosity": 2,
             "params": [PROFILE_PARAM],
         }
     yield {
         "basename": "dist",
-        "name": build.SUMS_NAME,
+        "name": "SHA256SUMS",
         "doc": "write SHA256SUMS",
-        "actions": [(write_sums, [project, plans])],
-        "file_dep": [str(project.root / p.output) for p in plans],
-        "targets": [str(project.out_dir / build.SUMS_NAME)],
+        "actions": [(action, ["write_sums", *args])],
+        "file_dep": [s["output"] for s in specs["dist"]],
+        "targets": [specs["sums"]],
         "task_dep": names,
     }
 
 
-def verify_task(ctx: Context) -> Task:
+def verify_task(specs: Spec) -> Task:
     """Rebuild dist/ from a fresh copy of the tree and compare bit for bit."""
-    project, plans = ctx.project, ctx.dist_plans
     return {
         "basename": "verify",
         "doc": "rebuild dist/ from a fresh copy and compare with dist/ and SHA256SUMS",
-        "actions": [(verify_dist, [project, plans])],
+        "actions": [(action, ["verify_dist", specs["root"], specs["profile"]])],
         "task_dep": ["toolchain"],
         "uptodate": [False],
         "verbosity": 2,

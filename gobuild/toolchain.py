@@ -18,39 +18,24 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gobuild import archive, atomic, lockfile, platforms
-from gobuild.config import Project
-from gobuild.digest import Artifact
+from gobuild.atomic import remove_tree
 from gobuild.errors import GobuildError, IntegrityError, SourceError, ToolchainError
 from gobuild.fetch import Fetcher
 from gobuild.platforms import Platform
 from gobuild.progress import Reporter, Silent
 from gobuild.sources import Fetched, OfficialSource, PypiSource, Source
+from gobuild.toolcache import Cache, Installed, find
 from gobuild.versions import GoVersion, VersionRequest, resolve
 
-
-@dataclass(frozen=True)
-class Installed:
-    """A complete toolchain in the cache, as its marker describes it."""
-
-    version: GoVersion
-    platform: Platform
-    goroot: Path
-    source: str
-    artifact: Artifact
-    size: int
-    installed_at: str
-
-    @property
-    def go(self) -> Path:
-        """The go executable."""
-        return self.goroot / "bin" / "go"
+if TYPE_CHECKING:
+    from gobuild.config import Project
 
 
 @dataclass(frozen=True)
@@ -77,92 +62,6 @@ class InstallResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "notices": self.notices,
         }
-
-
-class Cache:
-    """The on-disk cache of toolchains rooted at ``root``."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def key(self, version: GoVersion, platform: Platform) -> str:
-        """Directory name for one version on one platform."""
-        return f"go{version}.{platform.key}"
-
-    def tree(self, version: GoVersion, platform: Platform) -> Path:
-        """Where that version's tree lives (its GOROOT is ``tree/go``)."""
-        return self.root / "toolchains" / self.key(version, platform)
-
-    def marker(self, version: GoVersion, platform: Platform) -> Path:
-        """The completion marker; its existence is what "installed" means."""
-        return self.root / "toolchains" / f"{self.key(version, platform)}.complete"
-
-    def get(self, version: GoVersion, platform: Platform) -> Installed | None:
-        """The installed toolchain, or None when it is absent or incomplete."""
-        return self._read_marker(self.marker(version, platform))
-
-    def list(self) -> list[Installed]:
-        """Every complete toolchain, oldest version first."""
-        folder = self.root / "toolchains"
-        found = [self._read_marker(m) for m in folder.glob("*.complete")] if folder.is_dir() else []
-        return sorted((i for i in found if i), key=lambda i: (i.version, i.platform))
-
-    @contextmanager
-    def locked(self, version: GoVersion, platform: Platform, reporter: Reporter) -> Iterator[None]:
-        """Hold the per-version install lock."""
-        import filelock  # noqa: PLC0415 - only installers need it; keeps no-op builds fast
-
-        locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(locks / f"{self.key(version, platform)}.lock")
-        try:
-            lock.acquire(timeout=0.2)
-        except filelock.Timeout:
-            reporter.notice(f"waiting for another gobuild installing Go {version}")
-            lock.acquire()
-        try:
-            yield
-        finally:
-            lock.release()
-
-    def clean_stale(self, version: GoVersion, platform: Platform) -> None:
-        """Remove leftovers of interrupted installs (call with the version lock held)."""
-        key = self.key(version, platform)
-        tmp = self.root / "tmp"
-        if tmp.is_dir():
-            for entry in tmp.glob(f"{key}.*"):
-                archive.remove_tree(entry)
-        if not self.marker(version, platform).exists():
-            archive.remove_tree(self.tree(version, platform))
-
-    def remove(self, version: GoVersion, platform: Platform) -> bool:
-        """Delete one version: marker first, so it never looks installed half-deleted."""
-        with self.locked(version, platform, Silent()):
-            marker = self.marker(version, platform)
-            existed = marker.exists()
-            marker.unlink(missing_ok=True)
-            archive.remove_tree(self.tree(version, platform))
-            return existed
-
-    def _read_marker(self, marker: Path) -> Installed | None:
-        try:
-            data = json.loads(marker.read_text(encoding="utf-8"))
-            version = GoVersion.parse(data["version"])
-            platform = Platform.parse(data["platform"])
-        except (OSError, ValueError, KeyError, GobuildError):
-            return None
-        goroot = self.tree(version, platform) / "go"
-        if not (goroot / "bin" / "go").is_file():
-            return None
-        return Installed(
-            version=version,
-            platform=platform,
-            goroot=goroot,
-            source=str(data.get("source", "")),
-            artifact=Artifact(str(data.get("filename", "")), str(data.get("sha256", ""))),
-            size=int(data.get("size", 0)),
-            installed_at=str(data.get("installed_at", "")),
-        )
 
 
 @dataclass(frozen=True)
@@ -297,7 +196,7 @@ class _Installer:
                 f"cannot install Go {version}: {exc.strerror or exc} ({exc.filename or cache.root})"
             ) from exc
         finally:
-            archive.remove_tree(work)
+            remove_tree(work)
         installed = cache.get(version, platform)
         if installed is None:
             raise ToolchainError(f"Go {version} was installed but its marker cannot be read")
@@ -383,15 +282,7 @@ def find_installed(req: Request) -> Installed | None:
     None when it is not installed, or when only a source could tell which
     release a series request means (nothing locked yet).
     """
-    lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
-    version = lock.resolved(req.request) or req.request.exact
-    if version is None:
-        return None
-    found = req.cache.get(version, req.platform)
-    if found is None:
-        return None
-    want = lock.artifact(found.version, found.platform, found.source)
-    return None if want and want.sha256 != found.artifact.sha256 else found
+    return find(req.cache.root, req.request, req.platform, req.lock_path)
 
 
 def pinned_version(req: Request) -> str:

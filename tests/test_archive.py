@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from gobuild.archive import Limits, Stats, extract, remove_tree
+from gobuild.archive import Limits, Stats, extract
+from gobuild.atomic import remove_tree
 from gobuild.errors import ArchiveError
 
 VERSION = b"go1.22.10\ntime 2024-12-03T17:59:27Z\n"

@@ -1,38 +1,47 @@
-"""doit task dicts as data: no doit run needed."""
+"""doit task dicts as data, and the task-spec cache: no doit run needed."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from gobuild import tasks
+from gobuild import jobs, tasks
 from gobuild.config import load_project
 from tests.conftest import MakeProject
 
 
+def two_binaries(make_project: MakeProject) -> Path:
+    root = make_project("1.22.10")
+    for name in ("a", "b"):
+        (root / "cmd" / name).mkdir(parents=True)
+        (root / "cmd" / name / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (root / "main.go").unlink()
+    return root
+
+
 def test_doit_config_uses_sqlite_in_state_dir(make_project: MakeProject) -> None:
-    project = load_project(make_project("1.22.10"))
-    cfg = tasks.doit_config(project)
+    root = make_project("1.22.10")
+    cfg = tasks.doit_config(root)
     assert cfg["backend"] == "sqlite3"
-    assert Path(cfg["dep_file"]).parent == project.state_dir
-    assert project.state_dir.is_dir()
+    assert Path(cfg["dep_file"]).parent == load_project(root).state_dir
+    assert (root / ".gobuild").is_dir()
 
 
 def test_toolchain_task_is_not_up_to_date_before_install(make_project: MakeProject) -> None:
-    project = load_project(make_project("1.22.10"))
-    task = tasks.toolchain_task(project)
+    specs = jobs.specs(load_project(make_project("1.22.10")))
+    task = tasks.toolchain_task(specs)
     assert task["basename"] == "toolchain"
     ((check, args),) = task["uptodate"]
     assert check(*args) is False
 
 
 def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
-    root = make_project("1.22.10")
-    for name in ("a", "b"):
-        (root / "cmd" / name).mkdir(parents=True)
-        (root / "cmd" / name / "main.go").write_text("package main\n\nfunc main() {}\n")
-    (root / "main.go").unlink()
-    project = load_project(root)
-    group, *subtasks = list(tasks.build_tasks(tasks.Context(project)))
+    root = two_binaries(make_project)
+    group, *subtasks = list(tasks.build_tasks(jobs.specs(load_project(root))))
     assert group["basename"] == "build" and group["name"] is None
     assert [t["name"] for t in subtasks] == ["a", "b"]
     assert all(t["task_dep"] == ["toolchain"] for t in subtasks)
@@ -42,10 +51,44 @@ def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
     assert deps == {"go.mod", "cmd/a/main.go", "cmd/b/main.go"}
 
 
-def test_invalid_config_is_a_one_line_doit_error(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+def test_dist_tasks_depend_on_platform_check(make_project: MakeProject) -> None:
+    root = make_project("1.22.10", extra='[dist]\nplatforms = ["linux/arm64", "windows/amd64"]\n')
+    specs = jobs.specs(load_project(root))
+    _, check, *artifacts, sums = list(tasks.dist_tasks(specs))
+    assert check["name"] == "platforms"
+    assert [t["name"] for t in artifacts] == ["proj_linux_arm64", "proj_windows_amd64.exe"]
+    assert all("dist:platforms" in t["task_dep"] for t in artifacts)
+    assert sums["task_dep"] == ["dist:proj_linux_arm64", "dist:proj_windows_amd64.exe"]
 
+
+def test_spec_cache_hit_and_invalidation(make_project: MakeProject) -> None:
+    root = make_project("1.22.10")
+    env = dict(os.environ)
+    first = tasks.load_specs(root, env, None)
+    cache = root / ".gobuild" / tasks.CACHE_NAME
+    stamp = json.loads(cache.read_text())["stamp"]
+    assert tasks.load_specs(root, env, None) == first  # from the cache
+    assert json.loads(cache.read_text())["stamp"] == stamp
+    # Outputs and state do not invalidate it...
+    (root / "dist").mkdir()
+    (root / "dist" / "proj").write_text("binary")
+    assert tasks.stamp(root, env, None, "dist") == stamp
+    # ...but a new file, an edit, the environment or the profile do.
+    time.sleep(0.01)
+    (root / "extra.go").write_text("package main\n")
+    assert tasks.stamp(root, env, None, "dist") != stamp
+    assert tasks.stamp(root, {**env, "GOBUILD_TAGS": "x"}, None, "dist") != stamp
+    assert tasks.stamp(root, env, "prod", "dist") != stamp
+    second = tasks.load_specs(root, env, None)
+    assert str(root / "extra.go") in second["inputs"]
+    (root / "gobuild.toml").write_text(
+        (root / "gobuild.toml").read_text() + '[build]\ntags = ["t"]\n'
+    )
+    third = tasks.load_specs(root, env, None)
+    assert third["build"][0]["fingerprint"] != second["build"][0]["fingerprint"]
+
+
+def test_invalid_config_is_a_one_line_doit_error(tmp_path: Path) -> None:
     (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
     (tmp_path / "dodo.py").write_text("from gobuild.dodo import *  # noqa: F403\n")
     (tmp_path / "gobuild.toml").write_text('[go]\nverison = "1.22"\n')

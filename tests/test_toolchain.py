@@ -27,6 +27,7 @@ from gobuild.errors import (
     VersionError,
 )
 from gobuild.platforms import host
+from gobuild.toolcache import Cache, Installed
 from tests import godist
 from tests.conftest import MakeProject
 from tests.mirror import LISTING, Mirror
@@ -36,7 +37,7 @@ def ensure(root: Path, version: str | None = None) -> toolchain.InstallResult:
     return toolchain.ensure(toolchain.request_for(load_project(root), version))
 
 
-def go_version(installed: toolchain.Installed) -> str:
+def go_version(installed: Installed) -> str:
     env = toolchain.environ(installed.goroot, {"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
     return subprocess.run(
         ["go", "version"], env=env, capture_output=True, text=True, check=True
@@ -98,7 +99,7 @@ def test_two_versions_live_side_by_side(
     b = ensure(root, "1.21.13")
     assert go_version(a.installed).startswith("go version go1.22.10 ")
     assert go_version(b.installed).startswith("go version go1.21.13 ")
-    cache = toolchain.Cache(cache_dir)
+    cache = Cache(cache_dir)
     assert [str(i.version) for i in cache.list()] == ["1.21.13", "1.22.10"]
     # An explicit version is not the project's pin: the lock still names 1.22.10.
     assert str(lockfile.read(root / "gobuild.lock").version) == "1.22.10"
@@ -209,7 +210,7 @@ def test_sha256_mismatch_is_refused_and_leaves_nothing(
     import hashlib
 
     assert hashlib.sha256(data).hexdigest() in msg
-    assert toolchain.Cache(cache_dir).list() == []
+    assert Cache(cache_dir).list() == []
     assert tmp_leftovers(cache_dir) == []
     assert not (root / "gobuild.lock").exists()
 
@@ -231,7 +232,7 @@ def test_truncated_body_every_time_fails_naming_url(
     with pytest.raises(SourceUnreachable, match=rf"{mirror.url}/dl/{entry.filename}"):
         ensure(root)
     assert len(mirror.requests(entry.filename)) == 3
-    assert toolchain.Cache(cache_dir).list() == []
+    assert Cache(cache_dir).list() == []
     assert tmp_leftovers(cache_dir) == []
 
 
@@ -283,7 +284,7 @@ def test_hostile_archive_from_mirror_leaves_nothing(
     root = make_project("1.22.10", mirror=mirror)
     with pytest.raises(ArchiveError, match="symlink"):
         ensure(root)
-    assert toolchain.Cache(cache_dir).list() == []
+    assert Cache(cache_dir).list() == []
     assert tmp_leftovers(cache_dir) == []
     assert not (cache_dir / "toolchains" / f"go1.22.10.{host().key}").exists()
 
@@ -295,7 +296,7 @@ def test_archive_with_wrong_version_inside_is_rejected(
     root = make_project("1.22.10", mirror=mirror)
     with pytest.raises(ToolchainError, match="expected 'go1.22.10'"):
         ensure(root)
-    assert toolchain.Cache(cache_dir).list() == []
+    assert Cache(cache_dir).list() == []
 
 
 # -- gobuild.lock ------------------------------------------------------------------------
@@ -455,7 +456,7 @@ def wait_for(cond: object, timeout: float = 60.0) -> None:
 
 
 def assert_not_installed(root: Path, cache_dir: Path) -> None:
-    assert toolchain.Cache(cache_dir).list() == []
+    assert Cache(cache_dir).list() == []
     assert toolchain.find_installed(toolchain.request_for(load_project(root))) is None
 
 

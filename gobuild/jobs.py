@@ -1,0 +1,171 @@
+"""What gobuild's doit tasks describe and do, as plain data and plain functions.
+
+:func:`specs` computes every task's description (names, inputs, targets,
+fingerprints) as JSON-ready data; :mod:`gobuild.tasks` caches it and turns it
+into doit dictionaries. The action functions load the project themselves, so
+the heavy imports (pydantic, the planner) happen only when a task really runs.
+They raise :class:`~gobuild.errors.GobuildError`; the doit edge reports it.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gobuild import build, inputs, toolchain
+from gobuild.config import Project, load_project
+from gobuild.errors import ConfigError
+from gobuild.plan import BuildPlan, Target, build_plan, checked_binaries, dist_plans, host_plans
+from gobuild.progress import Silent
+from gobuild.toolcache import Installed
+
+Spec = dict[str, Any]
+
+
+class _Notices(Silent):
+    """Shows the library's one-line notices (e.g. a source fallback) in doit's output."""
+
+    def notice(self, message: str) -> None:
+        print(f"gobuild: {message}", file=sys.stderr)
+
+
+def project_for(root: str, profile: str | None, origin: str = "profile") -> Project:
+    """The project at ``root`` with the profile the task was created for."""
+    return load_project(Path(root)).with_profile(profile, origin)
+
+
+def specs(project: Project) -> Spec:
+    """Every task of the project, as plain data (see :mod:`gobuild.tasks`)."""
+    version = toolchain.pinned_version(toolchain.request_for(project))
+    binaries = project.binaries()
+    hosts = host_plans(project, version, binaries)
+    dists = dist_plans(project, version, binaries)
+    deps = [str(p) for p in inputs.build_inputs(project.root, (project.out_dir, project.state_dir))]
+    root = project.root
+    req = toolchain.request_for(project)
+    return {
+        "root": str(root),
+        "profile": project.profile_name,
+        "toolchain": {
+            "cache": str(req.cache.root),
+            "request": str(req.request),
+            "platform": str(req.platform),
+            "lock": str(project.lock_file),
+        },
+        "out_dir": project.settings.build.out_dir,
+        "inputs": deps,
+        "build": [_plan_spec(root, p) for p in hosts],
+        "dist": [_plan_spec(root, p) for p in dists],
+        "platforms": " ".join([*sorted({str(p.target) for p in dists}), version]),
+        "sums": str(project.out_dir / build.SUMS_NAME),
+    }
+
+
+def _plan_spec(root: Path, plan: BuildPlan) -> Spec:
+    return {
+        "binary": plan.binary,
+        "package": plan.package,
+        "target": str(plan.target) if plan.target else None,
+        "name": Path(plan.output).name,
+        "output": str(root / plan.output),
+        "fingerprint": plan.fingerprint(),
+    }
+
+
+def _plan(project: Project, spec: Mapping[str, Any]) -> BuildPlan:
+    """Recompute a task's plan; refuse if the configuration changed since doit loaded it."""
+    version = toolchain.pinned_version(toolchain.request_for(project))
+    found = [b for b in checked_binaries(project) if b.name == spec["binary"]]
+    if not found:
+        raise ConfigError(f"binary {spec['binary']!r} is no longer configured; run doit again")
+    binary = found[0]
+    target = Target.parse(spec["target"]) if spec["target"] else None
+    plan = build_plan(project, binary, version, target)
+    if plan.fingerprint() != spec["fingerprint"]:
+        raise ConfigError("the build configuration changed while doit was running; run it again")
+    return plan
+
+
+def _installed(project: Project) -> Installed:
+    return toolchain.ensure(toolchain.request_for(project), _Notices()).installed
+
+
+def _build(project: Project, plan: BuildPlan) -> tuple[build.Built, Installed]:
+    installed = _installed(project)
+    values, warnings = build.values_for(project, installed)
+    for message in warnings:
+        print(f"gobuild: warning: {message}", file=sys.stderr)
+    return build.run(plan, installed, values, project.root, project.environ), installed
+
+
+# -- actions ------------------------------------------------------------------------------
+
+
+def install_toolchain(root: str, profile: str | None) -> dict[str, str]:
+    """Ensure the pinned Go."""
+    found = _installed(project_for(root, profile))
+    return {"version": str(found.version), "goroot": str(found.goroot)}
+
+
+def build_one(root: str, profile: str | None, spec: Mapping[str, Any]) -> dict[str, str]:
+    """Build one host binary."""
+    project = project_for(root, profile)
+    built, _ = _build(project, _plan(project, spec))
+    return {"sha256": built.sha256}
+
+
+def dist_one(root: str, profile: str | None, spec: Mapping[str, Any]) -> dict[str, str]:
+    """Build one dist artifact and its JSON record."""
+    project = project_for(root, profile)
+    built, installed = _build(project, _plan(project, spec))
+    build.write_record(built, installed, project.environ)
+    return {"sha256": built.sha256}
+
+
+def check_platforms(root: str, profile: str | None) -> None:
+    """Refuse targets the pinned Go cannot build, before anything builds."""
+    project = project_for(root, profile)
+    version = toolchain.pinned_version(toolchain.request_for(project))
+    build.check_platforms(dist_plans(project, version), _installed(project), project.environ)
+
+
+def write_sums(root: str, profile: str | None) -> None:
+    """SHA256SUMS over the dist artifacts."""
+    project = project_for(root, profile)
+    version = toolchain.pinned_version(toolchain.request_for(project))
+    plans = dist_plans(project, version)
+    build.write_sums(project.out_dir, [project.root / p.output for p in plans])
+
+
+def verify_dist(root: str, profile: str | None) -> str | None:
+    """Rebuild from a fresh copy and compare; print a table; return a failure message."""
+    project = project_for(root, profile)
+    installed = _installed(project)
+    plans = dist_plans(project, str(installed.version))
+    with tempfile.TemporaryDirectory(prefix="gobuild-verify-") as work:
+        verdicts = build.verify(project, plans, installed, Path(work))
+    width = max((len(v.artifact) for v in verdicts), default=8)
+    print(f"{'artifact':<{width}}  result    sha256 (rebuilt)")
+    for v in verdicts:
+        detail = v.rebuilt or "-"
+        if not v.ok:
+            detail += f"  (SHA256SUMS {v.recorded or 'missing'}, dist/ {v.in_dist or 'missing'})"
+        print(f"{v.artifact:<{width}}  {'match' if v.ok else 'MISMATCH':<8}  {detail}")
+    bad = [v.artifact for v in verdicts if not v.ok]
+    if bad:
+        return f"verify: {len(bad)} of {len(verdicts)} artifacts differ: {', '.join(bad)}"
+    print(f"verify: all {len(verdicts)} artifacts rebuilt bit-for-bit")
+    return None
+
+
+ACTIONS = {
+    "install_toolchain": install_toolchain,
+    "build_one": build_one,
+    "dist_one": dist_one,
+    "check_platforms": check_platforms,
+    "write_sums": write_sums,
+    "verify_dist": verify_dist,
+}
