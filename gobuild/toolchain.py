@@ -1,15 +1,10 @@
-"""The toolchain cache: pinned Go versions installed side by side, safely.
+"""Installing pinned Go versions into the cache (:mod:`gobuild.toolcache`), safely.
 
-Layout under the cache directory::
-
-    toolchains/go1.22.10.linux-amd64/go/...      the GOROOT (read-only)
-    toolchains/go1.22.10.linux-amd64.complete    marker, JSON, written LAST
-    tmp/go1.22.10.linux-amd64.<pid>.<rand>/      downloads and extraction in progress
-    locks/go1.22.10.linux-amd64.lock             one installer per version at a time
-
-A version is installed only when its marker exists (as Go's module cache and
-the actions tool-cache do): an interruption at any point leaves at worst a
-temp directory or an unmarked tree, which the next installer removes.
+Resolve the version (gobuild.lock first, so a locked project needs no network),
+take the per-version lock, fetch from the configured sources in order, verify,
+extract to a temp directory, rename it into place and write the completion
+marker last: an interruption at any point leaves at worst a temp directory or
+an unmarked tree, which the next installer removes.
 """
 
 from __future__ import annotations
