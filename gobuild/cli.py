@@ -26,7 +26,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from gobuild import __version__, plan, proc, scaffold, toolchain
+from gobuild import __version__, generate, plan, proc, scaffold, toolchain
 from gobuild.config import Project, load_project
 from gobuild.errors import GobuildError
 from gobuild.progress import Reporter, Silent
@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("env", help="print the build environment as shell exports (eval them)")
     _output_flags(p)
     p.add_argument("--profile", help="show this profile's environment (default: the active one)")
+    p = sub.add_parser("generate", help="write the Makefile from gobuild.toml and gobuild.lock")
+    p.add_argument(
+        "--check", action="store_true", help="exit 1 if a generated file is stale or edited"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite files edited by hand")
+    p.add_argument("files", nargs="*", metavar="FILE", help="which files (default: all)")
+
     p = sub.add_parser("go", help="run the pinned go with ARGS", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -107,40 +114,61 @@ def run() -> None:
 def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     cwd = args.directory.resolve()
     if args.command == "init":
-        result = scaffold.init(cwd, force=args.force)
-        for path in result.written:
-            print(f"wrote {path}", file=out)
-        pkgs = ", ".join(result.packages) or "none found"
-        print(f"module {result.module}, Go {result.go_version}, main packages: {pkgs}", file=out)
-        print("next: `doit list` shows the tasks; `doit build` builds", file=out)
-        return 0
+        return _init(cwd, args.force, out)
     project = load_project(cwd)
-    if args.command == "toolchain":
-        return _toolchain(args, project, out, err)
-    if args.command == "env":
-        project = project.with_profile(args.profile)
-        goroot = _ensure(project, None, err).installed.goroot
-        exports = {"GOROOT": str(goroot), **plan.go_env(project)}
-        if args.json:
-            data = {**exports, "PATH_PREFIX": str(goroot / "bin"), "PROFILE": project.profile_name}
-            print(json.dumps(data, indent=2, sort_keys=True), file=out)
-            return 0
-        print(f"# gobuild profile {project.profile_name}", file=out)
-        for name, value in sorted(exports.items()):
-            print(f"export {name}={shlex.quote(value)}", file=out)
-        print(f'export PATH={shlex.quote(str(goroot / "bin"))}:"$PATH"', file=out)
+    handlers = {"toolchain": _toolchain, "env": _env, "generate": _generate, "go": _go}
+    return handlers[args.command](args, project, out, err)
+
+
+def _init(cwd: Path, force: bool, out: TextIO) -> int:
+    result = scaffold.init(cwd, force=force)
+    for path in result.written:
+        print(f"wrote {path}", file=out)
+    pkgs = ", ".join(result.packages) or "none found"
+    print(f"module {result.module}, Go {result.go_version}, main packages: {pkgs}", file=out)
+    print("next: `doit list` shows the tasks; `doit build` builds", file=out)
+    return 0
+
+
+def _env(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
+    project = project.with_profile(args.profile)
+    goroot = _ensure(project, None, err).installed.goroot
+    exports = {"GOROOT": str(goroot), **plan.go_env(project)}
+    if args.json:
+        data = {**exports, "PATH_PREFIX": str(goroot / "bin"), "PROFILE": project.profile_name}
+        print(json.dumps(data, indent=2, sort_keys=True), file=out)
         return 0
-    if args.command == "go":
-        found = _ensure(project, None, err).installed
-        res = proc.run(
-            [found.go, *args.args],
-            cwd=cwd,
-            env=toolchain.environ(found.goroot, project.environ),
-            check=False,
-            capture=False,
+    print(f"# gobuild profile {project.profile_name}", file=out)
+    for name, value in sorted(exports.items()):
+        print(f"export {name}={shlex.quote(value)}", file=out)
+    print(f'export PATH={shlex.quote(str(goroot / "bin"))}:"$PATH"', file=out)
+    return 0
+
+
+def _generate(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
+    names = tuple(args.files) or generate.GENERATORS
+    outcomes = generate.generate(project, names, force=args.force, check=args.check)
+    for o in outcomes:
+        print(f"{o.state:<9} {o.path}", file=out)
+    bad = [o for o in outcomes if o.state in ("stale", "edited", "missing")]
+    if args.check and bad:
+        print(
+            f"gobuild: {len(bad)} generated file(s) out of date: run `gobuild generate`", file=err
         )
-        return res.returncode
-    raise AssertionError(args.command)
+        return EXIT_USER
+    return 0
+
+
+def _go(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
+    found = _ensure(project, None, err).installed
+    res = proc.run(
+        [found.go, *args.args],
+        cwd=args.directory.resolve(),
+        env=toolchain.environ(found.goroot, project.environ),
+        check=False,
+        capture=False,
+    )
+    return res.returncode
 
 
 def _toolchain(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:

@@ -20,7 +20,14 @@ from doit import get_var
 
 from gobuild import tasks
 
-__all__ = ["DOIT_CONFIG", "task_build", "task_dist", "task_toolchain", "task_verify"]
+__all__ = [
+    "DOIT_CONFIG",
+    "task_build",
+    "task_dist",
+    "task_generate",
+    "task_toolchain",
+    "task_verify",
+]
 
 
 def _root() -> Path:
@@ -63,3 +70,9 @@ def task_dist() -> Iterator[dict[str, Any]]:
 def task_verify() -> dict[str, Any]:
     """Rebuild dist/ and compare."""
     return tasks.verify_task(_specs())
+
+
+@tasks.creating
+def task_generate() -> dict[str, Any]:
+    """Write the generated files."""
+    return tasks.generate_task(_specs())

@@ -61,6 +61,8 @@ def specs(project: Project) -> Spec:
         "dist": [_plan_spec(root, p) for p in dists],
         "platforms": " ".join([*sorted({str(p.target) for p in dists}), version]),
         "sums": str(project.out_dir / build.SUMS_NAME),
+        "generated": [str(root / name) for name in ("Makefile",)],
+        "config_files": [str(p) for p in (project.config_file, project.lock_file) if p.exists()],
     }
 
 
@@ -161,7 +163,17 @@ def verify_dist(root: str, profile: str | None) -> str | None:
     return None
 
 
+def generate_files(root: str, profile: str | None) -> str | None:
+    """Write the generated files (never over hand edits)."""
+    from gobuild import generate  # noqa: PLC0415 - Jinja2 only when generating
+
+    for outcome in generate.generate(project_for(root, profile)):
+        print(f"{outcome.state:<9} {outcome.path}")
+    return None
+
+
 ACTIONS = {
+    "generate_files": generate_files,
     "install_toolchain": install_toolchain,
     "build_one": build_one,
     "dist_one": dist_one,

@@ -8,6 +8,7 @@ values reach a template only through a filter for the syntax they land in.
 from __future__ import annotations
 
 import json
+import shlex
 from importlib import resources
 from typing import Any
 
@@ -38,6 +39,37 @@ def python_string(value: object) -> str:
     return repr(str(value))
 
 
+def _one_line(value: object, syntax: str) -> str:
+    text = str(value)
+    if any(c in text for c in "\n\r\x00"):
+        raise GobuildError(f"{text!r} cannot be placed in a {syntax}: it spans lines")
+    return text
+
+
+def make_value(value: object) -> str:
+    """The right-hand side of a make assignment: ``$`` doubled, ``#`` escaped.
+
+    Leading white space (which make strips) is kept with ``$(empty)``; a
+    trailing backslash (a line continuation) is rejected.
+    """
+    text = _one_line(value, "Makefile")
+    if text.endswith("\\"):
+        raise GobuildError(f"{text!r} cannot end a Makefile line with a backslash")
+    text = text.replace("$", "$$").replace("#", "\\#")
+    return f"$(empty){text}" if text[:1].isspace() else text
+
+
+def shell_quote(value: object) -> str:
+    """One POSIX shell word (single-quoted when needed)."""
+    return shlex.quote(_one_line(value, "shell word"))
+
+
+def make_shell_word(value: object) -> str:
+    """One shell word in a make recipe: single-quoted for sh, then ``$`` doubled for make."""
+    text = _one_line(value, "Makefile recipe")
+    return shlex.quote(text).replace("$", "$$")
+
+
 def environment() -> jinja2.Environment:
     """The one Jinja2 environment: strict undefined, no autoescape (filters escape per syntax)."""
     env = jinja2.Environment(
@@ -48,7 +80,14 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,  # noqa: S701 - not HTML: every value passes a filter for its syntax
     )
-    env.filters.update(toml=toml_string, toml_array=toml_array, py=python_string)
+    env.filters.update(
+        toml=toml_string,
+        toml_array=toml_array,
+        py=python_string,
+        make=make_value,
+        sh=make_shell_word,
+        shq=shell_quote,
+    )
     return env
 
 

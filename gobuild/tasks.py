@@ -250,6 +250,19 @@ def dist_tasks(specs: Spec) -> Iterator[Task]:
     }
 
 
+def generate_task(specs: Spec) -> Task:
+    """Render the Makefile from gobuild.toml and gobuild.lock."""
+    return {
+        "basename": "generate",
+        "doc": "write the Makefile from gobuild.toml and gobuild.lock",
+        "actions": [(action, ["generate_files", specs["root"], specs["profile"]])],
+        "file_dep": specs["config_files"],
+        "targets": specs["generated"],
+        "task_dep": ["toolchain"],
+        "verbosity": 2,
+    }
+
+
 def verify_task(specs: Spec) -> Task:
     """Rebuild dist/ from a fresh copy of the tree and compare bit for bit."""
     return {

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import godist
+from tests.buildenv import GoEnv
 from tests.mirror import Mirror, MirrorServer
 
 
@@ -77,3 +78,14 @@ def make_project(tmp_path: Path) -> MakeProject:
 def cache_dir() -> Path:
     """The per-test toolchain cache (GOBUILD_CACHE)."""
     return Path(os.environ["GOBUILD_CACHE"])
+
+
+@pytest.fixture(scope="session")
+def go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoEnv]:
+    """Go 1.22.10 and 1.21.13 served from a loopback mirror into one shared cache."""
+    with MirrorServer() as mirror:
+        for v in godist.REAL_VERSIONS:
+            mirror.add(v, godist.real_archive(v))
+        base = tmp_path_factory.mktemp("goenv")
+        env = GoEnv(cache=base / "toolchains", gocache=base / "gocache", mirror_url=mirror.url)
+        yield env

@@ -6,13 +6,12 @@ import hashlib
 import json
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gobuild.platforms import host
-from tests import godist
 from tests.buildenv import (
     COMMIT_DATE_UTC,
     GoEnv,
@@ -23,22 +22,10 @@ from tests.buildenv import (
     ran,
     run_binary,
 )
-from tests.mirror import MirrorServer
 
 pytestmark = pytest.mark.skipif(
     host().key != "linux-amd64", reason="real archives are built for linux/amd64"
 )
-
-
-@pytest.fixture(scope="session")
-def go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoEnv]:
-    """Go 1.22.10 and 1.21.13 served from a loopback mirror into one shared cache."""
-    with MirrorServer() as mirror:
-        for v in godist.REAL_VERSIONS:
-            mirror.add(v, godist.real_archive(v))
-        base = tmp_path_factory.mktemp("goenv")
-        env = GoEnv(cache=base / "toolchains", gocache=base / "gocache", mirror_url=mirror.url)
-        yield env
 
 
 def sha(path: Path) -> str:
