@@ -18,7 +18,17 @@ from typing import Any
 from gobuild import __version__, atomic, lockfile, render, toolchain
 from gobuild.config import Project
 from gobuild.errors import ConfigError, GobuildError
-from gobuild.plan import SCRUBBED_ENV, build_plan, checked_binaries, go_env, quote_field
+from gobuild.plan import (
+    SCRUBBED_ENV,
+    BuildPlan,
+    Target,
+    build_plan,
+    checked_binaries,
+    go_env,
+    quote_field,
+)
+from gobuild.settings import BinarySection
+from gobuild.versions import GoVersion
 
 GENERATORS = ("Makefile",)
 _HASH = re.compile(r"^# gobuild-hash: sha256:([0-9a-f]{64})$", re.MULTILINE)
@@ -94,31 +104,13 @@ def makefile_context(project: Project) -> dict[str, Any]:
     settings = project.settings
     # make adds TAGS itself, and chooses the profile with PROFILE=
     base = dataclasses.replace(project, env_tags=()).with_profile(settings.build.default_profile)
-    builds: list[dict[str, Any]] = []
-    for binary in checked_binaries(base):
-        plan = build_plan(base, binary, str(version))
-        static = [f for f in plan.flags if not f.startswith("-tags=")]
-        xvars = []
-        for var, key in plan.xvars:
-            if key == "version" and plan.configured_version is not None:
-                xvars.append({"static": quote_field(f"-X={var}={plan.configured_version}")})
-            elif key == "go_version":
-                xvars.append({"static": quote_field(f"-X={var}={version.tag}")})
-            else:
-                xvars.append({"var": var, "make": key.upper()})
-        env = dict(plan.env)
-        builds.append(
-            {
-                "name": binary.name,
-                "package": plan.package,
-                "output": plan.output,
-                "flags": static,
-                "tags": sorted({*settings.build.tags, *binary.tags}),
-                "ldflags": [quote_field(f) for f in plan.ldflags],
-                "xvars": xvars,
-                "env": [(k, env[k]) for k in _STATIC_ENV],
-            }
-        )
+    binaries = checked_binaries(base)
+    host = [build_plan(base, b, str(version)) for b in binaries]
+    targets = [Target.parse(p) for p in settings.dist.platforms]
+    dist = [build_plan(base, b, str(version), t) for b in binaries for t in targets]
+    by_name = {b.name: b for b in binaries}
+    builds = [_make_build(p, by_name[p.binary], settings.build.tags, version) for p in host]
+    dists = [_make_build(p, by_name[p.binary], settings.build.tags, version) for p in dist]
     profiles: list[dict[str, Any]] = []
     for name in settings.profile_names():
         p = project.with_profile(name)
@@ -143,6 +135,7 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "out_dir": settings.build.out_dir,
         "configured_version": settings.build.version,
         "builds": builds,
+        "dists": dists,
         "profiles": profiles,
         "profile_names": " ".join(p["name"] for p in profiles),
         "mirror": project.mirror or "https://dl.google.com/go",
@@ -151,4 +144,33 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "host_key": host_key,
         "scrubbed": SCRUBBED_ENV,
         "static_env": [(k, v) for k, v in go_env(base).items() if k in _STATIC_ENV],
+    }
+
+
+def _make_build(
+    plan: BuildPlan, binary: BinarySection, build_tags: list[str], version: GoVersion
+) -> dict[str, Any]:
+    """One build recipe's pieces: everything static, the volatile values as make refs."""
+    xvars: list[dict[str, str]] = []
+    for var, key in plan.xvars:
+        if key == "version" and plan.configured_version is not None:
+            xvars.append({"static": quote_field(f"-X={var}={plan.configured_version}")})
+        elif key == "go_version":
+            xvars.append({"static": quote_field(f"-X={var}={version.tag}")})
+        else:
+            xvars.append({"var": var, "make": key.upper()})
+    env = dict(plan.env)
+    keys = [*_STATIC_ENV, *(k for k in ("GOOS", "GOARCH", "GOAMD64", "GOARM", "GO386") if k in env)]
+    name = Path(plan.output).name
+    return {
+        "name": binary.name,
+        "target": name,
+        "var": re.sub(r"[^A-Za-z0-9_]", "_", name),
+        "package": plan.package,
+        "output": plan.output,
+        "flags": [f for f in plan.flags if not f.startswith("-tags=")],
+        "tags": sorted({*build_tags, *binary.tags}),
+        "ldflags": [quote_field(f) for f in plan.ldflags],
+        "xvars": xvars,
+        "env": [(k, env[k]) for k in keys],
     }

@@ -119,7 +119,17 @@ def test_help_is_default_and_lists_targets(tmp_path: Path, go: GoEnv) -> None:
     root = make_repo(tmp_path / "r", "twobin", go)
     gobuild(root, "generate")
     out = make(root, go).stdout
-    for target in ("help", "build", "test", "lint", "bench", "check", "clean", "install-go"):
+    for target in (
+        "help",
+        "build",
+        "dist",
+        "test",
+        "lint",
+        "bench",
+        "check",
+        "clean",
+        "install-go",
+    ):
         assert f"  {target} " in out
     assert make(root, go, "check").returncode == 0
     bad = make(root, go, "build", "PROFILE=nope", check=False)
@@ -194,3 +204,22 @@ def test_make_and_shell_filters_round_trip(
     )
     res = subprocess.run(["make", "-s"], cwd=folder, capture_output=True, check=True)
     assert res.stdout.decode("utf-8") == f"{value}|{value}"
+
+
+def test_make_dist_matches_doit_dist(tmp_path: Path, go: GoEnv) -> None:
+    toml = '[dist]\nplatforms = ["linux/arm64", "windows/amd64/v3"]\n'
+    root = make_repo(tmp_path / "r", "twobin", go, toml)
+    gobuild(root, "generate")
+    subprocess.run(["git", "add", "Makefile"], cwd=root, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@x.invalid", "commit", "-qm", "makefile"],
+        cwd=root,
+        check=True,
+    )
+    make(root, go, "dist")
+    made = (root / "dist" / "SHA256SUMS").read_text()
+    assert len(made.splitlines()) == 4 and "a_windows_amd64_v3.exe" in made
+    for p in (root / "dist").iterdir():
+        p.unlink()
+    doit(root, go, "dist")
+    assert (root / "dist" / "SHA256SUMS").read_text() == made
