@@ -164,7 +164,7 @@ def verify(
     cache = work / "gocache"
     cache.mkdir()
     environ = {**project.environ, "GOCACHE": str(cache)}
-    copied = _relocated(project, copy)
+    copied = dataclasses.replace(project, root=copy)
     values, _ = values_for(copied, installed)
     verdicts = []
     for plan in plans:
@@ -180,10 +180,6 @@ def verify(
             )
         )
     return verdicts
-
-
-def _relocated(project: Project, root: Path) -> Project:
-    return dataclasses.replace(project, root=root)
 
 
 def _copy_tree(src: Path, dest: Path, exclude: set[Path]) -> None:

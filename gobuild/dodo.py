@@ -48,31 +48,26 @@ def _specs() -> dict[str, Any]:
 DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_root())
 
 
-@tasks.creating
 def task_toolchain() -> dict[str, Any]:
     """Install the project's pinned Go."""
     return tasks.toolchain_task(_specs())
 
 
-@tasks.creating
 def task_build() -> Iterator[dict[str, Any]]:
     """Build the module's binaries."""
     return tasks.build_tasks(_specs())
 
 
-@tasks.creating
 def task_dist() -> Iterator[dict[str, Any]]:
     """Cross-compile the configured platforms."""
     return tasks.dist_tasks(_specs())
 
 
-@tasks.creating
 def task_verify() -> dict[str, Any]:
     """Rebuild dist/ and compare."""
     return tasks.verify_task(_specs())
 
 
-@tasks.creating
 def task_generate() -> dict[str, Any]:
     """Write the generated files."""
     return tasks.generate_task(_specs())

@@ -96,7 +96,7 @@ def makefile_context(project: Project) -> dict[str, Any]:
     """The values the Makefile template places (it decides no flags itself)."""
     req = toolchain.request_for(project)
     lock = lockfile.read(project.lock_file)
-    version = lock.resolved(req.request) or req.request.exact
+    version = lock.pinned(req.request)
     if version is None:
         raise ConfigError(
             f"Go {req.request} is not resolved yet: run `gobuild toolchain install` to lock it"

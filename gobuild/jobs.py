@@ -127,18 +127,20 @@ def dist_one(root: str, profile: str | None, spec: Mapping[str, Any]) -> dict[st
     return {"sha256": built.sha256}
 
 
+def _dist_plans(project: Project) -> list[BuildPlan]:
+    return dist_plans(project, toolchain.pinned_version(toolchain.request_for(project)))
+
+
 def check_platforms(root: str, profile: str | None) -> None:
     """Refuse targets the pinned Go cannot build, before anything builds."""
     project = project_for(root, profile)
-    version = toolchain.pinned_version(toolchain.request_for(project))
-    build.check_platforms(dist_plans(project, version), _installed(project), project.environ)
+    build.check_platforms(_dist_plans(project), _installed(project), project.environ)
 
 
 def write_sums(root: str, profile: str | None) -> None:
     """SHA256SUMS over the dist artifacts."""
     project = project_for(root, profile)
-    version = toolchain.pinned_version(toolchain.request_for(project))
-    plans = dist_plans(project, version)
+    plans = _dist_plans(project)
     build.write_sums(project.out_dir, [project.root / p.output for p in plans])
 
 

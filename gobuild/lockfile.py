@@ -34,6 +34,10 @@ class Lock:
             return self.version
         return None
 
+    def pinned(self, request: VersionRequest) -> GoVersion | None:
+        """The version ``request`` means without asking a source: locked, or exact."""
+        return self.resolved(request) or request.exact
+
     def artifact(self, version: GoVersion, platform: Platform, source: str) -> Artifact | None:
         """The recorded archive for this version, platform and source, if any."""
         if self.version != version:

@@ -16,8 +16,7 @@ import hashlib
 import importlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
-from functools import wraps
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,24 +138,6 @@ def toolchain_ready(spec: Mapping[str, str]) -> bool:
 
 
 # -- doit configuration and task dicts ----------------------------------------------------------
-
-
-def creating(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a task creator: gobuild errors become doit's one-line ERROR, no traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        errors = importlib.import_module("gobuild.errors")
-        try:
-            result = fn(*args, **kwargs)
-            if isinstance(result, Iterator):
-                items = list(result)
-                return (item for item in items)  # doit wants a generator object
-            return result
-        except errors.GobuildError as exc:
-            raise InvalidDodoFile(str(exc)) from None
-
-    return wrapper
 
 
 def doit_config(root: Path) -> dict[str, Any]:

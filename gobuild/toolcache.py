@@ -140,7 +140,7 @@ def find(
     """The installed toolchain ``request`` means, offline; None if absent, unresolved
     (a series not locked yet) or not matching gobuild.lock."""
     lock = lockfile.read(lock_path) if lock_path else lockfile.Lock()
-    version = lock.resolved(request) or request.exact
+    version = lock.pinned(request)
     if version is None:
         return None
     found = Cache(cache_root).get(version, platform)

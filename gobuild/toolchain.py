@@ -101,7 +101,7 @@ class _Installer:
     def ensure(self) -> InstallResult:
         req = self.req
         t0 = time.perf_counter()
-        version = self.lock.resolved(req.request) or req.request.exact or self._resolve_series()
+        version = self.lock.pinned(req.request) or self._resolve_series()
         self.timings["resolve"] = time.perf_counter() - t0
         found = req.cache.get(version, req.platform)
         cached = found is not None
@@ -283,5 +283,5 @@ def find_installed(req: Request) -> Installed | None:
 def pinned_version(req: Request) -> str:
     """The version ``req`` means, known offline when the lock or an exact pin says it."""
     lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
-    version = lock.resolved(req.request) or req.request.exact
+    version = lock.pinned(req.request)
     return str(version) if version else str(req.request)
