@@ -1,41 +1,41 @@
 """Safe extraction of Go distributions (``.tar.gz`` and wheel ``.zip``).
 
-An allowlist, checked member by member before anything is written: only
-regular files and directories under one root folder (``go/``); no absolute
-names, ``..``, symlinks, hardlinks, devices or fifos, no setuid/setgid/sticky
-bits, no duplicate names, and bounds on entry count and sizes. Any violation
-rejects the whole archive and removes the destination. tar members are then
-extracted through tarfile's ``data`` filter as a second, independent layer.
+Every member passes the allowlist (:mod:`gobuild.allowlist`) before any file
+is written; any violation rejects the whole archive and removes the
+destination. tar members then pass tarfile's ``data`` filter as a second,
+independent layer as they are written.
+
+A ``.tar.gz`` is inflated to a plain ``.tar`` and its headers checked
+(:mod:`gobuild.tarscan`; the toolchain installer does both while
+downloading). The files are then copied straight from the ``.tar`` into place
+by several writers at once (:mod:`gobuild.tarworker`).
 """
 
 from __future__ import annotations
 
+import json
 import os
-import queue
+import pickle
 import stat
+import sys
 import tarfile
-import threading
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import IO
+from pathlib import Path
 
+from gobuild import proc, tarworker
+from gobuild.allowlist import Checker, Limits
 from gobuild.atomic import remove_tree
-from gobuild.errors import ArchiveError
+from gobuild.errors import ArchiveError, ProcessError
 from gobuild.progress import Reporter, Silent
+from gobuild.tarscan import ScannedTar, TarReceiver
 
 _COPY_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds that reject archive bombs. Go distributions hold ~15k entries, ~300 MB."""
-
-    max_entries: int = 100_000
-    max_total_bytes: int = 4 << 30
-    max_file_bytes: int = 1 << 30
+# Below this many bytes of .tar, one writer finishes before a helper has started.
+_PARALLEL_FROM = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -46,48 +46,6 @@ class Stats:
     bytes: int
 
 
-class _Checker:
-    """Applies the allowlist to a stream of (name, kind, mode, size) members."""
-
-    def __init__(self, archive: Path, root: str, limits: Limits) -> None:
-        self.archive = archive
-        self.root = root
-        self.limits = limits
-        self.seen: set[str] = set()
-        self.total = 0
-
-    def reject(self, name: str, why: str) -> ArchiveError:
-        return ArchiveError(f"{self.archive.name}: rejected member {name!r}: {why}")
-
-    def check(self, name: str, kind: str, mode: int, size: int) -> str:
-        """Validate one member; return its normalised relative path."""
-        if "\x00" in name or "\\" in name:
-            raise self.reject(name, "illegal character in name")
-        if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-            raise self.reject(name, "absolute path")
-        parts = PurePosixPath(name).parts
-        if ".." in parts:
-            raise self.reject(name, "'..' in path")
-        clean = "/".join(p for p in parts if p != ".")
-        if clean != self.root and not clean.startswith(self.root + "/"):
-            raise self.reject(name, f"outside the {self.root}/ folder")
-        if kind not in ("file", "dir"):
-            raise self.reject(name, f"{kind} entries are not allowed")
-        if mode & (stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX):
-            raise self.reject(name, "setuid, setgid or sticky bit")
-        if clean in self.seen:
-            raise self.reject(name, "duplicate name")
-        self.seen.add(clean)
-        if len(self.seen) > self.limits.max_entries:
-            raise self.reject(name, f"more than {self.limits.max_entries} entries")
-        if size > self.limits.max_file_bytes:
-            raise self.reject(name, f"larger than {self.limits.max_file_bytes} bytes")
-        self.total += size
-        if self.total > self.limits.max_total_bytes:
-            raise self.reject(name, f"archive expands beyond {self.limits.max_total_bytes} bytes")
-        return clean
-
-
 def extract(
     archive: Path,
     dest: Path,
@@ -96,6 +54,7 @@ def extract(
     skip: Callable[[str], bool] | None = None,
     limits: Limits | None = None,
     reporter: Reporter | None = None,
+    writers: int | None = None,
 ) -> Stats:
     """Extract ``archive`` (``.tar.gz``/``.tgz`` or ``.zip``/``.whl``) into new directory ``dest``.
 
@@ -103,113 +62,64 @@ def extract(
     become 0555), as an installed toolchain must be.
 
     Members for which ``skip(name)`` is true are ignored (a wheel's
-    ``*.dist-info/``). On any error ``dest`` is removed, so nothing is left behind.
+    ``*.dist-info/``). ``writers`` processes write a tar's files (see
+    :func:`extract_scanned`). On any error ``dest`` is removed, so nothing is
+    left behind.
     """
-    checker = _Checker(archive, root, limits or Limits())
     reporter = reporter or Silent()
+    limits = limits or Limits()
     dest.mkdir(parents=True)
     try:
         if archive.name.endswith((".zip", ".whl")):
-            _extract_zip(archive, dest, checker, skip, reporter)
-        elif archive.name.endswith((".tar.gz", ".tgz")):
-            _extract_tar(archive, dest, checker, skip, reporter)
-        else:
-            raise ArchiveError(f"{archive.name}: unknown archive format")
-        if root not in {p.split("/", 1)[0] for p in checker.seen}:
-            raise ArchiveError(f"{archive.name}: no {root}/ folder in the archive")
+            checker = Checker(archive.name, root, limits, skip)
+            _extract_zip(archive, dest, checker, reporter)
+            return _stats(checker)
+        if archive.name.endswith((".tar.gz", ".tgz")):
+            fd, tmp = tempfile.mkstemp(prefix=f".{archive.name}.", suffix=".tar", dir=dest.parent)
+            os.close(fd)
+            receiver = TarReceiver(Path(tmp), archive.name, root=root, limits=limits, skip=skip)
+            scanned = _receive_file(archive, receiver, reporter)
+            try:
+                return _write_scanned(scanned, dest, reporter, writers)
+            finally:
+                scanned.path.unlink(missing_ok=True)
+        raise ArchiveError(f"{archive.name}: unknown archive format")
     except BaseException:
         remove_tree(dest)
         raise
+
+
+def extract_scanned(
+    scanned: ScannedTar,
+    dest: Path,
+    *,
+    reporter: Reporter | None = None,
+    writers: int | None = None,
+) -> Stats:
+    """Write a checked ``.tar`` (from :class:`~gobuild.tarscan.TarReceiver`) into new
+    directory ``dest``, read-only, as :func:`extract` does.
+
+    ``writers`` processes write the files (default: one per CPU, at most 4, for
+    a toolchain-sized archive on Linux; else one). On any error ``dest`` is
+    removed.
+    """
+    dest.mkdir(parents=True)
+    try:
+        return _write_scanned(scanned, dest, reporter or Silent(), writers)
+    except BaseException:
+        remove_tree(dest)
+        raise
+
+
+def _stats(checker: Checker) -> Stats:
+    if checker.root not in {p.split("/", 1)[0] for p in checker.seen}:
+        raise ArchiveError(f"{checker.name}: no {checker.root}/ folder in the archive")
     return Stats(entries=len(checker.seen), bytes=checker.total)
 
 
-class _Gunzip:
-    """A read-only stream of an archive's decompressed bytes, inflated on a thread.
-
-    zlib in gzip mode (wbits 31) checks the trailer's CRC-32 and length itself,
-    so a stream cut anywhere, even between two tar members, is an error, never
-    a shorter valid archive. The inflate calls release the GIL, so inflating
-    overlaps with tar parsing and file creation on the reading thread.
-    """
-
-    _END = b""
-
-    def __init__(self, raw: IO[bytes], name: str, reporter: Reporter) -> None:
-        self._raw = raw
-        self._name = name
-        self._reporter = reporter
-        self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=16)
-        self._buf = b""
-        self._pos = 0
-        self._done = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._inflate, name="gobuild-gunzip", daemon=True)
-        self._thread.start()
-
-    def _inflate(self) -> None:
-        try:
-            z = zlib.decompressobj(wbits=31)
-            while not self._stop.is_set():
-                raw = self._raw.read(_COPY_CHUNK)
-                self._reporter.advance(len(raw))
-                if not raw:
-                    if not z.eof:
-                        raise ArchiveError(
-                            f"{self._name}: corrupt or truncated archive: "
-                            "compressed stream ended early"
-                        )
-                    break
-                out = z.decompress(raw)
-                if z.unused_data:
-                    raise ArchiveError(f"{self._name}: unexpected data after the gzip stream")
-                if out:
-                    self._put(out)
-            self._put(self._END)
-        except BaseException as exc:  # handed to the reading thread
-            if isinstance(exc, zlib.error):
-                exc = ArchiveError(f"{self._name}: corrupt or truncated archive: {exc}")
-            self._put(exc)
-
-    def _put(self, item: bytes | BaseException) -> None:
-        while not self._stop.is_set():
-            try:
-                self._chunks.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def read(self, n: int = -1) -> bytes:
-        while len(self._buf) - self._pos < n or n < 0:
-            if self._done:
-                break
-            item = self._chunks.get()
-            if isinstance(item, BaseException):
-                raise item
-            if item == self._END:
-                self._done = True
-                break
-            self._buf = self._buf[self._pos :] + item
-            self._pos = 0
-        end = len(self._buf) if n < 0 else self._pos + n
-        data = self._buf[self._pos : end]
-        self._pos += len(data)
-        return data
-
-    def drain(self) -> None:
-        """Read to the end, so the trailer (CRC-32, length) is checked."""
-        while self.read(_COPY_CHUNK):
-            pass
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 class _Writer:
-    """Creates the directories and files of an extraction under ``dest``.
+    """Creates the directories (and a zip's files) of an extraction under ``dest``.
 
-    Single-threaded on purpose: writer threads were measured slower here, as
-    every file-system call hands the GIL back and forth with the reading thread.
     Files are created with O_EXCL and O_NOFOLLOW, so nothing already on disk
     (or reached through a link) is ever overwritten, and already read-only: a
     descriptor from O_CREAT is writable whatever the mode, which saves a chmod
@@ -243,91 +153,137 @@ class _Writer:
             os.chmod(self.dest / rel, 0o555)  # noqa: PTH101, S103 - world-readable like any GOROOT
 
 
-def _extract_tar(
-    archive: Path,
-    dest: Path,
-    checker: _Checker,
-    skip: Callable[[str], bool] | None,
-    reporter: Reporter,
-) -> None:
-    reporter.stage("extract", archive.stat().st_size)
+def _receive_file(archive: Path, receiver: TarReceiver, reporter: Reporter) -> ScannedTar:
+    """Feed ``archive`` from disk to ``receiver``, as a download would."""
     try:
+        reporter.stage("inflate", archive.stat().st_size)
         with archive.open("rb") as raw:
-            gz = _Gunzip(raw, archive.name, reporter)
-            try:
-                _extract_tar_stream(gz, archive, dest, checker, skip)
-                gz.drain()
-            finally:
-                gz.close()
-    except tarfile.FilterError as exc:
-        raise ArchiveError(f"{archive.name}: rejected by tarfile's data filter: {exc}") from None
-    except (tarfile.TarError, EOFError) as exc:
-        raise ArchiveError(f"{archive.name}: corrupt or truncated archive: {exc}") from None
-    except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
-        raise ArchiveError(f"{archive.name}: conflicting entries at {exc.filename}") from None
-    except OSError as exc:
-        if exc.errno:
-            raise  # a local I/O problem such as a full disk, not a bad archive
-        raise ArchiveError(f"{archive.name}: corrupt archive: {exc}") from None
+            while chunk := raw.read(_COPY_CHUNK):
+                receiver.write(chunk)
+                reporter.advance(len(chunk))
+        return receiver.finish()
+    except BaseException:
+        receiver.abort()
+        raise
 
 
-def _extract_tar_stream(
-    gz: _Gunzip,
-    archive: Path,
-    dest: Path,
-    checker: _Checker,
-    skip: Callable[[str], bool] | None,
-) -> None:
+def _write_scanned(
+    scanned: ScannedTar, dest: Path, reporter: Reporter, writers: int | None
+) -> Stats:
+    name = scanned.checker.name
+    stats = _stats(scanned.checker)
+    n = writers or _default_writers(scanned.path.stat().st_size)
+    pool = _Helpers(n - 1, name)  # their start-up overlaps creating the directories
     writer = _Writer(dest)
-    with tarfile.open(fileobj=gz, mode="r|") as tar:  # type: ignore[call-overload]
-        for member in tar:
-            if skip and skip(member.name):
-                continue
-            kind = "file" if member.isreg() else "dir" if member.isdir() else _tar_kind(member)
-            clean = checker.check(member.name, kind, member.mode, member.size)
-            # Second, independent layer: tarfile's own "data" filter.
-            safe = tarfile.data_filter(member, str(dest))
-            if kind == "dir":
-                writer.mkdir(clean)
-                continue
-            src = tar.extractfile(member)
-            data = src.read() if src else b""
-            if len(data) != member.size:
-                raise ArchiveError(f"{archive.name}: truncated member {member.name!r}")
-            writer.write(clean, data, safe.mode if safe.mode is not None else 0o644)
+    try:
+        for rel, member in scanned.dirs:
+            tarfile.data_filter(member, str(dest))  # files get it in the writers
+            writer.mkdir(rel)
+        for rel, _ in scanned.files:
+            writer.mkdir(rel.rpartition("/")[0])
+        reporter.stage("extract", len(scanned.files))
+        runs = _split(scanned.files, n)
+        pool.submit(str(scanned.path), str(dest), runs[1:])
+        tarworker.write_files(str(scanned.path), str(dest), runs[0], reporter.advance)
+        pool.wait(reporter)
+    except tarfile.FilterError as exc:
+        raise ArchiveError(f"{name}: rejected by tarfile's data filter: {exc}") from None
+    except tarworker.Truncated as exc:
+        raise ArchiveError(f"{name}: truncated member {exc}") from None
+    except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
+        raise ArchiveError(f"{name}: conflicting entries at {exc.filename}") from None
+    finally:
+        pool.stop()
     writer.seal()
+    return stats
 
 
-def _tar_kind(member: tarfile.TarInfo) -> str:
-    if member.issym():
-        return "symlink"
-    if member.islnk():
-        return "hardlink"
-    if member.ischr() or member.isblk():
-        return "device"
-    if member.isfifo():
-        return "fifo"
-    return f"type {member.type!r}"
+def _default_writers(tar_bytes: int) -> int:
+    """One writer per CPU (at most 4) for a toolchain-sized archive on Linux, else one.
+
+    Helpers are Linux-only: they rely on PR_SET_PDEATHSIG to die with a killed
+    parent, and a small archive is written before a helper would have started.
+    """
+    if sys.platform != "linux" or tar_bytes < _PARALLEL_FROM:
+        return 1
+    return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
-def _extract_zip(
-    archive: Path,
-    dest: Path,
-    checker: _Checker,
-    skip: Callable[[str], bool] | None,
-    reporter: Reporter,
-) -> None:
+def _split(files: list[tarworker.Job], n: int) -> list[list[tarworker.Job]]:
+    """``n`` contiguous runs of about equal cost (a file's creation costs about as much
+    as copying 64 KiB); contiguous, so a directory's files mostly stay with one writer."""
+    weights = [1 + m.size // 65536 for _, m in files]
+    total = sum(weights)
+    runs: list[list[tarworker.Job]] = [[] for _ in range(n)]
+    acc = 0
+    for job, w in zip(files, weights, strict=True):
+        runs[min(n - 1, acc * n // max(total, 1))].append(job)
+        acc += w
+    return runs
+
+
+class _Helpers:
+    """Helper processes that write runs of files (see :mod:`gobuild.tarworker`)."""
+
+    def __init__(self, count: int, name: str) -> None:
+        self.name = name
+        self.argv = [sys.executable, "-I", "-S", tarworker.__file__, str(os.getpid())]
+        self.procs = [proc.start_helper(self.argv) for _ in range(count)]
+
+    def submit(self, tar: str, dest: str, runs: list[list[tarworker.Job]]) -> None:
+        for p, run in zip(self.procs, runs, strict=True):
+            assert p.stdin is not None
+            pickle.dump((tar, dest, run), p.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            p.stdin.close()
+        self.sizes = [len(run) for run in runs]
+
+    def wait(self, reporter: Reporter) -> None:
+        for p, count in zip(self.procs, self.sizes, strict=True):
+            assert p.stdout is not None
+            out = p.stdout.read()
+            if p.wait() != 0:
+                _raise_helper_error(self.name, self.argv, p.returncode, out)
+            reporter.advance(count)
+        self.procs = []
+
+    def stop(self) -> None:
+        """Stop helpers still running (after an error or Ctrl-C in this process)."""
+        for p in self.procs:
+            proc.stop_group(p)
+        self.procs = []
+
+
+def _raise_helper_error(name: str, argv: list[str], code: int, out: bytes) -> None:
+    text = out.decode(errors="replace")
+    try:
+        info = json.loads(text.strip().splitlines()[-1])
+        if not isinstance(info, dict):
+            raise ValueError(info)
+    except (ValueError, IndexError):
+        raise ProcessError(argv, code, text) from None
+    message = str(info.get("message", ""))
+    if info.get("kind") == "filter":
+        raise ArchiveError(f"{name}: rejected by tarfile's data filter: {message}")
+    if info.get("kind") == "truncated":
+        raise ArchiveError(f"{name}: truncated member {message}")
+    if info.get("kind") == "os":
+        # OSError(errno, ...) builds the matching subclass (FileExistsError, ...).
+        raise OSError(info.get("errno"), message, info.get("filename"))
+    raise ProcessError(argv, code, message)
+
+
+def _extract_zip(archive: Path, dest: Path, checker: Checker, reporter: Reporter) -> None:
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ArchiveError(f"{archive.name}: corrupt archive: {exc}") from None
+        raise ArchiveError(f"{checker.name}: corrupt archive: {exc}") from None
     writer = _Writer(dest)
     try:
         with zf:
             infos = zf.infolist()
             reporter.stage("extract", sum(i.file_size for i in infos))
             for info in infos:
-                if skip and skip(info.filename):
+                if checker.skip(info.filename):
                     continue
                 mode = info.external_attr >> 16
                 fmt = stat.S_IFMT(mode)
@@ -346,18 +302,16 @@ def _extract_zip(
                 reporter.advance(info.file_size)
             writer.seal()
     except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
-        raise ArchiveError(f"{archive.name}: conflicting entries at {exc.filename}") from None
+        raise ArchiveError(f"{checker.name}: conflicting entries at {exc.filename}") from None
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, checker: _Checker) -> bytes:
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, checker: Checker) -> bytes:
     try:
         with zf.open(info) as src:
             # The declared size was checked; never trust it for the real bytes.
             data = src.read(info.file_size + 1)
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise ArchiveError(
-            f"{checker.archive.name}: corrupt member {info.filename!r}: {exc}"
-        ) from None
+        raise ArchiveError(f"{checker.name}: corrupt member {info.filename!r}: {exc}") from None
     if len(data) > info.file_size:
         raise checker.reject(info.filename, "more data than its declared size")
     return data

@@ -11,7 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from gobuild.errors import SourceError, SourceUnreachable
@@ -27,6 +27,25 @@ CHUNK = 1 << 20
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 USER_AGENT = "gobuild (+toolchain installer)"
+
+
+class Sink(Protocol):
+    """Where a download goes: a binary file, or a :class:`gobuild.gunzip.GunzipSink`."""
+
+    def write(self, data: bytes, /) -> int:
+        """Take the next chunk of the body."""
+
+    def tell(self) -> int:
+        """Bytes taken so far."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Rewind (to where the download started, before a retry)."""
+
+    def truncate(self, size: int | None = None, /) -> int:
+        """Drop what follows the position (a failed attempt's partial body)."""
+
+    def flush(self) -> None:
+        """Push buffered bytes on."""
 
 
 class Fetcher:
@@ -57,7 +76,7 @@ class Fetcher:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def download(self, url: str, dest: BinaryIO, reporter: Reporter | None = None) -> str:
+    def download(self, url: str, dest: Sink, reporter: Reporter | None = None) -> str:
         """Stream ``url`` into ``dest``, returning the body's sha256 (hex).
 
         ``dest`` is rewound and truncated before each retry so a partial body

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from gobuild.errors import GobuildError, ProcessError
 
@@ -82,7 +82,7 @@ def run(
     return result
 
 
-def stop_group(proc: subprocess.Popen[str], grace: float = GRACE_SECONDS) -> None:
+def stop_group(proc: subprocess.Popen[Any], grace: float = GRACE_SECONDS) -> None:
     """Stop ``proc``'s whole process group: SIGTERM, then SIGKILL after ``grace``."""
     if proc.poll() is not None and not _group_alive(proc.pid):
         return
@@ -126,6 +126,19 @@ def spawn(
         )
     except FileNotFoundError as exc:
         raise GobuildError(f"command not found: {argv[0]}") from exc
+
+
+def start_helper(argv: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start a gobuild helper process in its own process group, with a pipe to its
+    stdin and one from its stdout and stderr together; the caller feeds it, reads
+    it and stops it with :func:`stop_group`."""
+    return subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_usage(child: subprocess.Popen[bytes]) -> tuple[int, float, int]:

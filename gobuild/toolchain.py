@@ -76,7 +76,6 @@ class Request:
     lock_path: Path | None = None
     state_dir: Path | None = None
     record_lock: bool = True
-    limits: archive.Limits = field(default_factory=archive.Limits)
 
 
 def ensure(req: Request, reporter: Reporter | None = None) -> InstallResult:
@@ -164,13 +163,12 @@ class _Installer:
             fetched = self._fetch(version, work)
             t = time.perf_counter()
             staged = work / "tree"
-            stats = archive.extract(
-                fetched.path,
-                staged,
-                skip=fetched.skip,
-                limits=self.req.limits,
-                reporter=self.reporter,
-            )
+            if fetched.scanned is not None:
+                stats = archive.extract_scanned(fetched.scanned, staged, reporter=self.reporter)
+            else:
+                stats = archive.extract(
+                    fetched.path, staged, skip=fetched.skip, reporter=self.reporter
+                )
             fetched.path.unlink()
             self.timings["extract"] = time.perf_counter() - t
             t = time.perf_counter()

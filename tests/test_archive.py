@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from gobuild.archive import Limits, Stats, extract
+from gobuild.allowlist import Limits
+from gobuild.archive import Stats, extract
 from gobuild.atomic import remove_tree
 from gobuild.errors import ArchiveError
 
