@@ -227,7 +227,7 @@ class _Helpers:
 
     def __init__(self, count: int, name: str) -> None:
         self.name = name
-        self.argv = [sys.executable, "-I", "-S", tarworker.__file__, str(os.getpid())]
+        self.argv = [*tarworker.helper_argv(), "write", str(os.getpid())]
         self.procs = [proc.start_helper(self.argv) for _ in range(count)]
 
     def submit(self, tar: str, dest: str, runs: list[list[tarworker.Job]]) -> None:

@@ -12,23 +12,34 @@ independent safety layer) and copies each file's bytes straight from the
 O_EXCL|O_NOFOLLOW, already read-only, so nothing on disk is overwritten or
 reached through a link.
 
-This module imports only the standard library: helpers run it as
-``python -I -S tarworker.py PARENT_PID`` and read their job from stdin.
+Helpers run this file as a script (:func:`helper_argv`), so it imports only
+the standard library (and isal, when installed). ``tarworker.py write PID``
+reads its job from stdin; ``tarworker.py inflate PATH LIMIT`` is the helper of
+:mod:`gobuild.gunzip`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
 import sys
 import tarfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 Job = tuple[str, tarfile.TarInfo]  # (checked relative path, the member's own header)
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _COPY = 1 << 20
+
+
+def helper_argv() -> list[str]:
+    """How to start this file as a helper: isolated from the user's environment
+    variables, user site and working directory, but with installed packages."""
+    return [sys.executable, "-I", str(Path(__file__).resolve())]
 
 
 class Truncated(Exception):
@@ -125,9 +136,64 @@ def _die_with_parent(parent: int) -> bool:
     return os.getppid() == parent
 
 
+def inflate(path: str, limit: int) -> int:
+    """Inflate the gzip stream on stdin into file ``path`` (at most ``limit`` bytes).
+
+    After each write, print the file's size on a line of its own; at the end, a
+    JSON object: ``{"size": N, "error": null}``, or an error message (a string
+    for a bad stream, an object for an OSError). Input is read to its end
+    even after an error, so the writer never blocks on a full pipe.
+    """
+    import zlib  # noqa: PLC0415 - helpers only
+
+    zmod: Any = zlib
+    with contextlib.suppress(ImportError):
+        from isal import isal_zlib  # noqa: PLC0415 - optional, 2.5x faster
+
+        zmod = isal_zlib
+    z = zmod.decompressobj(wbits=31)
+    size = 0
+    error: object = None
+    out_fd = -1
+    try:
+        # In the caller's private temp directory; it may have reserved the name.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        out_fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        error = describe(exc)
+    while chunk := os.read(0, _COPY):
+        if error is not None:
+            continue
+        try:
+            data = z.decompress(chunk)
+            if z.unused_data:
+                error = "unexpected data after the gzip stream"
+            elif size + len(data) > limit:
+                error = f"archive expands beyond {limit} bytes"
+            else:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(out_fd, view) :]
+                size += len(data)
+                sys.stdout.write(f"{size}\n")
+                sys.stdout.flush()
+        except zmod.error as exc:
+            error = f"corrupt or truncated archive: {exc}"
+        except OSError as exc:
+            error = describe(exc)
+    if error is None and not z.eof:
+        error = "corrupt or truncated archive: compressed stream ended early"
+    if out_fd >= 0:
+        os.close(out_fd)
+    sys.stdout.write(json.dumps({"size": size, "error": error}) + "\n")
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    """Helper entry point: ``tarworker.py PARENT_PID``, job pickled on stdin."""
-    parent = int(argv[1])
+    """Helper entry point (see the module docstring)."""
+    if argv[1] == "inflate":
+        return inflate(argv[2], int(argv[3]))
+    parent = int(argv[2])
     if not _die_with_parent(parent):
         return 1
     # The job comes from the parent over a private pipe: trusted data.
