@@ -173,7 +173,10 @@ def _write_scanned(
     name = scanned.checker.name
     stats = _stats(scanned.checker)
     n = writers or _default_writers(scanned.path.stat().st_size)
-    pool = _Helpers(n - 1, name)  # their start-up overlaps creating the directories
+    # With more than one writer, all are helpers, started first: their start-up
+    # overlaps creating the directories, and each works relative to the tree (a
+    # process can chdir there; a library must not).
+    pool = _Helpers(n if n > 1 else 0, name)
     writer = _Writer(dest)
     try:
         for rel, member in scanned.dirs:
@@ -183,9 +186,12 @@ def _write_scanned(
             writer.mkdir(rel.rpartition("/")[0])
         reporter.stage("extract", len(scanned.files))
         runs = _split(scanned.files, n)
-        pool.submit(str(scanned.path), str(dest), runs[1:])
-        tarworker.write_files(str(scanned.path), str(dest), runs[0], reporter.advance)
-        pool.wait(reporter)
+        tar = str(scanned.path.resolve())
+        if pool.procs:
+            pool.submit(tar, str(dest.resolve()), runs)
+            pool.wait(reporter)
+        else:
+            tarworker.write_files(tar, str(dest), runs[0], reporter.advance)
     except tarfile.FilterError as exc:
         raise ArchiveError(f"{name}: rejected by tarfile's data filter: {exc}") from None
     except tarworker.Truncated as exc:
@@ -199,7 +205,8 @@ def _write_scanned(
 
 
 def _default_writers(tar_bytes: int) -> int:
-    """One writer per CPU (at most 4) for a toolchain-sized archive on Linux, else one.
+    """One writer per CPU (at most 4) for a toolchain-sized archive on Linux, else one
+    (this process).
 
     Helpers are Linux-only: they rely on PR_SET_PDEATHSIG to die with a killed
     parent, and a small archive is written before a helper would have started.

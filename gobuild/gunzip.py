@@ -198,6 +198,7 @@ class GrowingReader:
         self._stream = stream
         self._fd = -1
         self._pos = 0
+        self._known = 0  # bytes known to be in the file: reads below it need no waiting
 
     def _file(self) -> int:
         if self._fd < 0:
@@ -208,7 +209,9 @@ class GrowingReader:
 
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes from the position (all the rest when ``n`` < 0)."""
-        end = self._stream.wait_for(self._pos + n if n >= 0 else None)
+        if n < 0 or self._pos + n > self._known:
+            self._known = self._stream.wait_for(self._pos + n if n >= 0 else None)
+        end = self._known
         count = max(0, min(end - self._pos, n) if n >= 0 else end - self._pos)
         if count == 0:
             return b""
@@ -223,7 +226,8 @@ class GrowingReader:
         elif whence == os.SEEK_CUR:
             self._pos += offset
         else:
-            self._pos = self._stream.wait_for(None) + offset
+            self._known = self._stream.wait_for(None)
+            self._pos = self._known + offset
         return self._pos
 
     def tell(self) -> int:

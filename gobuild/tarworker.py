@@ -199,7 +199,10 @@ def main(argv: list[str]) -> int:
     # The job comes from the parent over a private pipe: trusted data.
     tar_path, dest, jobs = pickle.load(sys.stdin.buffer)  # noqa: S301
     try:
-        write_files(tar_path, dest, jobs, alive=lambda: os.getppid() == parent)
+        # Paths relative to the tree: the data filter's realpath() then checks only a
+        # member's own components, not the tree's location over again for every file.
+        os.chdir(dest)
+        write_files(tar_path, ".", jobs, alive=lambda: os.getppid() == parent)
     except Exception as exc:  # reported to the parent, which raises the matching error
         sys.stdout.write(json.dumps(describe(exc)) + "\n")
         return 1
