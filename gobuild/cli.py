@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gobuild import __version__, plan, proc, toolchain
-from gobuild.config import Project, load_project
+from gobuild import __version__, memo
 from gobuild.errors import GobuildError
 from gobuild.progress import Reporter, Silent
-from gobuild.versions import GoVersion
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
+
+    from gobuild import toolchain
+    from gobuild.config import Project
+
+# The configuration, planner and installer load on first use: a repeat
+# `gobuild toolchain install` answered from gobuild.memo needs none of them.
 
 EXIT_USER = 1
 EXIT_BUG = 3
@@ -135,6 +140,12 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     cwd = args.directory.resolve()
     if args.command == "init":
         return _init(cwd, args.force, out)
+    if _remembered_install(args):
+        remembered = memo.lookup(cwd, os.environ)
+        if remembered is not None:
+            return _print_install(remembered, args, out)
+    from gobuild.config import load_project  # noqa: PLC0415 - see the note at the top
+
     project = load_project(cwd)
     handlers = {
         "toolchain": _toolchain,
@@ -161,8 +172,10 @@ def _init(cwd: Path, force: bool, out: TextIO) -> int:
 
 
 def _env(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
+    from gobuild import plan, toolchain  # noqa: PLC0415 - see the note at the top
+
     project = project.with_profile(args.profile)
-    goroot = _ensure(project, None, err).installed.goroot
+    goroot = _ensure(toolchain.request_for(project), err).installed.goroot
     exports = {"GOROOT": str(goroot), **plan.go_env(project)}
     if args.json:
         data = {**exports, "PATH_PREFIX": str(goroot / "bin"), "PROFILE": project.profile_name}
@@ -252,7 +265,9 @@ def _bench(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO)
 
 
 def _go(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
-    found = _ensure(project, None, err).installed
+    from gobuild import proc, toolchain  # noqa: PLC0415 - see the note at the top
+
+    found = _ensure(toolchain.request_for(project), err).installed
     res = proc.run(
         [found.go, *args.args],
         cwd=args.directory.resolve(),
@@ -263,19 +278,41 @@ def _go(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) ->
     return res.returncode
 
 
-def _toolchain(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
-    if args.action == "install":
-        result = _ensure(project, args.version, err)
-        if args.json:
-            print(json.dumps(result.as_json(), indent=2), file=out)
-            return 0
-        i = result.installed
-        state = "already installed" if result.cached else f"installed from {i.source}"
-        print(f"Go {i.version} ({i.platform}) {state}: {i.goroot}", file=out)
-        if args.verbose:
-            for stage, seconds in result.timings.items():
-                print(f"  {stage:<9} {seconds:8.3f}s", file=out)
+def _remembered_install(args: argparse.Namespace) -> bool:
+    """A plain `toolchain install` of the project's pin (--verbose wants real timings)."""
+    return (
+        args.command == "toolchain"
+        and args.action == "install"
+        and args.version is None
+        and not args.verbose
+    )
+
+
+def _print_install(result: Mapping[str, Any], args: argparse.Namespace, out: TextIO) -> int:
+    if args.json:
+        print(json.dumps(result, indent=2), file=out)
         return 0
+    state = "already installed" if result["cached"] else f"installed from {result['source']}"
+    print(f"Go {result['version']} ({result['platform']}) {state}: {result['goroot']}", file=out)
+    if args.verbose:
+        for stage, seconds in result["timings"].items():
+            print(f"  {stage:<9} {seconds:8.3f}s", file=out)
+    return 0
+
+
+def _toolchain(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
+    from gobuild import toolchain  # noqa: PLC0415 - see the note at the top
+    from gobuild.versions import GoVersion  # noqa: PLC0415
+
+    if args.action == "install":
+        req = toolchain.request_for(project, args.version)
+        result = _ensure(req, err)
+        if _remembered_install(args):
+            i = result.installed
+            marker = req.cache.marker(i.version, i.platform)
+            cwd = args.directory.resolve()
+            memo.remember(cwd, project.root, os.environ, result.as_json(), marker)
+        return _print_install(result.as_json(), args, out)
     req = toolchain.request_for(project, getattr(args, "version", None))
     if args.action == "path":
         found = toolchain.find_installed(req)
@@ -297,6 +334,8 @@ def _toolchain(args: argparse.Namespace, project: Project, out: TextIO, err: Tex
 
 
 def _list(project: Project, req: toolchain.Request, out: TextIO, as_json: bool) -> int:
+    from gobuild import toolchain  # noqa: PLC0415 - see the note at the top
+
     try:
         current = toolchain.find_installed(toolchain.request_for(project))
     except GobuildError:
@@ -329,8 +368,9 @@ def _list(project: Project, req: toolchain.Request, out: TextIO, as_json: bool) 
     return 0
 
 
-def _ensure(project: Project, version: str | None, err: TextIO) -> toolchain.InstallResult:
-    req = toolchain.request_for(project, version)
+def _ensure(req: toolchain.Request, err: TextIO) -> toolchain.InstallResult:
+    from gobuild import toolchain  # noqa: PLC0415 - see the note at the top
+
     reporter: Reporter = _TerminalReporter(err) if err.isatty() else _NoticesOnly(err)
     try:
         return toolchain.ensure(req, reporter)

@@ -12,7 +12,6 @@ doit failures with their one-line message.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -23,7 +22,7 @@ from typing import Any
 from doit.exceptions import InvalidDodoFile, TaskFailed
 from doit.tools import config_changed
 
-import gobuild
+from gobuild import stamps
 
 Task = dict[str, Any]
 Spec = dict[str, Any]
@@ -32,15 +31,6 @@ STATE_DIR = ".gobuild"  # config.STATE_DIR_NAME, without importing config
 DEP_FILE_NAME = "doit.sqlite3"
 CACHE_NAME = "tasks.json"
 CACHE_FORMAT = 1
-ENV_KEYS = (
-    "GOBUILD_PROFILE",
-    "GOBUILD_TAGS",
-    "GOBUILD_CACHE",
-    "GOBUILD_GO_MIRROR",
-    "SOURCE_DATE_EPOCH",
-    "HOME",
-    "XDG_CACHE_HOME",
-)
 # Declared so `doit build --profile prod` parses; the value itself is read from the
 # command line before tasks are created (see profile_from_argv), because plans depend on it.
 PROFILE_PARAM = {"name": "profile", "long": "profile", "default": "", "help": "gobuild profile"}
@@ -61,27 +51,28 @@ def profile_from_argv(argv: list[str]) -> str | None:
 
 def stamp(root: Path, environ: Mapping[str, str], profile: str | None, out_dir: str) -> str:
     """A digest of everything task specs depend on (see the module docstring)."""
-    h = hashlib.sha256()
-    h.update(
-        json.dumps(
-            [CACHE_FORMAT, gobuild.__version__, profile, [environ.get(k) for k in ENV_KEYS]]
-        ).encode()
+    return stamps.digest(
+        [
+            f"tasks {CACHE_FORMAT} {json.dumps(profile)}",
+            stamps.environment(environ),
+            *stamps.code(),
+            *_tree(root, {root / ".git", root / STATE_DIR, root / out_dir}),
+        ]
     )
-    for src in sorted(Path(gobuild.__file__).parent.glob("*.py")):
-        st = src.stat()
-        h.update(f"{src.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    skip = {root / ".git", root / STATE_DIR, root / out_dir}
+
+
+def _tree(root: Path, skip: set[Path]) -> Iterator[str]:
+    """Every directory and file under ``root`` (but ``skip``), with sizes and mtimes."""
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if here / d not in skip)
-        h.update(f"D{here}\n".encode())
+        yield f"D{here}"
         for name in sorted(filenames):
             try:
                 st = os.lstat(here / name)
             except OSError:
                 continue
-            h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+            yield f"{name}\0{st.st_size}\0{st.st_mtime_ns}"
 
 
 def load_specs(root: Path, environ: Mapping[str, str], profile: str | None) -> Spec:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,79 @@ def test_keyboard_interrupt_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(scaffold, "init", interrupted)
     assert run("-C", str(tmp_path), "init")[0] == 130
+
+
+# --- the remembered answer of a repeat install (gobuild.memo) ---------------------------------
+
+
+def install_subprocess(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """`gobuild toolchain install` in a fresh interpreter, and the modules it imported."""
+    argv = [sys.executable, "-X", "importtime", "-m", "gobuild", "-C", str(project)]
+    res = subprocess.run(
+        [*argv, "toolchain", "install", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    modules = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in res.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    return res, modules
+
+
+def test_repeat_install_is_answered_without_loading_the_configuration(project: Path) -> None:
+    first, modules = install_subprocess(project, "--json")
+    assert first.returncode == 0, first.stderr
+    assert "gobuild.config" in modules and "pydantic" in modules
+    again, modules = install_subprocess(project, "--json")
+    assert again.returncode == 0, again.stderr
+    assert "gobuild.config" not in modules and "pydantic" not in modules
+    before, after = json.loads(first.stdout), json.loads(again.stdout)
+    assert after["cached"] is True and before["cached"] is False
+    for key in ("version", "platform", "goroot", "source", "filename", "sha256", "size"):
+        assert after[key] == before[key], key
+    text, modules = install_subprocess(project)
+    assert text.stdout == f"Go 1.22.10 ({host()}) already installed: {before['goroot']}\n"
+    assert "pydantic" not in modules
+
+
+@pytest.mark.parametrize("change", ["config", "environment", "removed", "lock"])
+def test_repeat_install_notices_what_changed(project: Path, change: str) -> None:
+    first, _ = install_subprocess(project)
+    assert first.returncode == 0, first.stderr
+    assert install_subprocess(project)[0].returncode == 0  # remembered from here on
+    env: dict[str, str] = {}
+    if change == "config":
+        with (project / "gobuild.toml").open("a") as f:
+            f.write("[toolchain.extra]\n")
+    elif change == "environment":
+        env["GOBUILD_TAGS"] = "not a valid tag!"
+    elif change == "removed":
+        assert run("-C", str(project), "toolchain", "remove", "1.22.10")[0] == 0
+    else:
+        lock = project / "gobuild.lock"
+        data = json.loads(lock.read_text())
+        text = lock.read_text()
+        sha = next(iter(_find_sha256(data)))
+        lock.write_text(text.replace(sha, "ab" * 32))
+    res, modules = install_subprocess(project, env=env)
+    assert "gobuild.config" in modules  # the full path ran
+    if change == "removed":
+        assert res.returncode == 0 and "installed from official" in res.stdout
+    else:
+        assert res.returncode == 1 and res.stderr.count("gobuild: error:") == 1
+
+
+def _find_sha256(data: object) -> list[str]:
+    if isinstance(data, dict):
+        return [v for k, v in data.items() if k == "sha256"] + [
+            s for v in data.values() for s in _find_sha256(v)
+        ]
+    if isinstance(data, list):
+        return [s for v in data for s in _find_sha256(v)]
+    return []

@@ -1,0 +1,59 @@
+"""Stamps: cheap digests of what a cached answer depends on.
+
+gobuild caches answers that are expensive to recompute but cheap to
+invalidate (the doit task specs, a project's installed toolchain). Each is
+stored under a stamp of its inputs: file sizes and modification times, the
+environment variables configuration reads, and gobuild's own code. Standard
+library only, so checking a stamp costs no imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import gobuild
+
+# Every environment variable configuration loading reads (see gobuild.config),
+# HOME and XDG_CACHE_HOME for the default cache directory.
+ENV_KEYS = (
+    "GOBUILD_PROFILE",
+    "GOBUILD_TAGS",
+    "GOBUILD_CACHE",
+    "GOBUILD_GO_MIRROR",
+    "SOURCE_DATE_EPOCH",
+    "HOME",
+    "XDG_CACHE_HOME",
+)
+
+
+def digest(parts: Iterable[str]) -> str:
+    """One hex digest of ``parts`` (each ends with a newline in the hash)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogateescape") + b"\n")
+    return h.hexdigest()
+
+
+def environment(environ: Mapping[str, str]) -> str:
+    """The values of :data:`ENV_KEYS` (unset and empty differ)."""
+    return json.dumps([environ.get(k) for k in ENV_KEYS])
+
+
+def code() -> Iterable[str]:
+    """gobuild's version and the name, size and mtime of each of its modules."""
+    yield f"gobuild {gobuild.__version__}"
+    for src in sorted(Path(gobuild.__file__).parent.glob("*.py")):
+        st = src.stat()
+        yield f"{src.name}\0{st.st_size}\0{st.st_mtime_ns}"
+
+
+def file(path: Path) -> str:
+    """``path`` with its size and mtime, or a mark that it is missing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return f"{path}\0-"
+    return f"{path}\0{st.st_size}\0{st.st_mtime_ns}"
