@@ -103,6 +103,12 @@ def main() -> None:
         "rounds": args.rounds,
         "filesystem": _filesystem(Path(args.dir or tempfile.gettempdir())),
         "medians_s": {k: round(v, 3) for k, v in med.items()},
+        "samples_s": {
+            "gobuild_fresh": [round(x, 3) for x in fresh],
+            "shell_baseline": [round(x, 3) for x in baseline],
+        },
+        # Per round (the two sides ran back to back), to see the spread.
+        "round_ratios": [round(a / b, 3) for a, b in zip(fresh, baseline, strict=True)],
         "fresh_vs_shell": round(med["gobuild_fresh"] / med["shell_baseline"], 3),
         "cached_vs_fresh": round(med["gobuild_cached"] / med["gobuild_fresh"], 3),
     }

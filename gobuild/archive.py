@@ -131,10 +131,15 @@ class _Writer:
         self.dirs: set[str] = {""}
 
     def mkdir(self, rel: str) -> None:
+        """Create directory ``rel`` and its parents."""
         if rel not in self.dirs:
             (self.dest / rel).mkdir(mode=0o755, parents=True, exist_ok=True)
-            parts = rel.split("/")
-            self.dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+            self.note(rel)
+
+    def note(self, rel: str) -> None:
+        """Remember that ``rel`` and its parents exist (or will), for :meth:`seal`."""
+        parts = rel.split("/")
+        self.dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
 
     def write(self, rel: str, data: bytes, mode: int) -> None:
         self.mkdir(rel.rpartition("/")[0])
@@ -173,19 +178,20 @@ def _write_scanned(
     name = scanned.checker.name
     stats = _stats(scanned.checker)
     n = writers or _default_writers(scanned.path.stat().st_size)
-    # With more than one writer, all are helpers, started first: their start-up
-    # overlaps creating the directories, and each works relative to the tree (a
-    # process can chdir there; a library must not).
+    # With more than one writer, all are helpers, each working relative to the
+    # tree (a process can chdir there; a library must not). The writers create
+    # the directories too, each those its files need; directory entries go
+    # with the first run.
     pool = _Helpers(n if n > 1 else 0, name)
     writer = _Writer(dest)
+    for rel, _ in scanned.dirs:
+        writer.note(rel)
+    for rel, _ in scanned.files:
+        writer.note(rel.rpartition("/")[0])
     try:
-        for rel, member in scanned.dirs:
-            tarfile.data_filter(member, str(dest))  # files get it in the writers
-            writer.mkdir(rel)
-        for rel, _ in scanned.files:
-            writer.mkdir(rel.rpartition("/")[0])
         reporter.stage("extract", len(scanned.files))
         runs = _split(scanned.files, n)
+        runs[0][:0] = scanned.dirs
         tar = str(scanned.path.resolve())
         if pool.procs:
             pool.submit(tar, str(dest.resolve()), runs)

@@ -53,14 +53,24 @@ def write_files(
     progress: Callable[[int], None] | None = None,
     alive: Callable[[], bool] | None = None,
 ) -> None:
-    """Write each job's file under ``dest`` (whose directories exist) from ``tar_path``.
+    """Create each job's directory or file under ``dest`` from ``tar_path``.
 
-    ``progress(n)`` is told every few files; ``alive()`` is asked as often, and
-    writing stops when it says the caller is gone.
+    A file's parent directories are created as needed (several writers may
+    race to create one; that is fine). ``progress(n)`` is told every few
+    files; ``alive()`` is asked as often, and writing stops when it says the
+    caller is gone.
     """
     src = os.open(tar_path, os.O_RDONLY | os.O_CLOEXEC)
     buf = memoryview(bytearray(_COPY))
     send = hasattr(os, "sendfile") and sys.platform == "linux"
+    made: set[str] = {""}
+
+    def makedirs(rel: str) -> None:
+        if rel not in made:
+            os.makedirs(f"{dest}/{rel}", 0o755, exist_ok=True)  # noqa: PTH103 - str paths, hot loop
+            parts = rel.split("/")
+            made.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+
     try:
         for i, (rel, member) in enumerate(jobs):
             if i % 64 == 63:
@@ -69,6 +79,10 @@ def write_files(
                 if alive and not alive():
                     return
             safe = tarfile.data_filter(member, dest)
+            if member.isdir():
+                makedirs(rel)
+                continue
+            makedirs(rel.rpartition("/")[0])
             mode = safe.mode if safe.mode is not None else 0o644
             fd = os.open(f"{dest}/{rel}", _FLAGS, mode & ~0o222)
             try:
