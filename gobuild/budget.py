@@ -103,6 +103,15 @@ class Ledger:
             entries = [e for e in self._read() if e.get("id") != entry_id]
             atomic.write_text(self.path, json.dumps(entries), durable=False)
 
+    def version(self) -> tuple[int, int, int] | None:
+        """A token that changes whenever the ledger is written (no lock taken), so a
+        waiting scheduler can tell cheaply whether trying again could succeed."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
     def running(self) -> list[dict[str, object]]:
         """What holds budget now (for status lines and tests)."""
         with self._local, self.lock:

@@ -140,7 +140,8 @@ def _write_reports(
     if tests:
         events = "".join(r.output if r.output.endswith("\n") else r.output + "\n" for r in tests)
         log = reports / "test.json"
-        atomic.write_text(log, events)
+        # Reports are rewritten by the next run: renamed into place whole, not fsynced.
+        atomic.write_text(log, events, durable=False)
         gotestsum = shutil.which("gotestsum", path=env.get("PATH"))
         if gotestsum:
             proc.run(
@@ -151,10 +152,11 @@ def _write_reports(
         if not (reports / "junit.xml").exists():
             from gobuild import junit  # noqa: PLC0415 - XML only when tests ran
 
-            atomic.write_text(reports / "junit.xml", junit.junit_from_events(events.splitlines()))
+            junit_xml = junit.junit_from_events(events.splitlines())
+            atomic.write_text(reports / "junit.xml", junit_xml, durable=False)
     for r in results:
         if r.kind == "bench" and r.output:
-            atomic.write_text(reports / "bench.txt", r.output)
+            atomic.write_text(reports / "bench.txt", r.output, durable=False)
             # Kept across runs for `gobuild bench compare`.
             history = reports.parent.parent / "bench"
             history.mkdir(exist_ok=True)

@@ -108,6 +108,11 @@ class _Context:
     grace: float
 
 
+# How often the scheduler looks at the ledger, and retries regardless of it.
+_POLL = 0.05
+_RETRY = 1.0
+
+
 class _Scheduler:
     """Starts units in order as their shares fit; stops them all on Ctrl-C."""
 
@@ -122,19 +127,26 @@ class _Scheduler:
 
     def run(self, units: list[Unit]) -> dict[str, Result]:
         pending = list(units)
+        seen: tuple[int, int, int] | None = None  # the ledger when a pass last found no room
+        last_pass = 0.0
+        woken = True
         try:
             while pending or self.running:
-                self._start_what_fits(pending)
+                now = time.monotonic()
+                # Try again when one of ours finished, when another process (doit -n)
+                # wrote the ledger, or after a while (a killed process frees its
+                # share without writing it): each try takes the ledger's file lock.
+                if woken or self.ledger.version() != seen or now - last_pass >= _RETRY:
+                    self._start_what_fits(pending)
+                    seen, last_pass = self.ledger.version(), now
                 for name, r in list(self.running.items()):
                     if name in self.results or not r.thread.is_alive():
                         r.thread.join()  # it has handed in its result: ends at once
                         del self.running[name]
-                now = time.monotonic()
                 ticks = [(n, now - r.started) for n, r in self.running.items()]
                 self.listener.tick(ticks, len(pending), len(self.results))
                 if pending or self.running:
-                    # Poll as well: another process (doit -n) may free budget in the ledger.
-                    self.wake.wait(0.05)
+                    woken = self.wake.wait(_POLL)
                     self.wake.clear()
         except BaseException:
             # Ctrl-C (or a bug): stop every running tree before letting go.
@@ -258,7 +270,7 @@ class _Runner:
 def write_summary(path: Path, results: list[Result]) -> None:
     """The results as JSON (without the outputs), for tools and tests."""
     data = [{k: v for k, v in asdict(r).items() if k != "output"} for r in results]
-    atomic.write_text(path, json.dumps(data, indent=2))
+    atomic.write_text(path, json.dumps(data, indent=2), durable=False)
 
 
 def table(results: list[Result]) -> str:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from packaging.version import InvalidVersion, Version
 
@@ -29,8 +29,10 @@ from gobuild.errors import (
 from gobuild.fetch import Fetcher
 from gobuild.platforms import Platform
 from gobuild.progress import Reporter
-from gobuild.tarscan import ScannedTar, TarReceiver
 from gobuild.versions import GoVersion
+
+if TYPE_CHECKING:
+    from gobuild.tarscan import ScannedTar
 
 OFFICIAL_LISTING = "https://go.dev/dl/?mode=json&include=all"
 OFFICIAL_DOWNLOADS = "https://dl.google.com/go/"
@@ -158,6 +160,8 @@ class OfficialSource:
             )
         url = self.archive_url(entry.filename)
         # Inflated while it downloads; the digest is checked before anything is extracted.
+        from gobuild.tarscan import TarReceiver  # noqa: PLC0415 - only installs download
+
         receiver = TarReceiver(into / entry.filename.removesuffix(".gz"), entry.filename)
         try:
             got = self.fetcher.download(url, receiver, reporter)

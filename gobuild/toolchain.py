@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gobuild import archive, atomic, lockfile, platforms
+from gobuild import atomic, lockfile, platforms
 from gobuild.atomic import remove_tree
 from gobuild.errors import (
     ConfigError,
@@ -163,6 +163,8 @@ class _Installer:
             fetched = self._fetch(version, work)
             t = time.perf_counter()
             staged = work / "tree"
+            from gobuild import archive  # noqa: PLC0415 - only installs extract
+
             if fetched.scanned is not None:
                 stats = archive.extract_scanned(fetched.scanned, staged, reporter=self.reporter)
             else:
