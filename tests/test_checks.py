@@ -14,14 +14,16 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
-from gobuild import limits
+from gobuild import checks, limits
 from gobuild.budget import Budget, Ledger
+from gobuild.checkplan import Unit
 from gobuild.limits import Caps
 from gobuild.platforms import host
 from tests.buildenv import BIN, GoEnv, make_repo, run_env
@@ -251,6 +253,65 @@ def test_ledger_drops_dead_processes(tmp_path: Path) -> None:
     entries = [{"id": "x", "pid": gone.pid, "cpus": 1, "memory": 100, "exclusive": True}]
     (tmp_path / "budget.json").write_text(json.dumps(entries))
     assert ledger.try_acquire(Caps(1, 100), False, "a") is not None
+
+
+class CountingLedger(Ledger):
+    """A ledger that counts the scheduler's tries (each takes the file lock)."""
+
+    tries = 0
+
+    def try_acquire(self, caps: Caps, exclusive: bool, label: str) -> str | None:
+        self.tries += 1
+        return super().try_acquire(caps, exclusive, label)
+
+
+def sleeper(name: str, seconds: float) -> Unit:
+    argv = ("sh", "-c", f"sleep {seconds}")
+    return Unit(name, "test", argv, Caps(1, 64 << 20), 60.0, False, (), "plain")
+
+
+def test_scheduler_waits_without_hammering_the_ledger(tmp_path: Path) -> None:
+    # Two 1-CPU units in a 1-CPU budget: the second waits 0.8 s for the first. It must
+    # start as soon as the first ends, without polling the file-locked ledger all along.
+    ledger = CountingLedger(tmp_path / "state", Budget(cpus=1, memory=1 << 30))
+    results = checks.run(
+        [sleeper("a", 0.8), sleeper("b", 0.1)], tools={"sh": "/bin/sh"}, root=tmp_path,
+        base_env={"PATH": os.environ["PATH"]}, ledger=ledger, mechanism="watchdog",
+        reports=tmp_path / "reports",
+    )  # fmt: skip
+    a, b = results
+    assert (a.status, b.status) == ("passed", "passed")
+    assert b.start >= a.end and b.start - a.end < 0.3
+    assert ledger.tries <= 4  # was one try per 50 ms poll: about 17 here
+
+
+def test_scheduler_notices_budget_freed_by_another_process(tmp_path: Path) -> None:
+    # Another run (a second doit worker) holds the whole budget and releases it at 0.4 s:
+    # only the ledger file tells; the unit starts soon after, well before the 1 s retry.
+    state = tmp_path / "state"
+    other = Ledger(state, Budget(cpus=1, memory=1 << 30))
+    held = other.try_acquire(Caps(1, 1 << 20), False, "other")
+    assert held is not None
+    released = 0.0
+
+    def release_later() -> None:
+        nonlocal released
+        time.sleep(0.4)
+        released = time.time()
+        other.release(held)
+
+    thread = threading.Thread(target=release_later)
+    thread.start()
+    ledger = CountingLedger(state, Budget(cpus=1, memory=1 << 30))
+    (result,) = checks.run(
+        [sleeper("a", 0.1)], tools={"sh": "/bin/sh"}, root=tmp_path,
+        base_env={"PATH": os.environ["PATH"]}, ledger=ledger, mechanism="watchdog",
+        reports=tmp_path / "reports",
+    )  # fmt: skip
+    thread.join()
+    assert result.status == "passed"
+    assert 0 <= result.start - released < 0.5
+    assert ledger.tries <= 3
 
 
 def test_watchdog_kills_a_group_over_its_cap(tmp_path: Path) -> None:
