@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import venv
@@ -9,6 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests import godist
+from tests.conftest import MakeProject
+from tests.mirror import Mirror
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -75,3 +80,29 @@ def test_wheel_in_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "toolchain" in res.stdout
+
+
+def test_wheel_installs_a_toolchain_through_its_helpers(
+    wheel: Path, tmp_path: Path, mirror: Mirror, make_project: MakeProject
+) -> None:
+    # The installer's helper processes run gobuild/tarworker.py by path: from a wheel,
+    # that is the installed copy, with the venv's isal.
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    subprocess.run(
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    mirror.add("1.22.10", godist.fake_archive("1.22.10", extra_files=40, pad=4096))
+    root = make_project("1.22.10", mirror=mirror)
+    res = subprocess.run(
+        [str(env_dir / "bin" / "gobuild"), "-C", str(root), "toolchain", "install", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    goroot = Path(json.loads(res.stdout)["goroot"])
+    assert (goroot / "VERSION").read_text().startswith("go1.22.10")
+    assert len(list(goroot.rglob("*"))) > 40
