@@ -8,19 +8,23 @@ block per unit plus the summary table to the streams it is given.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gobuild import atomic, budget, checkplan, checks, limits, proc, toolchain
-from gobuild.checkplan import Unit
-from gobuild.config import Project
+from gobuild import atomic, budget, checks, limits, proc
+from gobuild.checks import Unit
 from gobuild.errors import GobuildError
-from gobuild.plan import go_env
-from gobuild.progress import Silent
+
+if TYPE_CHECKING:
+    from gobuild.config import Project
+
+# Planning needs the configuration (gobuild.checkplan, gobuild.toolchain); running a
+# plan does not, so a remembered plan (gobuild.memo) runs without loading it.
 
 
 class _Printer(checks.Listener):
@@ -66,6 +70,92 @@ class Outcome:
     budget: budget.Budget
 
 
+@dataclass(frozen=True)
+class CheckPlan:
+    """Everything a check run needs, as plain data (JSON round trip)."""
+
+    root: str
+    state_dir: str
+    kinds: tuple[str, ...]
+    budget_cpus: float
+    budget_memory: int
+    goroot: str
+    units: tuple[Unit, ...]
+    enforcement: str
+    grace: float
+    scrubbed: tuple[str, ...]  # inherited variables the units must not see
+    marker: str  # the toolchain's completion marker: a remembered plan needs it unchanged
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckPlan:
+        """The plan :meth:`to_json` wrote (KeyError/TypeError/ValueError if malformed)."""
+        units = tuple(_unit(u) for u in data["units"])
+        return cls(
+            root=str(data["root"]), state_dir=str(data["state_dir"]),
+            kinds=tuple(data["kinds"]), budget_cpus=float(data["budget_cpus"]),
+            budget_memory=int(data["budget_memory"]), goroot=str(data["goroot"]), units=units,
+            enforcement=str(data["enforcement"]), grace=float(data["grace"]),
+            scrubbed=tuple(data["scrubbed"]),
+            marker=str(data["marker"]),
+        )  # fmt: skip
+
+
+def _unit(u: Mapping[str, Any]) -> Unit:
+    return Unit(
+        name=str(u["name"]),
+        kind=str(u["kind"]),
+        argv=tuple(str(a) for a in u["argv"]),
+        caps=limits.Caps(float(u["caps"]["cpus"]), int(u["caps"]["memory"])),
+        timeout=float(u["timeout"]),
+        exclusive=bool(u["exclusive"]),
+        env=tuple((str(k), str(v)) for k, v in u["env"]),
+        output=str(u["output"]),
+    )
+
+
+def plan_checks(
+    project: Project,
+    kinds: tuple[str, ...],
+    *,
+    cpus: float | None = None,
+    memory: str | None = None,
+    enforcement: str | None = None,
+) -> CheckPlan:
+    """Decide the units of ``kinds`` for ``project`` (installs the pinned Go if needed)."""
+    from gobuild import checkplan, toolchain  # noqa: PLC0415 - see the note at the top
+    from gobuild.progress import Silent  # noqa: PLC0415
+
+    for kind in kinds:
+        if kind not in checkplan.KINDS:
+            raise GobuildError(f"unknown check {kind!r} (known: {', '.join(checkplan.KINDS)})")
+    settings = project.settings.checks
+    plan_budget = checkplan.resolve_budget(project, budget.host_budget(), cpus, memory)
+    request = toolchain.request_for(project)
+    installed = toolchain.ensure(request, Silent()).installed
+    reports = _reports_dir(project.state_dir, kinds)
+    base_env = _base_env(project.environ, checkplan.SCRUBBED, installed.goroot)
+    units: list[Unit] = []
+    if "test" in kinds:
+        packages = _packages(project, installed.goroot, base_env)
+        units += checkplan.test_units(project, plan_budget, packages, reports)
+    if "lint" in kinds:
+        units += checkplan.lint_units(project, plan_budget, checkplan.go_files(project))
+    if "bench" in kinds:
+        units += checkplan.bench_units(project, plan_budget)
+    return CheckPlan(
+        root=str(project.root), state_dir=str(project.state_dir), kinds=kinds,
+        budget_cpus=plan_budget.cpus, budget_memory=plan_budget.memory,
+        goroot=str(installed.goroot), units=tuple(units),
+        enforcement=enforcement or settings.enforcement, grace=settings.grace,
+        scrubbed=tuple(checkplan.SCRUBBED),
+        marker=str(request.cache.marker(installed.version, installed.platform)),
+    )  # fmt: skip
+
+
 def run_checks(
     project: Project,
     kinds: tuple[str, ...],
@@ -76,32 +166,28 @@ def run_checks(
     memory: str | None = None,
     enforcement: str | None = None,
 ) -> Outcome:
-    """Run the ``kinds`` (test, lint, bench) of ``project`` within the budget."""
-    for kind in kinds:
-        if kind not in checkplan.KINDS:
-            raise GobuildError(f"unknown check {kind!r} (known: {', '.join(checkplan.KINDS)})")
-    settings = project.settings.checks
-    plan_budget = checkplan.resolve_budget(project, budget.host_budget(), cpus, memory)
-    installed = toolchain.ensure(toolchain.request_for(project), Silent()).installed
+    """Plan and run the ``kinds`` (test, lint, bench) of ``project`` within the budget."""
+    plan = plan_checks(project, kinds, cpus=cpus, memory=memory, enforcement=enforcement)
+    return run_planned(plan, out, err, project.environ)
+
+
+def run_planned(
+    plan: CheckPlan, out: TextIO, err: TextIO, environ: Mapping[str, str] | None = None
+) -> Outcome:
+    """Run a :class:`CheckPlan` (``environ``: the inherited environment, default os.environ)."""
+    environ = os.environ if environ is None else environ
+    goroot, root = Path(plan.goroot), Path(plan.root)
+    plan_budget = budget.Budget(cpus=plan.budget_cpus, memory=plan.budget_memory)
     # One folder per kind set: `doit -n 2 test lint` runs two of these at once.
-    reports = project.state_dir / "checks" / "+".join(kinds)
+    reports = _reports_dir(Path(plan.state_dir), plan.kinds)
     if reports.exists():
         shutil.rmtree(reports)
     reports.mkdir(parents=True)
-    units: list[Unit] = []
-    base_env = {k: v for k, v in project.environ.items() if k not in checkplan.SCRUBBED}
-    base_env["GOROOT"] = str(installed.goroot)
-    base_env["PATH"] = f"{installed.goroot / 'bin'}:{base_env.get('PATH', '')}"
-    if "test" in kinds:
-        packages = _packages(project, installed.goroot, base_env)
-        units += checkplan.test_units(project, plan_budget, packages, reports)
-    if "lint" in kinds:
-        units += checkplan.lint_units(project, plan_budget, checkplan.go_files(project))
-    if "bench" in kinds:
-        units += checkplan.bench_units(project, plan_budget)
-    mechanism, skipped = limits.detect(enforcement or settings.enforcement)
-    tools = checks.ensure_tools(installed.goroot, {u.argv[0] for u in units}, project.environ)
-    ledger = budget.Ledger(project.state_dir, plan_budget)
+    base_env = _base_env(environ, plan.scrubbed, goroot)
+    units = list(plan.units)
+    mechanism, skipped = limits.detect(plan.enforcement)
+    tools = checks.ensure_tools(goroot, {u.argv[0] for u in units}, environ)
+    ledger = budget.Ledger(Path(plan.state_dir), plan_budget)
     print(
         f"checks: budget {plan_budget.cpus:g} CPUs, {plan_budget.memory / (1 << 30):.1f} GiB; "
         f"limits enforced by {mechanism}"
@@ -110,16 +196,31 @@ def run_checks(
         flush=True,
     )
     results = checks.run(
-        units, tools=tools, root=project.root, base_env=base_env, ledger=ledger,
-        mechanism=mechanism, reports=reports, grace=settings.grace, listener=_Printer(out, err),
+        units, tools=tools, root=root, base_env=base_env, ledger=ledger,
+        mechanism=mechanism, reports=reports, grace=plan.grace, listener=_Printer(out, err),
     )  # fmt: skip
-    _write_reports(results, reports, tools, base_env, project.root)
+    _write_reports(results, reports, tools, base_env, root)
     print(checks.table(results), file=out)
     print(f"reports: {reports}", file=out, flush=True)
     return Outcome(results, mechanism, reports, plan_budget)
 
 
+def _reports_dir(state_dir: Path, kinds: tuple[str, ...]) -> Path:
+    return state_dir / "checks" / "+".join(kinds)
+
+
+def _base_env(
+    environ: Mapping[str, str], scrubbed: tuple[str, ...], goroot: Path
+) -> dict[str, str]:
+    env = {k: v for k, v in environ.items() if k not in scrubbed}
+    env["GOROOT"] = str(goroot)
+    env["PATH"] = f"{goroot / 'bin'}:{env.get('PATH', '')}"
+    return env
+
+
 def _packages(project: Project, goroot: Path, base_env: Mapping[str, str]) -> list[str]:
+    from gobuild.plan import go_env  # noqa: PLC0415 - see the note at the top
+
     argv = [str(goroot / "bin" / "go"), "list", "-e"]
     if (project.root / "vendor" / "modules.txt").is_file():
         argv.append("-mod=vendor")

@@ -1,6 +1,6 @@
 """Check plans: the one place the test, lint and bench command lines are decided.
 
-A :class:`Unit` is pure data: argv (with the tool as a symbolic first word),
+A :class:`~gobuild.checks.Unit` is pure data: argv (with the tool as a symbolic first word),
 caps, timeout, whether it runs alone, and the environment that tells the Go
 runtime its share (GOMAXPROCS, GOMEMLIMIT; ``go test -p`` and ``-parallel``).
 The checks scheduler runs units; the Makefile renders the same flags.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from gobuild.budget import Budget
+from gobuild.checks import Unit
 from gobuild.config import Project
 from gobuild.errors import ConfigError
 from gobuild.limits import Caps
@@ -31,20 +31,6 @@ KINDS = ("test", "lint", "bench")
 # Inherited variables a check must not see: they would change what is checked, or the
 # runtime's share that the unit's own env sets.
 SCRUBBED = (*SCRUBBED_ENV, "GOMAXPROCS", "GOMEMLIMIT", "GOGC")
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One command the scheduler runs within caps."""
-
-    name: str  # test, test:2, lint:vet, bench
-    kind: str  # test | lint | bench
-    argv: tuple[str, ...]  # argv[0] is a tool name: go, gofmt, staticcheck, golangci-lint
-    caps: Caps
-    timeout: float
-    exclusive: bool
-    env: tuple[tuple[str, str], ...]
-    output: str  # how to read the output: test-json, gofmt, plain, bench
 
 
 def resolve_budget(

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from gobuild import atomic, limits, proc
 from gobuild.budget import Ledger
-from gobuild.checkplan import Unit
 from gobuild.errors import GobuildError
+from gobuild.limits import Caps
 
 
 @dataclass
@@ -48,6 +48,20 @@ class Result:
     log: str
     output: str = field(default="", repr=False)
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One command the scheduler runs within caps."""
+
+    name: str  # test, test:2, lint:vet, bench
+    kind: str  # test | lint | bench
+    argv: tuple[str, ...]  # argv[0] is a tool name: go, gofmt, staticcheck, golangci-lint
+    caps: Caps
+    timeout: float
+    exclusive: bool
+    env: tuple[tuple[str, str], ...]
+    output: str  # how to read the output: test-json, gofmt, plain, bench
 
 
 class Listener:

@@ -23,7 +23,7 @@ from gobuild.progress import Reporter, Silent
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from gobuild import toolchain
+    from gobuild import checkjob, toolchain
     from gobuild.config import Project
 
 # The configuration, planner and installer load on first use: a repeat
@@ -144,6 +144,14 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         remembered = memo.lookup(cwd, os.environ)
         if remembered is not None:
             return _print_install(remembered, args, out)
+    if args.command == "check":
+        plan = memo.lookup_checks(cwd, os.environ, _check_args(args))
+        if plan is not None:
+            from gobuild import checkjob  # noqa: PLC0415 - see the note at the top
+
+            return _check_outcome(
+                checkjob.run_planned(checkjob.CheckPlan.from_json(plan), out, err), err
+            )
     from gobuild.config import load_project  # noqa: PLC0415 - see the note at the top
 
     project = load_project(cwd)
@@ -224,20 +232,36 @@ def _context(args: argparse.Namespace, project: Project, out: TextIO, err: TextI
     return 0
 
 
+def _check_args(args: argparse.Namespace) -> list[str]:
+    """What a remembered check plan is keyed by, besides the project's files."""
+    kinds = tuple(args.kinds) or ("test", "lint")
+    return [
+        ",".join(kinds),
+        str(args.profile),
+        str(args.cpus),
+        str(args.memory),
+        str(args.enforcement),
+    ]
+
+
 def _check(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO) -> int:
     from gobuild import checkjob  # noqa: PLC0415
 
     if args.profile:
         project = project.with_profile(args.profile)
-    outcome = checkjob.run_checks(
+    plan = checkjob.plan_checks(
         project,
         tuple(args.kinds) or ("test", "lint"),
-        out,
-        err,
         cpus=args.cpus,
         memory=args.memory,
         enforcement=args.enforcement,
     )
+    cwd = args.directory.resolve()
+    memo.remember_checks(cwd, project.root, os.environ, _check_args(args), plan.to_json())
+    return _check_outcome(checkjob.run_planned(plan, out, err, project.environ), err)
+
+
+def _check_outcome(outcome: checkjob.Outcome, err: TextIO) -> int:
     bad = [r for r in outcome.results if r.status not in ("passed", "skipped")]
     if bad:
         names = ", ".join(f"{r.name} {r.status}" for r in bad)

@@ -1,4 +1,4 @@
-"""The remembered answer of ``gobuild toolchain install`` for a project.
+"""Remembered answers: ``gobuild toolchain install``'s and ``gobuild check``'s plan.
 
 A repeat install of an installed toolchain (CI scripts and Makefiles run it
 before every build) should cost no more than starting Python. Loading the
@@ -8,20 +8,28 @@ directory under a stamp (:mod:`gobuild.stamps`) of everything it depends on:
 go.mod, gobuild.toml and gobuild.lock, the environment variables
 configuration reads, gobuild's own code, and the toolchain's completion
 marker. Any change to one of them, or a removed toolchain, sends the command
-down the full path again. Standard library only.
+down the full path again.
+
+``gobuild check`` keeps its plan (the units, budget and GOROOT; see
+:class:`gobuild.checkjob.CheckPlan`) the same way, stamped with every file of
+the module (packages and go files are part of the plan), the command's
+arguments and the host's CPUs and memory as well. Standard library only.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gobuild import gomod, stamps
 
 NAME = "toolchain.json"  # in the state directory
+CHECKS_NAME = "checks-plan.json"
 _FORMAT = "toolchain-memo 1"
+_CHECKS_FORMAT = "checks-memo 1"
 
 
 def lookup(start: Path, environ: Mapping[str, str]) -> dict[str, Any] | None:
@@ -70,5 +78,64 @@ def _stamp(start: Path, root: Path, environ: Mapping[str, str]) -> str:
             stamps.environment(environ),
             *stamps.code(),
             *(stamps.file(root / name) for name in ("go.mod", "gobuild.toml", "gobuild.lock")),
+        ]
+    )
+
+
+def lookup_checks(
+    start: Path, environ: Mapping[str, str], args: Sequence[str]
+) -> dict[str, Any] | None:
+    """The remembered check plan (``CheckPlan.to_json()``) for ``args`` in the project at
+    or above ``start``, if nothing it depends on changed; else None."""
+    try:
+        root = gomod.find_module_root(start)
+        if root is None:
+            return None
+        data = json.loads((root / ".gobuild" / CHECKS_NAME).read_text(encoding="utf-8"))
+        plan = data["plan"]
+        if data["stamp"] != _checks_stamp(start, root, environ, args):
+            return None
+        if data["marker"] != stamps.file(Path(plan["marker"])):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return dict(plan)
+
+
+def remember_checks(
+    start: Path,
+    root: Path,
+    environ: Mapping[str, str],
+    args: Sequence[str],
+    plan: Mapping[str, Any],
+) -> None:
+    """Keep ``plan`` for :func:`lookup_checks`; best effort."""
+    from gobuild import atomic  # noqa: PLC0415 - writing is the slow path's business
+
+    data = {
+        "stamp": _checks_stamp(start, root, environ, args),
+        "marker": stamps.file(Path(plan["marker"])),
+        "plan": dict(plan),
+    }
+    try:
+        (root / ".gobuild").mkdir(exist_ok=True)
+        atomic.write_text(root / ".gobuild" / CHECKS_NAME, json.dumps(data) + "\n", durable=False)
+    except OSError:
+        pass
+
+
+def _checks_stamp(start: Path, root: Path, environ: Mapping[str, str], args: Sequence[str]) -> str:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return stamps.digest(
+        [
+            f"{_CHECKS_FORMAT}\0{start}\0{root}\0{json.dumps(list(args))}",
+            f"host {cpus} {memory}",
+            stamps.environment(environ),
+            *stamps.code(),
+            *stamps.tree(root, {root / ".git", root / ".gobuild"}),
         ]
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import gobuild
@@ -57,3 +58,17 @@ def file(path: Path) -> str:
     except OSError:
         return f"{path}\0-"
     return f"{path}\0{st.st_size}\0{st.st_mtime_ns}"
+
+
+def tree(root: Path, skip: set[Path]) -> Iterator[str]:
+    """Every directory and file under ``root`` (but ``skip``), with sizes and mtimes."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if here / d not in skip)
+        yield f"D{here}"
+        for name in sorted(filenames):
+            try:
+                st = os.lstat(here / name)
+            except OSError:
+                continue
+            yield f"{name}\0{st.st_size}\0{st.st_mtime_ns}"

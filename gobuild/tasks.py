@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -56,23 +55,9 @@ def stamp(root: Path, environ: Mapping[str, str], profile: str | None, out_dir: 
             f"tasks {CACHE_FORMAT} {json.dumps(profile)}",
             stamps.environment(environ),
             *stamps.code(),
-            *_tree(root, {root / ".git", root / STATE_DIR, root / out_dir}),
+            *stamps.tree(root, {root / ".git", root / STATE_DIR, root / out_dir}),
         ]
     )
-
-
-def _tree(root: Path, skip: set[Path]) -> Iterator[str]:
-    """Every directory and file under ``root`` (but ``skip``), with sizes and mtimes."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if here / d not in skip)
-        yield f"D{here}"
-        for name in sorted(filenames):
-            try:
-                st = os.lstat(here / name)
-            except OSError:
-                continue
-            yield f"{name}\0{st.st_size}\0{st.st_mtime_ns}"
 
 
 def load_specs(root: Path, environ: Mapping[str, str], profile: str | None) -> Spec:

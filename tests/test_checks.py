@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 
 from gobuild import checks, limits
 from gobuild.budget import Budget, Ledger
-from gobuild.checkplan import Unit
+from gobuild.checks import Unit
 from gobuild.limits import Caps
 from gobuild.platforms import host
 from tests.buildenv import BIN, GoEnv, make_repo, run_env
@@ -441,3 +442,34 @@ def test_status_line_on_a_terminal(tmp_path: Path, go: GoEnv) -> None:
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert "running 2 [" in text and "queued" in text and "\r\x1b[K" in text
     assert "── test:slow: passed" in text
+
+
+def test_repeat_check_runs_its_remembered_plan_until_something_changes(
+    tmp_path: Path, go: GoEnv
+) -> None:
+    root = repo(tmp_path, go)
+    drop(root, "hog", "hang", "slow")
+    env = run_env(go, GOCACHE=str(go.gocache))
+    argv = [sys.executable, "-X", "importtime", "-m", "gobuild", "-C", str(root)]
+
+    def check_lint() -> tuple[subprocess.CompletedProcess[str], bool]:
+        res = subprocess.run(
+            [*argv, "check", "lint"], env=env, capture_output=True, text=True, check=False
+        )
+        return res, "gobuild.config" in res.stderr  # did it load the configuration?
+
+    first, loaded = check_lint()
+    assert first.returncode == 0 and loaded, first.stdout + first.stderr
+    again, loaded = check_lint()
+    assert again.returncode == 0 and not loaded, again.stdout
+    assert [r["name"] for r in summary(root, "lint")] == ["lint:vet", "lint:gofmt"]
+    # A changed cap, or a new file (gofmt must see it), means planning again.
+    config = root / "gobuild.toml"
+    text = config.read_text()
+    assert "[checks.lint]\ncpus = 1\n" in text
+    config.write_text(text.replace("[checks.lint]\ncpus = 1\n", "[checks.lint]\ncpus = 0.5\n"))
+    (root / "normal" / "extra.go").write_text("package normal\n\nvar  Extra = 1\n")
+    third, loaded = check_lint()
+    assert loaded and third.returncode == 1, third.stdout
+    rows = {str(r["name"]): r for r in summary(root, "lint")}
+    assert rows["lint:gofmt"]["status"] == "failed" and float(str(rows["lint:vet"]["cpus"])) == 0.5
