@@ -27,7 +27,6 @@ from typing import Any
 from gobuild import gomod, stamps
 
 NAME = "toolchain.json"  # in the state directory
-CHECKS_NAME = "checks-plan.json"
 _FORMAT = "toolchain-memo 1"
 _CHECKS_FORMAT = "checks-memo 1"
 
@@ -91,7 +90,7 @@ def lookup_checks(
         root = gomod.find_module_root(start)
         if root is None:
             return None
-        data = json.loads((root / ".gobuild" / CHECKS_NAME).read_text(encoding="utf-8"))
+        data = json.loads((root / ".gobuild" / _checks_name(args)).read_text(encoding="utf-8"))
         plan = data["plan"]
         if data["stamp"] != _checks_stamp(start, root, environ, args):
             return None
@@ -119,9 +118,15 @@ def remember_checks(
     }
     try:
         (root / ".gobuild").mkdir(exist_ok=True)
-        atomic.write_text(root / ".gobuild" / CHECKS_NAME, json.dumps(data) + "\n", durable=False)
+        path = root / ".gobuild" / _checks_name(args)
+        atomic.write_text(path, json.dumps(data) + "\n", durable=False)
     except OSError:
         pass
+
+
+def _checks_name(args: Sequence[str]) -> str:
+    """One file per argument set: `check` and `check --cpus 1` each keep their plan."""
+    return f"checks-plan.{stamps.digest(args)[:16]}.json"
 
 
 def _checks_stamp(start: Path, root: Path, environ: Mapping[str, str], args: Sequence[str]) -> str:
