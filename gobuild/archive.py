@@ -242,6 +242,7 @@ class _Helpers:
         self.name = name
         self.argv = [*tarworker.helper_argv(), "write", str(os.getpid())]
         self.procs = [proc.start_helper(self.argv) for _ in range(count)]
+        self.sizes: list[int] = []  # files per helper, for progress
 
     def submit(self, tar: str, dest: str, runs: list[list[tarworker.Job]]) -> None:
         for p, run in zip(self.procs, runs, strict=True):

@@ -901,30 +901,27 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 FUZZ_MAKE = settings(FUZZ, max_examples=30)
 
 
-@pytest.mark.parametrize("field", list(FIELDS))
-def test_generated_files_carry_value_exactly_or_reject(repo: Repo, field: str) -> None:
+def fuzz_field(repo: Repo, field: str, case: Callable[[Repo, Cfg], bool], fuzz: settings) -> None:
+    """Push ``field``'s strategy (and its explicit examples) through ``case``."""
     assert repo.render(base_cfg()) is not None  # else every example is 'rejected'
 
-    @FUZZ
+    @fuzz
     @given(value=FIELDS[field][0])
     def check(value: Any) -> None:
-        accepted = generated_case(repo, configured(field, value, repo))
+        accepted = case(repo, configured(field, value, repo))
         event("accepted" if accepted else "rejected")
 
     with_examples(field, check)()
+
+
+@pytest.mark.parametrize("field", list(FIELDS))
+def test_generated_files_carry_value_exactly_or_reject(repo: Repo, field: str) -> None:
+    fuzz_field(repo, field, generated_case, FUZZ)
 
 
 @pytest.mark.parametrize("field", MAKE_FIELDS)
 def test_make_n_shows_value_exactly_or_reject(repo: Repo, field: str) -> None:
-    assert repo.render(base_cfg()) is not None  # else every example is 'rejected'
-
-    @FUZZ_MAKE
-    @given(value=FIELDS[field][0])
-    def check(value: Any) -> None:
-        accepted = make_case(repo, configured(field, value, repo))
-        event("accepted" if accepted else "rejected")
-
-    with_examples(field, check)()
+    fuzz_field(repo, field, make_case, FUZZ_MAKE)
 
 
 # --- everything at once: values meet in one file ---------------------------------------
