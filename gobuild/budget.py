@@ -14,7 +14,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +81,7 @@ class Ledger:
             memory = sum(int(str(e["memory"])) for e in entries) + caps.memory
             if entries and (cpus > self.budget.cpus + _EPS or memory > self.budget.memory):
                 return None
-            entry_id = uuid.uuid4().hex
+            entry_id = os.urandom(16).hex()
             entries.append(
                 {
                     "id": entry_id,

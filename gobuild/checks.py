@@ -8,14 +8,21 @@ handed back whole, so callers print one block per unit. On timeout, memory
 breach, failure or Ctrl-C the unit's whole tree is stopped: SIGTERM to the
 group, SIGKILL after the grace period, then everything left in the group or
 cgroup — ``go test`` does not kill its tests' children itself.
+
+Where each unit is moved into cgroups, the next unit still waiting for its
+share is prepared ahead: its cgroups made and joined, its command held at a
+gate (:func:`gobuild.limits.gate`) until the share is granted, so the
+kernel's wait for the move overlaps the units before it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -136,6 +143,9 @@ class _Scheduler:
         self.listener = listener
         self.results: dict[str, Result] = {}
         self.running: dict[str, _Running] = {}
+        # The next unit, its confinement set up ahead and its command held at the gate.
+        self.ready: _Runner | None = None
+        self.ahead = limits.worth_preparing(context.mechanism)
         self.wake = threading.Event()  # a unit finished: look again now, not at the next poll
         self.lock = threading.Lock()
 
@@ -169,6 +179,9 @@ class _Scheduler:
             for r in self.running.values():
                 r.thread.join(timeout=self.context.grace + 10)
             raise
+        finally:
+            if self.ready is not None:
+                self.ready.discard()
         return self.results
 
     def _start_what_fits(self, pending: list[Unit]) -> None:
@@ -182,20 +195,37 @@ class _Scheduler:
             entry = self.ledger.try_acquire(unit.caps, unit.exclusive, unit.name)
             if entry is None:
                 if unit.exclusive:
-                    return  # keep order: nothing overtakes a waiting exclusive unit
+                    break  # keep order: nothing overtakes a waiting exclusive unit
                 continue
             pending.remove(unit)
             runner = _Runner(unit, self.context)
+            if self.ready is not None and self.ready.unit is unit:
+                runner, self.ready = self.ready, None
             thread = threading.Thread(
                 target=self._body, args=(runner, entry), name=unit.name, daemon=True
             )
             self.running[unit.name] = _Running(unit, thread, time.monotonic(), runner.stop)
             self.listener.started(unit)
             thread.start()
+        if self.ahead and self.ready is None and pending:
+            self._prepare(pending[0])
+
+    def _prepare(self, unit: Unit) -> None:
+        """Set up ``unit``'s confinement while others run (see limits.worth_preparing)."""
+        runner = self.ready = _Runner(unit, self.context)  # discarded on the way out
+        try:
+            runner.prepare()
+        except (OSError, GobuildError):
+            # It starts the plain way when its turn comes, and fails there if it must.
+            self.ready, self.ahead = None, False
+            runner.discard()
 
     def _body(self, runner: _Runner, entry: str) -> None:
         try:
             result = runner.run()
+        except (OSError, GobuildError) as exc:
+            # The unit could not be set up or started (a cgroup, its log): it failed.
+            result = _failed_to_start(runner.unit, self.context.mechanism, str(exc))
         finally:
             self.ledger.release(entry)
         with self.lock:
@@ -204,10 +234,14 @@ class _Scheduler:
         self.wake.set()
 
 
-def _skipped(unit: Unit, mechanism: str, note: str) -> Result:
+def _skipped(unit: Unit, mechanism: str, note: str, status: str = "skipped") -> Result:
     now = time.time()
-    return Result(unit.name, unit.kind, "skipped", None, 0.0, 0.0, None, mechanism, now, now,
+    return Result(unit.name, unit.kind, status, None, 0.0, 0.0, None, mechanism, now, now,
                   unit.caps.cpus, unit.caps.memory, unit.exclusive, "", "", note)  # fmt: skip
+
+
+def _failed_to_start(unit: Unit, mechanism: str, why: str) -> Result:
+    return _skipped(unit, mechanism, f"could not start: {why}", status="failed")
 
 
 class _Runner:
@@ -221,6 +255,37 @@ class _Runner:
         self.pgid: int | None = None
         self.exited = threading.Event()
         self.conf: limits.Confinement | None = None
+        self.child: subprocess.Popen[bytes] | None = None
+
+    def prepare(self) -> None:
+        """Set up the confinement and start the command held at its gate, before the
+        unit's share is granted: :meth:`run` lets it go, :meth:`discard` ends it."""
+        self._spawn(gated=True)
+
+    def discard(self) -> None:
+        """A prepared unit that will not run: its held command exits unstarted."""
+        if self.child is not None and self.child.stdin is not None:
+            self.child.stdin.close()  # end of file at the gate: it exits
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.child.wait(timeout=self.context.grace)
+        if self.conf is not None:
+            self.conf.close()
+
+    def _spawn(self, gated: bool) -> None:
+        unit, ctx = self.unit, self.context
+        argv = [ctx.tools[unit.argv[0]], *unit.argv[1:]]
+        env = {**ctx.base_env, **dict(unit.env)}
+        self.conf = limits.confine(ctx.mechanism, unit.caps, unit.name)
+        try:
+            with self.log.open("wb") as out:  # the child holds its own descriptor
+                self.child = proc.spawn(
+                    self.conf.wrap(argv, gated=gated), cwd=ctx.root, env=env, output=out,
+                    stdin_pipe=gated,
+                )  # fmt: skip
+        except BaseException:
+            self.conf.close()
+            raise
+        self.conf.started(self.child.pid)
 
     def stop(self, reason: str) -> None:
         """Stop the unit's whole tree (from another thread): TERM, grace, KILL."""
@@ -235,28 +300,28 @@ class _Runner:
             self.conf.kill_all()
 
     def run(self) -> Result:
-        unit, ctx = self.unit, self.context
-        argv = [ctx.tools[unit.argv[0]], *unit.argv[1:]]
-        env = {**ctx.base_env, **dict(unit.env)}
+        unit = self.unit
         start_wall, start = time.time(), time.monotonic()
-        self.conf = limits.confine(ctx.mechanism, unit.caps, unit.name)
         timer = threading.Timer(unit.timeout, self.stop, args=("timed out",))
         try:
-            with self.log.open("wb") as out:
-                child = proc.spawn(self.conf.wrap(argv), cwd=ctx.root, env=env, output=out)
-                self.pgid = child.pid
-                self.conf.started(child.pid)
-                timer.start()
-                code, cpu, maxrss = proc.wait_usage(child)
-                self.exited.set()
-                # Read the cgroup's verdict before it is removed.
-                self.conf.kill_all()
-                output = self.log.read_text(encoding="utf-8", errors="replace")
-                self.conf.exited(code, output, self.reason is not None)
-                over, peak = self.conf.over_memory(), self.conf.peak_memory()
+            if self.child is None:
+                self._spawn(gated=False)
+            else:
+                self._open_gate()
+            assert self.child is not None and self.conf is not None
+            self.pgid = self.child.pid
+            timer.start()
+            code, cpu, maxrss = proc.wait_usage(self.child)
+            self.exited.set()
+            # Read the cgroup's verdict before it is removed.
+            self.conf.kill_all()
+            output = self.log.read_text(encoding="utf-8", errors="replace")
+            self.conf.exited(code, output, self.reason is not None)
+            over, peak = self.conf.over_memory(), self.conf.peak_memory()
         finally:
             timer.cancel()
-            self.conf.close()  # whatever the tree left behind dies here
+            if self.conf is not None:
+                self.conf.close()  # whatever the tree left behind dies here
         wall = time.monotonic() - start
         status, note = self._verdict(code, output, over)
         return Result(
@@ -266,6 +331,17 @@ class _Runner:
             memory=unit.caps.memory, exclusive=unit.exclusive, log=str(self.log),
             output=output, note=note,
         )  # fmt: skip
+
+    def _open_gate(self) -> None:
+        assert self.child is not None and self.child.stdin is not None
+        # A held command that died meanwhile shows as its exit status (125, or a signal).
+        try:
+            self.child.stdin.write(b"go\n")
+        except BrokenPipeError:
+            pass
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                self.child.stdin.close()
 
     def _verdict(self, code: int, output: str, over: bool) -> tuple[str, str]:
         if self.reason == "timed out" or "panic: test timed out after" in output:

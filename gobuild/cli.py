@@ -7,11 +7,11 @@ error (a bug: traceback shown), 130 Ctrl-C. ``gobuild go`` returns go's own code
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shlex
 import sys
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -126,6 +126,8 @@ def main(
         print("gobuild: interrupted", file=err)
         return EXIT_INTERRUPTED
     except Exception:  # a bug: show everything
+        import traceback  # noqa: PLC0415 - only for bugs
+
         print("gobuild: internal error (please report):", file=err)
         traceback.print_exc(file=err)
         return EXIT_BUG
@@ -133,7 +135,11 @@ def main(
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    # All is written and closed: spare the interpreter its last full garbage collection
+    # at exit (~8 ms, a sixth of a remembered `gobuild toolchain install`).
+    gc.freeze()
+    sys.exit(code)
 
 
 def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -107,9 +107,16 @@ def _group_alive(pgid: int) -> bool:
 
 
 def spawn(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], output: IO[bytes]
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    output: IO[bytes],
+    stdin_pipe: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own process group, stdout and stderr into ``output``.
+    """Start ``argv`` in its own process group, stdout and stderr into ``output``;
+    stdin is /dev/null, or a pipe from the caller with ``stdin_pipe`` (to open a
+    :func:`gobuild.limits.gate`).
 
     For the checks scheduler, which waits with :func:`wait_usage` and stops the
     group itself (timeouts, memory caps, Ctrl-C).
@@ -119,7 +126,7 @@ def spawn(
             list(argv),
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -315,6 +315,94 @@ def test_scheduler_notices_budget_freed_by_another_process(tmp_path: Path) -> No
     assert ledger.tries <= 3
 
 
+def shell_unit(name: str, script: str) -> Unit:
+    return Unit(name, "test", ("sh", "-c", script), Caps(1, 64 << 20), 60.0, False, (), "plain")
+
+
+def run_units(
+    tmp_path: Path, units: list[Unit], mechanism: str, **kw: object
+) -> list[checks.Result]:
+    ledger = Ledger(tmp_path / "state", Budget(cpus=1, memory=1 << 30))
+    return checks.run(
+        units, tools={"sh": "/bin/sh"}, root=tmp_path, base_env={"PATH": os.environ["PATH"]},
+        ledger=ledger, mechanism=mechanism, reports=tmp_path / "reports", **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def own_cgroup_children() -> list[str]:
+    """The cgroups this process made beside its units' (by name: gobuild-PID-...)."""
+    base = limits._own_cgroup("memory")
+    if base is None:
+        return []
+    return sorted(p.name for p in base.glob(f"gobuild-{os.getpid()}-*"))
+
+
+needs_cgroup1 = pytest.mark.skipif(
+    limits.available("cgroup1") is not None, reason="cgroup v1 (as root) is not available here"
+)
+
+
+@needs_cgroup1
+def test_next_unit_joins_its_cgroup_ahead_but_runs_only_when_its_share_is_granted(
+    tmp_path: Path,
+) -> None:
+    # Budget 1 CPU, two 1-CPU units: b waits for a. Joining a cgroup waits for an RCU
+    # grace period, so b's held process joins while a runs (a sees it there), and b's
+    # own command starts only after a has ended and handed its share back.
+    own = limits._own_cgroup("memory")
+    assert own is not None
+    a = shell_unit(
+        "a",
+        f"sleep 0.4; cat {own}/gobuild-{os.getpid()}-b-*/cgroup.procs > {tmp_path}/seen; sleep 0.2",
+    )
+    b = shell_unit("b", f"echo $$ > {tmp_path}/b.pid; date +%s.%N > {tmp_path}/b.start")
+    ra, rb = run_units(tmp_path, [a, b], "cgroup1")
+    assert (ra.status, rb.status) == ("passed", "passed"), (ra, rb)
+    held = (tmp_path / "seen").read_text().split()
+    assert held == [(tmp_path / "b.pid").read_text().strip()]  # the same process, later exec'd
+    assert float((tmp_path / "b.start").read_text()) >= ra.end
+    assert rb.start >= ra.end
+    assert own_cgroup_children() == []
+
+
+@needs_cgroup1
+def test_ctrl_c_lets_a_held_unit_go_without_running_it(tmp_path: Path) -> None:
+    class Interrupt(checks.Listener):
+        def tick(self, running: list[tuple[str, float]], queued: int, done: int) -> None:
+            if running and running[0][1] > 0.3:
+                raise KeyboardInterrupt
+
+    a = shell_unit("a", "sleep 30")
+    b = shell_unit("b", f"touch {tmp_path}/b.ran")
+    with pytest.raises(KeyboardInterrupt):
+        run_units(tmp_path, [a, b], "cgroup1", listener=Interrupt(), grace=1.0)
+    assert not (tmp_path / "b.ran").exists()
+    assert own_cgroup_children() == []
+
+
+def test_gate_holds_a_command_until_go_and_drops_it_at_end_of_file() -> None:
+    conf = limits.confine("watchdog", Caps(1, 64 * MIB), "g")
+    script = ["sh", "-c", "echo ran; cat"]  # cat: the command's stdin is /dev/null
+    held = subprocess.Popen(conf.wrap(script, gated=True), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)  # fmt: skip
+    dropped = subprocess.Popen(limits.gate(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    time.sleep(0.2)
+    assert held.poll() is None and dropped.poll() is None  # both wait at the gate
+    out, _ = held.communicate(b"go\n", timeout=10)
+    assert (held.returncode, out) == (0, b"ran\n")
+    out, _ = dropped.communicate(b"", timeout=10)
+    assert (dropped.returncode, out) == (125, b"")
+    conf.close()
+
+
+def test_a_unit_that_cannot_start_fails_and_frees_its_share(tmp_path: Path) -> None:
+    (tmp_path / "reports" / "a.log").mkdir(parents=True)  # its log cannot be opened
+    ra, rb = run_units(tmp_path, [shell_unit("a", "true"), shell_unit("b", "true")], "watchdog")
+    assert ra.status == "failed" and ra.note.startswith("could not start: ")
+    assert rb.status == "passed"
+    assert Ledger(tmp_path / "state", Budget(cpus=1, memory=1 << 30)).running() == []
+
+
 def test_watchdog_kills_a_group_over_its_cap(tmp_path: Path) -> None:
     conf = limits.confine("watchdog", Caps(cpus=1, memory=64 * MIB), "w")
     script = "x = bytearray(400 << 20); import time; time.sleep(30)"

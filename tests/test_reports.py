@@ -378,6 +378,20 @@ def test_any_output_gives_well_formed_xml(output: str, test: str) -> None:
         assert (element.text or "") == output
 
 
+def test_not_xml_is_exactly_what_xml_1_0_cannot_carry() -> None:
+    # XML 1.0's Char production, https://www.w3.org/TR/xml/#charsets
+    def is_char(c: int) -> bool:
+        return (
+            c in (0x9, 0xA, 0xD)
+            or 0x20 <= c <= 0xD7FF
+            or 0xE000 <= c <= 0xFFFD
+            or 0x10000 <= c <= 0x10FFFF
+        )
+
+    wrong = [c for c in range(0x110000) if bool(reports._NOT_XML.match(chr(c))) == is_char(c)]
+    assert wrong == []
+
+
 def test_summary_counts_what_the_junit_counts() -> None:
     summary = summarize_events(lines("go122-mixed.jsonl"))
     assert (summary.packages, summary.tests, summary.passed) == (3, 9, 2)
