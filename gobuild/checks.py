@@ -185,6 +185,7 @@ class _Scheduler:
         return self.results
 
     def _start_what_fits(self, pending: list[Unit]) -> None:
+        refused: list[Caps] = []  # shares the ledger did not grant in this pass
         for unit in list(pending):
             if unit.argv[0] not in self.context.tools:
                 pending.remove(unit)
@@ -192,10 +193,13 @@ class _Scheduler:
                 self.results[unit.name] = _skipped(unit, self.context.mechanism, note)
                 self.listener.finished(self.results[unit.name])
                 continue
+            if not unit.exclusive and any(_covers(unit.caps, c) for c in refused):
+                continue  # as much as a share refused a moment ago: no need to ask
             entry = self.ledger.try_acquire(unit.caps, unit.exclusive, unit.name)
             if entry is None:
                 if unit.exclusive:
                     break  # keep order: nothing overtakes a waiting exclusive unit
+                refused.append(unit.caps)
                 continue
             pending.remove(unit)
             runner = _Runner(unit, self.context)
@@ -232,6 +236,11 @@ class _Scheduler:
             self.results[runner.unit.name] = result
         self.listener.finished(result)
         self.wake.set()
+
+
+def _covers(caps: Caps, other: Caps) -> bool:
+    """Whether ``caps`` asks for at least as much as ``other`` of everything."""
+    return caps.cpus >= other.cpus and caps.memory >= other.memory
 
 
 def _skipped(unit: Unit, mechanism: str, note: str, status: str = "skipped") -> Result:

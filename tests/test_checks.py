@@ -9,6 +9,7 @@ everywhere.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import shutil
@@ -284,6 +285,20 @@ def test_scheduler_waits_without_hammering_the_ledger(tmp_path: Path) -> None:
     assert (a.status, b.status) == ("passed", "passed")
     assert b.start >= a.end and b.start - a.end < 0.3
     assert ledger.tries <= 4  # was one try per 50 ms poll: about 17 here
+
+
+def test_scheduler_does_not_ask_for_a_share_it_was_just_refused(tmp_path: Path) -> None:
+    # Six equal units in a 1-CPU budget: each pass starts one and asks once for the
+    # next; asking for the other four as well would take the file lock four more times.
+    ledger = CountingLedger(tmp_path / "state", Budget(cpus=1, memory=1 << 30))
+    results = checks.run(
+        [sleeper(f"u{i}", 0.2) for i in range(6)], tools={"sh": "/bin/sh"}, root=tmp_path,
+        base_env={"PATH": os.environ["PATH"]}, ledger=ledger, mechanism="watchdog",
+        reports=tmp_path / "reports",
+    )  # fmt: skip
+    assert [r.status for r in results] == ["passed"] * 6
+    assert all(b.start >= a.end for a, b in itertools.pairwise(results))
+    assert ledger.tries <= 13  # 2 per pass (one granted, one refused) and a spare; was 21
 
 
 def test_scheduler_notices_budget_freed_by_another_process(tmp_path: Path) -> None:
