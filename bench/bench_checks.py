@@ -190,8 +190,8 @@ def main() -> None:
         out["sched_1cpu_s"] = round(statistics.median(sched1), 2)
         out["direct_1cpu_s"] = round(statistics.median(ser1), 2)
         out["overhead"] = round(statistics.median(sched1) / statistics.median(ser1) - 1, 3)
-        # The same with the watchdog: scheduling and supervision without the CFS quota's
-        # throttling of the go command's helper processes.
+        # The same with the watchdog: scheduling and supervision without cgroups (no
+        # cgroup joins, no CFS quota).
         out["sched_1cpu_watchdog_s"] = round(statistics.median(watch1), 2)
         out["overhead_watchdog"] = round(statistics.median(watch1) / statistics.median(ser1) - 1, 3)
         # Of which: interpreter start, imports, planning, until the first unit starts

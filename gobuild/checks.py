@@ -190,7 +190,7 @@ class _Scheduler:
             if unit.argv[0] not in self.context.tools:
                 pending.remove(unit)
                 note = f"{unit.argv[0]} not found"
-                self.results[unit.name] = _skipped(unit, self.context.mechanism, note)
+                self.results[unit.name] = _not_run(unit, self.context.mechanism, "skipped", note)
                 self.listener.finished(self.results[unit.name])
                 continue
             if not unit.exclusive and any(_covers(unit.caps, c) for c in refused):
@@ -202,9 +202,10 @@ class _Scheduler:
                 refused.append(unit.caps)
                 continue
             pending.remove(unit)
-            runner = _Runner(unit, self.context)
             if self.ready is not None and self.ready.unit is unit:
                 runner, self.ready = self.ready, None
+            else:
+                runner = _Runner(unit, self.context)
             thread = threading.Thread(
                 target=self._body, args=(runner, entry), name=unit.name, daemon=True
             )
@@ -229,7 +230,8 @@ class _Scheduler:
             result = runner.run()
         except (OSError, GobuildError) as exc:
             # The unit could not be set up or started (a cgroup, its log): it failed.
-            result = _failed_to_start(runner.unit, self.context.mechanism, str(exc))
+            why = f"could not start: {exc}"
+            result = _not_run(runner.unit, self.context.mechanism, "failed", why)
         finally:
             self.ledger.release(entry)
         with self.lock:
@@ -243,14 +245,10 @@ def _covers(caps: Caps, other: Caps) -> bool:
     return caps.cpus >= other.cpus and caps.memory >= other.memory
 
 
-def _skipped(unit: Unit, mechanism: str, note: str, status: str = "skipped") -> Result:
+def _not_run(unit: Unit, mechanism: str, status: str, note: str) -> Result:
     now = time.time()
     return Result(unit.name, unit.kind, status, None, 0.0, 0.0, None, mechanism, now, now,
                   unit.caps.cpus, unit.caps.memory, unit.exclusive, "", "", note)  # fmt: skip
-
-
-def _failed_to_start(unit: Unit, mechanism: str, why: str) -> Result:
-    return _skipped(unit, mechanism, f"could not start: {why}", status="failed")
 
 
 class _Runner:
@@ -283,14 +281,15 @@ class _Runner:
     def _spawn(self, gated: bool) -> None:
         unit, ctx = self.unit, self.context
         argv = [ctx.tools[unit.argv[0]], *unit.argv[1:]]
+        if gated:  # inside the confinement: joined first, then held
+            argv = limits.gate(argv)
         env = {**ctx.base_env, **dict(unit.env)}
         self.conf = limits.confine(ctx.mechanism, unit.caps, unit.name)
         try:
             with self.log.open("wb") as out:  # the child holds its own descriptor
                 self.child = proc.spawn(
-                    self.conf.wrap(argv, gated=gated), cwd=ctx.root, env=env, output=out,
-                    stdin_pipe=gated,
-                )  # fmt: skip
+                    self.conf.wrap(argv), cwd=ctx.root, env=env, output=out, stdin_pipe=gated
+                )
         except BaseException:
             self.conf.close()
             raise
@@ -344,13 +343,10 @@ class _Runner:
     def _open_gate(self) -> None:
         assert self.child is not None and self.child.stdin is not None
         # A held command that died meanwhile shows as its exit status (125, or a signal).
-        try:
+        # close() flushes, and closes the pipe even when the flush finds it broken.
+        with contextlib.suppress(BrokenPipeError):
             self.child.stdin.write(b"go\n")
-        except BrokenPipeError:
-            pass
-        finally:
-            with contextlib.suppress(BrokenPipeError):
-                self.child.stdin.close()
+            self.child.stdin.close()
 
     def _verdict(self, code: int, output: str, over: bool) -> tuple[str, str]:
         if self.reason == "timed out" or "panic: test timed out after" in output:

@@ -238,11 +238,14 @@ def _context(args: argparse.Namespace, project: Project, out: TextIO, err: TextI
     return 0
 
 
+def _check_kinds(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(args.kinds) or ("test", "lint")  # bare `gobuild check`: as `doit check`
+
+
 def _check_args(args: argparse.Namespace) -> list[str]:
     """What a remembered check plan is keyed by, besides the project's files."""
-    kinds = tuple(args.kinds) or ("test", "lint")
     return [
-        ",".join(kinds),
+        ",".join(_check_kinds(args)),
         str(args.profile),
         str(args.cpus),
         str(args.memory),
@@ -257,7 +260,7 @@ def _check(args: argparse.Namespace, project: Project, out: TextIO, err: TextIO)
         project = project.with_profile(args.profile)
     plan = checkjob.plan_checks(
         project,
-        tuple(args.kinds) or ("test", "lint"),
+        _check_kinds(args),
         cpus=args.cpus,
         memory=args.memory,
         enforcement=args.enforcement,

@@ -29,8 +29,10 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _PERIOD_US = 100_000
 # Joins the cgroups named by the first N arguments, then execs the rest: the command
 # is inside its cgroups before its first instruction, so every descendant is too.
-_JOIN = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 126; shift; n=$((n-1)); done; '
-_EXEC = 'exec "$@"'
+_JOIN = (
+    'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 126; shift; n=$((n-1)); done; '
+    'exec "$@"'
+)
 # A gated command waits for the line "go" on stdin before exec'ing (with /dev/null as
 # its stdin); at end of file it exits 125 without having run.
 _GATE = 'read -r go && [ "$go" = go ] || exit 125; exec "$@" </dev/null'
@@ -53,10 +55,9 @@ class Confinement:
         self.caps = caps
         self.pgid: int | None = None
 
-    def wrap(self, argv: list[str], gated: bool = False) -> list[str]:
-        """The command line that runs ``argv`` inside the confinement; ``gated``: held
-        until the line "go" arrives on its stdin (see :func:`worth_preparing`)."""
-        return gate(argv) if gated else argv
+    def wrap(self, argv: list[str]) -> list[str]:
+        """The command line that runs ``argv`` inside the confinement."""
+        return argv
 
     def started(self, pid: int) -> None:
         """The wrapped command started as ``pid`` (leader of its own process group)."""
@@ -147,10 +148,9 @@ class _Cgroups(Confinement):
         self.dirs = dirs
         self.memory_dir = memory_dir
 
-    def wrap(self, argv: list[str], gated: bool = False) -> list[str]:
+    def wrap(self, argv: list[str]) -> list[str]:
         procs = [str(d / "cgroup.procs") for d in self.dirs]
-        script = _JOIN + (_GATE if gated else _EXEC)
-        return ["/bin/sh", "-c", script, "sh", str(len(procs)), *procs, *argv]
+        return ["/bin/sh", "-c", _JOIN, "sh", str(len(procs)), *procs, *argv]
 
     def kill_all(self) -> None:
         super().kill_all()
@@ -263,14 +263,14 @@ class SystemdScope(Confinement):
         self.unit = f"{name}.scope"
         self.killed_by_kernel = False
 
-    def wrap(self, argv: list[str], gated: bool = False) -> list[str]:
+    def wrap(self, argv: list[str]) -> list[str]:
         return [
             "systemd-run", "--user", "--scope", "--quiet", "--collect",
             f"--unit={self.unit}",
             "-p", f"MemoryMax={self.caps.memory}",
             "-p", "MemorySwapMax=0",
             "-p", f"CPUQuota={max(1, round(self.caps.cpus * 100))}%",
-            "--", *(gate(argv) if gated else argv),
+            "--", *argv,
         ]  # fmt: skip
 
     def exited(self, returncode: int, output: str, stopped: bool) -> None:
@@ -329,7 +329,8 @@ class Watchdog(Confinement):
 
 def gate(argv: list[str]) -> list[str]:
     """``argv`` held until the line "go" arrives on its stdin (it exits 125 at end of
-    file without running)."""
+    file without running). Wrapped in a confinement, the hold comes after the join:
+    ``conf.wrap(gate(argv))``."""
     return ["/bin/sh", "-c", _GATE, "sh", *argv]
 
 

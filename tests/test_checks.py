@@ -398,7 +398,7 @@ def test_ctrl_c_lets_a_held_unit_go_without_running_it(tmp_path: Path) -> None:
 def test_gate_holds_a_command_until_go_and_drops_it_at_end_of_file() -> None:
     conf = limits.confine("watchdog", Caps(1, 64 * MIB), "g")
     script = ["sh", "-c", "echo ran; cat"]  # cat: the command's stdin is /dev/null
-    held = subprocess.Popen(conf.wrap(script, gated=True), stdin=subprocess.PIPE,
+    held = subprocess.Popen(conf.wrap(limits.gate(script)), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE)  # fmt: skip
     dropped = subprocess.Popen(limits.gate(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     time.sleep(0.2)
