@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gobuild import atomic, proc, render, toolchain
-from gobuild.config import load_project
+from gobuild import atomic, proc
+from gobuild.project.config import load_project
+from gobuild.render import engine as render
+from gobuild.toolchain import install as toolchain
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable

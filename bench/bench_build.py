@@ -25,10 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuild import toolchain  # noqa: E402
-from gobuild.build import values_for  # noqa: E402
-from gobuild.config import load_project  # noqa: E402
-from gobuild.plan import host_plans  # noqa: E402
+from gobuild.build.plan import host_plans  # noqa: E402
+from gobuild.build.run import values_for  # noqa: E402
+from gobuild.project.config import load_project  # noqa: E402
+from gobuild.toolchain import install as toolchain  # noqa: E402
 from tests import godist  # noqa: E402
 from tests.mirror import MirrorServer  # noqa: E402
 

@@ -29,9 +29,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuild import benchstats, checkplan, toolchain  # noqa: E402
-from gobuild.budget import Budget  # noqa: E402
-from gobuild.config import load_project  # noqa: E402
+from gobuild.checks import benchstats  # noqa: E402
+from gobuild.checks import commands as checkplan  # noqa: E402
+from gobuild.checks.budget import Budget  # noqa: E402
+from gobuild.project.config import load_project  # noqa: E402
+from gobuild.toolchain import install as toolchain  # noqa: E402
 from tests import godist  # noqa: E402
 from tests.mirror import MirrorServer  # noqa: E402
 

@@ -1,5 +1,5 @@
 """``python -m gobuild``."""
 
-from gobuild.cli import run
+from gobuild.cli.main import run
 
 run()

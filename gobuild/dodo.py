@@ -18,7 +18,7 @@ from typing import Any
 
 from doit import get_var
 
-from gobuild import tasks
+from gobuild.tasks import dicts as tasks
 
 __all__ = [
     "DOIT_CONFIG",

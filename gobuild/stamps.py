@@ -46,9 +46,11 @@ def environment(environ: Mapping[str, str]) -> str:
 def code() -> Iterable[str]:
     """gobuild's version and the name, size and mtime of each of its modules."""
     yield f"gobuild {gobuild.__version__}"
-    for src in sorted(Path(gobuild.__file__).parent.glob("*.py")):
+    package = Path(gobuild.__file__).parent
+    # Every module of every room: a memo stamped without one would outlive its change.
+    for src in sorted(package.rglob("*.py")):
         st = src.stat()
-        yield f"{src.name}\0{st.st_size}\0{st.st_mtime_ns}"
+        yield f"{src.relative_to(package).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}"
 
 
 def file(path: Path) -> str:

@@ -15,7 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from gobuild.platforms import Platform, host
+from gobuild.project.platforms import Platform, host
 
 REAL_VERSIONS = ("1.21.13", "1.22.10")
 

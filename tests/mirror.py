@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gobuild.platforms import host
+from gobuild.project.platforms import host
 
 LISTING = "listing"
 

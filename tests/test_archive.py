@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from gobuild.allowlist import Limits
-from gobuild.archive import Stats, extract
 from gobuild.atomic import remove_tree
 from gobuild.errors import ArchiveError
+from gobuild.toolchain.archive.allowlist import Limits
+from gobuild.toolchain.archive.extract import Stats, extract
 
 VERSION = b"go1.22.10\ntime 2024-12-03T17:59:27Z\n"
 GO_BIN = b"\x7fELF" + bytes(range(256)) * 2

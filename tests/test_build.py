@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuild.platforms import host
+from gobuild.project.platforms import host
 from tests.buildenv import (
     COMMIT_DATE_UTC,
     GoEnv,

@@ -23,11 +23,12 @@ from xml.etree import ElementTree
 
 import pytest
 
-from gobuild import checks, limits
-from gobuild.budget import Budget, Ledger
-from gobuild.checks import Unit
-from gobuild.limits import Caps
-from gobuild.platforms import host
+from gobuild.checks import scheduler as checks
+from gobuild.checks.budget import Budget, Ledger
+from gobuild.checks.limits import cgroups as limits
+from gobuild.checks.limits.cgroups import Caps
+from gobuild.checks.scheduler import Unit
+from gobuild.project.platforms import host
 from tests.buildenv import BIN, GoEnv, make_repo, run_env
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")
@@ -453,7 +454,7 @@ def test_doit_n2_shares_one_budget_and_bench_stays_alone(tmp_path: Path, go: GoE
 
 
 def test_bench_compare_prints_deltas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gobuild import cli
+    from gobuild.cli import main as cli
 
     old = tmp_path / "old.txt"
     new = tmp_path / "new.txt"
@@ -470,7 +471,7 @@ def test_bench_compare_prints_deltas(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_makefile_passes_the_go_side_of_the_caps(tmp_path: Path, go: GoEnv) -> None:
-    from gobuild import cli
+    from gobuild.cli import main as cli
 
     root = make_repo(tmp_path / "m", "twobin", go, CONFIG.format(timeout="90s"))
     assert cli.main(["-C", str(root), "generate", "Makefile"]) == 0

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gobuild import cli, scaffold
-from gobuild.platforms import host
+from gobuild.cli import main as cli
+from gobuild.project.platforms import host
+from gobuild.render import scaffold
 from tests import godist
 from tests.conftest import MakeProject
 from tests.mirror import Mirror

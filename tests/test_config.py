@@ -8,7 +8,8 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from gobuild.config import (
+from gobuild.errors import ConfigError, GobuildError
+from gobuild.project.config import (
     Project,
     binary_name,
     cache_dir,
@@ -16,9 +17,8 @@ from gobuild.config import (
     load_settings,
     validate,
 )
-from gobuild.errors import ConfigError, GobuildError
-from gobuild.settings import BinarySection, Settings
-from gobuild.versions import GoVersion
+from gobuild.project.settings import BinarySection, Settings
+from gobuild.project.versions import GoVersion
 
 GO_MOD = "module example.com/app\n\ngo 1.22\n"
 MAIN_GO = "package main\n\nfunc main() {}\n"

@@ -18,8 +18,8 @@ from pathlib import Path
 import dockerfile
 import pytest
 
-from gobuild import cli
-from gobuild.platforms import host
+from gobuild.cli import main as cli
+from gobuild.project.platforms import host
 from tests import dockerenv
 from tests.buildenv import BIN, GoEnv, doit, git, go_version_m, make_repo, run_env
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuild.platforms import host
+from gobuild.project.platforms import host
 from tests.mirror import Mirror
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gobuild import cli, render
+from gobuild.cli import main as cli
 from gobuild.errors import GobuildError
-from gobuild.platforms import host
+from gobuild.project.platforms import host
+from gobuild.render import engine as render
 from tests.buildenv import GoEnv, doit, make_repo, run_env
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")

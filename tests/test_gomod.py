@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gobuild.errors import ConfigError
-from gobuild.gomod import GoMod, find_module_root, main_packages, read
+from gobuild.project.gomod import GoMod, find_module_root, main_packages, read
 
 
 def write(path: Path, text: str) -> Path:

@@ -39,10 +39,10 @@ from docker.utils.build import PatternMatcher
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from gobuild.config import load_project
 from gobuild.errors import GobuildError
-from gobuild.generate import render_file
-from gobuild.platforms import host
+from gobuild.project.config import load_project
+from gobuild.project.platforms import host
+from gobuild.render.generate import render_file
 from tests.buildenv import GoEnv, make_repo, run_env
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gobuild import cli
-from gobuild.config import load_project
+from gobuild.build.plan import SCRUBBED_ENV, Target, build_plan, quote_field
+from gobuild.cli import main as cli
 from gobuild.errors import ConfigError
-from gobuild.plan import SCRUBBED_ENV, Target, build_plan, quote_field
+from gobuild.project.config import load_project
 from tests.conftest import MakeProject
 
 

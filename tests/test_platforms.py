@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gobuild.errors import GobuildError
-from gobuild.platforms import Platform, host
+from gobuild.project.platforms import Platform, host
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gobuild import junit as reports
-from gobuild.benchstats import (
+from gobuild.checks import junit as reports
+from gobuild.checks.benchstats import (
     METHOD_NOTE,
     Row,
     bench_cv,
@@ -29,8 +29,8 @@ from gobuild.benchstats import (
     mann_whitney_p,
     parse_bench,
 )
+from gobuild.checks.junit import PACKAGE_CASE, junit_from_events, summarize_events
 from gobuild.errors import GobuildError
-from gobuild.junit import PACKAGE_CASE, junit_from_events, summarize_events
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 OK = "example.com/sample/ok"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gobuild.cli import main
-from gobuild.config import load_project, load_settings
-from gobuild.settings import Settings
+from gobuild.cli.main import main
+from gobuild.project.config import load_project, load_settings
+from gobuild.project.settings import Settings
 
 GO_MOD = "module example.com/app\n\ngo 1.22\n\ntoolchain go1.22.10\n"
 MAIN_GO = "package main\n\nfunc main() {}\n"

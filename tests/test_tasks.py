@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from gobuild import jobs, tasks
-from gobuild.config import load_project
+from gobuild.project.config import load_project
+from gobuild.tasks import actions as jobs
+from gobuild.tasks import dicts as tasks
 from tests.conftest import MakeProject
 
 

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from gobuild import lockfile, toolchain
-from gobuild.config import load_project
 from gobuild.digest import Artifact
 from gobuild.errors import (
     ArchiveError,
@@ -26,8 +24,11 @@ from gobuild.errors import (
     ToolchainError,
     VersionError,
 )
-from gobuild.platforms import host
-from gobuild.toolcache import Cache, Installed
+from gobuild.project import lock as lockfile
+from gobuild.project.config import load_project
+from gobuild.project.platforms import host
+from gobuild.toolchain import install as toolchain
+from gobuild.toolchain.cache import Cache, Installed
 from tests import godist
 from tests.conftest import MakeProject
 from tests.mirror import LISTING, Mirror

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gobuild.errors import VersionError
-from gobuild.versions import GoVersion, VersionRequest, resolve
+from gobuild.project.versions import GoVersion, VersionRequest, resolve
 
 
 def v(text: str) -> GoVersion:

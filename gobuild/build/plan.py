@@ -1,0 +1,258 @@
+"""Build plans: the one place the go command line is decided.
+
+A :class:`BuildPlan` is pure data computed from the project: flags, ldflags,
+tags, environment and output path, with the volatile values (version, commit,
+date, tree state) kept symbolic. doit tasks, the Makefile and the Dockerfile
+all render the same plan, so their binaries are the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gobuild.project import gomod
+from gobuild.project.config import Project
+from gobuild.errors import ConfigError
+from gobuild.project.settings import BinarySection
+
+VALUE_KEYS = ("version", "commit", "date", "tree_state", "go_version")
+STATIC_LDFLAGS = ("-s", "-w", "-buildid=")
+_VARIANT_ENV = {"amd64": "GOAMD64", "arm": "GOARM", "386": "GO386"}
+# Inherited variables that would change the bytes behind gobuild's back.
+SCRUBBED_ENV = (
+    "GOFLAGS",
+    "GOOS",
+    "GOARCH",
+    "GOAMD64",
+    "GOARM",
+    "GOARM64",
+    "GO386",
+    "GOEXPERIMENT",
+    "GOROOT",
+    "GOTOOLCHAIN",
+    "GOWORK",
+    "GOENV",
+    "CGO_ENABLED",
+)
+# The variables every build sets the same way, whatever the profile.
+FIXED_ENV = ("CGO_ENABLED", "GOTOOLCHAIN", "GOWORK", "GOENV")
+_PROFILE_ENV = {
+    "goproxy": "GOPROXY",
+    "goprivate": "GOPRIVATE",
+    "gonoproxy": "GONOPROXY",
+    "gonosumdb": "GONOSUMDB",
+    "gosumdb": "GOSUMDB",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """A GOOS/GOARCH pair with an optional variant (GOAMD64, GOARM, GO386)."""
+
+    goos: str
+    goarch: str
+    variant: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """``linux/amd64`` or ``linux/amd64/v3`` (validated by the settings schema)."""
+        parts = text.split("/")
+        return cls(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
+
+    @property
+    def pair(self) -> str:
+        """``os/arch`` as ``go tool dist list`` prints it."""
+        return f"{self.goos}/{self.goarch}"
+
+    def env(self) -> dict[str, str]:
+        """GOOS, GOARCH and the variant variable, if any."""
+        env = {"GOOS": self.goos, "GOARCH": self.goarch}
+        if self.variant:
+            env[_VARIANT_ENV[self.goarch]] = self.variant
+        return env
+
+    def artifact(self, binary: str) -> str:
+        """``<name>_<os>_<arch>[_<variant>][.exe]``."""
+        name = f"{binary}_{self.goos}_{self.goarch}" + (f"_{self.variant}" if self.variant else "")
+        return name + (".exe" if self.goos == "windows" else "")
+
+    def __str__(self) -> str:
+        return self.pair + (f"/{self.variant}" if self.variant else "")
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Everything about one ``go build`` except the volatile embedded values."""
+
+    binary: str
+    package: str
+    target: Target | None  # None: the host, whatever it is
+    output: str  # relative to the module root
+    flags: tuple[str, ...]  # go build flags before -ldflags
+    ldflags: tuple[str, ...]  # static linker flags (quoted per element when rendered)
+    xvars: tuple[tuple[str, str], ...]  # (Go variable, value key)
+    env: tuple[tuple[str, str], ...]
+    go_version: str
+    profile: str
+    tags: tuple[str, ...]
+    configured_version: str | None = None  # [build] version, instead of git describe
+
+    def ldflags_fields(self, values: Mapping[str, str]) -> list[str]:
+        """The linker flags as separate fields, the -X values filled in."""
+        return [*self.ldflags, *(f"-X={var}={values[key]}" for var, key in self.xvars)]
+
+    def ldflags_string(self, values: Mapping[str, str]) -> str:
+        """The single ``-ldflags`` argument, quoted the way the go command splits it."""
+        return " ".join(quote_field(f) for f in self.ldflags_fields(values))
+
+    def argv(self, go: str, values: Mapping[str, str], output: str | None = None) -> list[str]:
+        """The go command line; ``output`` overrides the plan's (e.g. a temp file)."""
+        return [
+            go,
+            "build",
+            *self.flags,
+            f"-ldflags={self.ldflags_string(values)}",
+            "-o",
+            output or self.output,
+            self.package,
+        ]
+
+    def environ(self, goroot: Path, base: Mapping[str, str]) -> dict[str, str]:
+        """``base`` without variables that change the output, plus the plan's own."""
+        env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV}
+        env.update(self.env)
+        env["GOROOT"] = str(goroot)
+        env["PATH"] = f"{goroot / 'bin'}:{base.get('PATH', '')}".rstrip(":")
+        return env
+
+    def fingerprint(self) -> str:
+        """A digest of every field: any change to the plan means rebuild."""
+        data = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()
+
+
+def quote_field(field: str) -> str:
+    """Quote one -ldflags field for cmd/go's splitter (cmd/internal/quoted).
+
+    Fields split on white space; a field may be wrapped in ' or ", with no
+    escapes inside, and a quote only counts at the start of a field. So a field
+    needs quotes only if it has white space or starts with a quote, and cannot
+    be carried at all if it needs quotes and contains both kinds.
+    """
+    if field and not any(c in field for c in " \t\n\r") and field[0] not in "'\"":
+        return field
+    for q in ("'", '"'):
+        if q not in field:
+            return f"{q}{field}{q}"
+    raise ConfigError(
+        f"cannot pass {field!r} to the go linker: a value with white space cannot contain "
+        "both ' and \" (the go command has no escape for it)"
+    )
+
+
+def check_values(plan: BuildPlan, values: Mapping[str, str]) -> None:
+    """Fail early, with the value named, if an embedded value cannot be carried."""
+    for field in plan.ldflags_fields(values):
+        quote_field(field)
+        if "\n" in field or "\r" in field or "\x00" in field:
+            raise ConfigError(f"embedded value {field!r} spans lines; it cannot be passed")
+
+
+def tags_for(project: Project, binary: BinarySection) -> tuple[str, ...]:
+    """Config tags, the binary's, the profile's and GOBUILD_TAGS: sorted, unique."""
+    build = project.settings.build
+    return tuple(sorted({*build.tags, *binary.tags, *project.profile.tags, *project.env_tags}))
+
+
+def go_env(project: Project, cgo: bool | None = None) -> dict[str, str]:
+    """The go command's environment for the active profile (without GOROOT/PATH)."""
+    env = {
+        "CGO_ENABLED": "1" if (project.settings.build.cgo if cgo is None else cgo) else "0",
+        "GOTOOLCHAIN": "local",
+        "GOWORK": "off",
+        # A user's `go env -w` file could set GOFLAGS or GOAMD64 unseen: ignore it.
+        "GOENV": "off",
+        "GOFLAGS": " ".join(project.profile.goflags),
+    }
+    for key, var in _PROFILE_ENV.items():
+        value = getattr(project.profile, key)
+        if value is not None:
+            env[var] = value
+    return env
+
+
+def build_plan(
+    project: Project, binary: BinarySection, go_version: str, target: Target | None = None
+) -> BuildPlan:
+    """The plan for one binary: the host build into dist/NAME, or one dist target."""
+    build = project.settings.build
+    tags = tags_for(project, binary)
+    flags = ["-trimpath"]
+    if not build.vcs:
+        flags.append("-buildvcs=false")
+    if (project.root / "vendor" / "modules.txt").is_file():
+        flags.append("-mod=vendor")
+    if tags:
+        flags.append(f"-tags={','.join(tags)}")
+    flags += build.flags
+    cgo = binary.cgo if binary.cgo is not None else build.cgo
+    env = go_env(project, cgo)
+    if target is not None:
+        env.update(target.env())
+        output = f"{build.out_dir}/{target.artifact(binary.name)}"
+    else:
+        output = f"{build.out_dir}/{binary.name}"
+    variables = build.variables
+    xvars = tuple((getattr(variables, key), key) for key in VALUE_KEYS)
+    return BuildPlan(
+        binary=binary.name,
+        package=binary.package,
+        target=target,
+        output=output,
+        flags=tuple(flags),
+        ldflags=(*STATIC_LDFLAGS, *build.ldflags, *binary.ldflags),
+        xvars=xvars,
+        env=tuple(sorted(env.items())),
+        go_version=go_version,
+        profile=project.profile_name,
+        tags=tags,
+        configured_version=build.version,
+    )
+
+
+def checked_binaries(
+    project: Project, binaries: list[BinarySection] | None = None
+) -> list[BinarySection]:
+    """The binaries to build (``project.binaries()`` by default), each verified to be a
+    main package in the module."""
+    binaries = project.binaries() if binaries is None else binaries
+    if not binaries:
+        raise ConfigError(f"{project.root}: no main package to build (and no [[binaries]])")
+    for b in binaries:
+        folder = project.root / b.package
+        if not folder.is_dir():
+            raise ConfigError(f"binary {b.name!r}: package {b.package} does not exist")
+        if not gomod.is_main_package(folder):
+            raise ConfigError(f"binary {b.name!r}: {b.package} is not a main package")
+    return binaries
+
+
+def host_plans(
+    project: Project, go_version: str, binaries: list[BinarySection] | None = None
+) -> list[BuildPlan]:
+    """One plan per binary for the host platform."""
+    return [build_plan(project, b, go_version) for b in checked_binaries(project, binaries)]
+
+
+def dist_plans(
+    project: Project, go_version: str, binaries: list[BinarySection] | None = None
+) -> list[BuildPlan]:
+    """One plan per binary per configured platform."""
+    targets = [Target.parse(p) for p in project.settings.dist.platforms]
+    binaries = checked_binaries(project, binaries)
+    return [build_plan(project, b, go_version, t) for b in binaries for t in targets]

@@ -1,0 +1,115 @@
+"""The Docker build context: the .dockerignore rules and what they leave to send.
+
+Rules are derived from the project; matching uses the docker SDK's
+implementation of the .dockerignore pattern language, so ``gobuild context``
+reports what an engine would really receive.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docker.utils.build import Pattern, PatternMatcher
+
+from gobuild.build import inputs
+from gobuild.project.config import STATE_DIR_NAME, Project
+
+IGNORE_FILE = ".dockerignore"
+_SECRETS = ("**/.env", "**/.env.*", "**/.netrc", "**/*.pem", "**/*.key")
+_IDE = ("**/.idea", "**/.vscode", "**/.vs", "**/*.swp", "**/*~", "**/.DS_Store")
+
+
+def ignore_groups(project: Project) -> list[tuple[str, list[str]]]:
+    """The generated .dockerignore rules, grouped under a comment each."""
+    out_dir = project.settings.build.out_dir.strip("/")
+    groups: list[tuple[str, list[str]]] = [
+        ("version control", [".git", "**/.gitignore", "**/.gitattributes"]),
+        ("gobuild state and build output", [STATE_DIR_NAME, out_dir]),
+        ("editors and IDEs", list(_IDE)),
+        ("local secrets: never in an image layer", list(_SECRETS)),
+        ("generated files the build does not read", ["Dockerfile", IGNORE_FILE, "Makefile"]),
+    ]
+    if _tests_unused(project):
+        # go build never reads tests or testdata; leaving them out keeps a test-only
+        # change from invalidating the image's source layer.
+        groups.append(("tests (no //go:embed names them)", ["**/*_test.go", "**/testdata"]))
+    if (project.root / "vendor" / "modules.txt").is_file():
+        groups.append(("vendored modules' test data", ["vendor/**/testdata"]))
+    return groups
+
+
+def _tests_unused(project: Project) -> bool:
+    root = project.root
+    for path in inputs.build_inputs(root, (project.out_dir, project.state_dir)):
+        rel = path.relative_to(root)
+        if rel.name.endswith("_test.go") or ("testdata" in rel.parts and rel.parts[0] != "vendor"):
+            return False
+    return True
+
+
+def patterns(project: Project) -> list[str]:
+    """The rules in effect: the project's .dockerignore if it has one, else the generated."""
+    path = project.root / IGNORE_FILE
+    if path.is_file():
+        return parse(path.read_text(encoding="utf-8", errors="replace"))
+    return [p for _, group in ignore_groups(project) for p in group]
+
+
+def parse(text: str) -> list[str]:
+    """.dockerignore lines → patterns, as the engine reads them (comments, blanks dropped)."""
+    out = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        body = os.path.normpath(line.removeprefix("!").strip()).lstrip("/")
+        out.append(("!" if negate else "") + body)
+    return out
+
+
+@dataclass
+class Report:
+    """What the build context holds and what the rules kept out of it."""
+
+    files: int = 0
+    bytes: int = 0
+    removed: dict[str, list[int]] = field(default_factory=dict)  # rule -> [files, bytes]
+    rules_from: str = ""
+
+
+def report(project: Project, dockerfile: str = "Dockerfile") -> Report:
+    """Walk the context as the engine would, attributing each excluded file to its rule."""
+    root = project.root
+    rules = patterns(project)
+    out = Report(rules_from=IGNORE_FILE if (root / IGNORE_FILE).is_file() else "generated rules")
+    matcher = PatternMatcher([*rules, f"!{dockerfile}"])
+    compiled = [Pattern(r) for r in rules]
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        for name in sorted(filenames + [d for d in dirnames if (here / d).is_symlink()]):
+            full = here / name
+            rel = full.relative_to(root).as_posix()
+            size = full.lstat().st_size
+            if matcher.matches(rel):  # type: ignore[arg-type]  # stubs say PathLike; str works
+                rule = _rule_for(compiled, rel)
+                entry = out.removed.setdefault(rule, [0, 0])
+                entry[0] += 1
+                entry[1] += size
+            else:
+                out.files += 1
+                out.bytes += size
+    return out
+
+
+def _rule_for(compiled: list[Pattern], rel: str) -> str:
+    """The last non-negated rule matching ``rel`` or one of its parent directories."""
+    parts = rel.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    found = "?"
+    for pat in compiled:
+        if any(pat.match(c) for c in candidates):
+            found = "?" if pat.exclusion else pat.cleaned_pattern
+    return found

@@ -1,0 +1,113 @@
+"""gobuild.lock: the resolved Go version and each archive's sha256, per platform.
+
+Users commit it. Later installs verify against it and refuse a mismatch. The
+format is JSON with sorted keys so diffs stay small and stable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gobuild import atomic
+from gobuild.digest import Artifact
+from gobuild.errors import ConfigError
+from gobuild.project.platforms import Platform
+from gobuild.project.versions import GoVersion, VersionRequest
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The parsed lock: what was requested, what it resolved to, and the hashes."""
+
+    request: str | None = None
+    version: GoVersion | None = None
+    artifacts: dict[str, dict[str, Artifact]] = field(default_factory=dict)
+
+    def resolved(self, request: VersionRequest) -> GoVersion | None:
+        """The locked version if the lock was made for this same request."""
+        if self.version is not None and self.request == str(request):
+            return self.version
+        return None
+
+    def pinned(self, request: VersionRequest) -> GoVersion | None:
+        """The version ``request`` means without asking a source: locked, or exact."""
+        return self.resolved(request) or request.exact
+
+    def artifact(self, version: GoVersion, platform: Platform, source: str) -> Artifact | None:
+        """The recorded archive for this version, platform and source, if any."""
+        if self.version != version:
+            return None
+        return self.artifacts.get(platform.key, {}).get(source)
+
+
+def read(path: Path) -> Lock:
+    """Read ``path``; a missing file is an empty lock."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Lock()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+        if data.get("format") != FORMAT:
+            raise ConfigError(f"{path}: unsupported lock format {data.get('format')!r}")
+        go = data.get("go", {})
+        version = GoVersion.parse(go["version"]) if go.get("version") else None
+        artifacts = {
+            plat: {src: Artifact(str(a["filename"]), str(a["sha256"])) for src, a in by_src.items()}
+            for plat, by_src in go.get("artifacts", {}).items()
+        }
+    except ConfigError:
+        raise
+    except Exception as exc:  # any malformation is the same user error
+        raise ConfigError(f"{path}: malformed lock file ({exc}); fix or delete it") from None
+    return Lock(request=go.get("request"), version=version, artifacts=artifacts)
+
+
+def record(
+    path: Path,
+    *,
+    state_dir: Path,
+    request: VersionRequest,
+    version: GoVersion,
+    platform: Platform,
+    source: str,
+    artifact: Artifact,
+) -> None:
+    """Add one verified artifact to the lock at ``path``, atomically and under a file lock.
+
+    A different version or request replaces the previous go entry entirely.
+    """
+    import filelock  # noqa: PLC0415 - only writers need it; keeps no-op builds fast
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(state_dir / "gobuild.lock.lock"):
+        lock = read(path)
+        same = lock.version == version and lock.request == str(request)
+        artifacts = {p: dict(s) for p, s in lock.artifacts.items()} if same else {}
+        artifacts.setdefault(platform.key, {})[source] = artifact
+        new = Lock(request=str(request), version=version, artifacts=artifacts)
+        if new != lock:
+            atomic.write_text(path, dumps(new))
+
+
+def dumps(lock: Lock) -> str:
+    """Serialise ``lock`` deterministically."""
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "go": {
+            "request": lock.request,
+            "version": str(lock.version) if lock.version else None,
+            "artifacts": {
+                plat: {src: {"filename": a.filename, "sha256": a.sha256} for src, a in s.items()}
+                for plat, s in lock.artifacts.items()
+            },
+        },
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"

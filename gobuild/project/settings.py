@@ -1,0 +1,592 @@
+"""The gobuild.toml schema: one strict, frozen pydantic model per section.
+
+Every value that later lands in a go command line, a Dockerfile or a Makefile
+is checked here, at load time, so the error names the file and key instead of
+surfacing as a build failure.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gobuild.errors import GobuildError
+from gobuild.project.platforms import Platform
+from gobuild.project.versions import VersionRequest
+
+SourceName = Literal["official", "pypi"]
+DEFAULT_PROFILES = ("dev", "test", "prod")
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+_PACKAGE = re.compile(r"^\.(/[A-Za-z0-9._+~-]+)*$")
+# Build constraint identifiers: letters, digits, underscore, dot (go/build/constraint).
+_TAG = re.compile(r"^[A-Za-z0-9_.]+$")
+# An -X target: import path, then ".", then a Go identifier.
+_XVAR = re.compile(r"^[A-Za-z0-9_.~+/-]*[A-Za-z0-9_~+-]\.[A-Za-z_][A-Za-z0-9_]*$")
+_OUT_DIR = re.compile(r"^[A-Za-z0-9_.+][A-Za-z0-9_.+-]*(/[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)*$")
+_PROFILE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_VARIANTS = {
+    "amd64": ("v1", "v2", "v3", "v4"),
+    "arm": ("5", "6", "7"),
+    "386": ("sse2", "softfloat"),
+}
+
+
+def _line(value: str, what: str) -> str:
+    if any(c in value for c in "\n\r\x00"):
+        raise ValueError(f"{what} must be a single line without NUL")
+    return value
+
+
+def check_tag(tag: str) -> str:
+    """A Go build tag, or ValueError."""
+    if not _TAG.match(tag):
+        raise ValueError(f"{tag!r} is not a valid build tag (letters, digits, '_' and '.')")
+    return tag
+
+
+def check_xvar(target: str) -> str:
+    """An ``-X`` target of the form ``import/path.name``, or ValueError."""
+    if not _XVAR.match(target):
+        raise ValueError(f"{target!r} is not a Go variable like main.version or pkg/path.name")
+    return target
+
+
+def check_platform(text: str) -> str:
+    """``os/arch`` or ``os/arch/variant`` (GOAMD64 v1-v4, GOARM 5-7, GO386), or ValueError."""
+    parts = text.split("/")
+    try:
+        Platform.parse("/".join(parts[:2]))
+    except GobuildError as exc:
+        raise ValueError(str(exc)) from None
+    if len(parts) == 3:
+        allowed = _VARIANTS.get(parts[1], ())
+        if parts[2] not in allowed:
+            hint = f" ({', '.join(allowed)})" if allowed else " (only amd64, arm and 386 have them)"
+            raise ValueError(f"{text!r}: unknown variant {parts[2]!r} for {parts[1]}{hint}")
+    elif len(parts) != 2:
+        raise ValueError(f"invalid platform {text!r}: expected GOOS/GOARCH[/VARIANT]")
+    return text
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys rejected, no type coercion, immutable."""
+
+    # strict: TOML already has types; "1.22" must not silently become 1.22.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class GoSection(Section):
+    """``[go]``: which Go the project builds with."""
+
+    version: str | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _check_version(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                VersionRequest.parse(value)
+            except GobuildError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class ToolchainSection(Section):
+    """``[toolchain]``: where Go distributions come from and where they are kept."""
+
+    sources: Annotated[list[SourceName], Field(min_length=1)] = ["official", "pypi"]
+    mirror: str | None = None
+    cache_dir: str | None = None
+    retries: Annotated[int, Field(ge=0, le=20)] = 4
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+    @field_validator("sources")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each source may appear once")
+        return value
+
+    @field_validator("mirror")
+    @classmethod
+    def _check_mirror(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_mirror_url(value)
+        return value
+
+
+def check_mirror_url(value: str) -> str:
+    """Accept http(s) and file:// base URLs; reject everything else."""
+    from urllib.parse import urlsplit  # noqa: PLC0415 - only mirrors need it
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https", "file"):
+        raise ValueError(f"mirror must be an http://, https:// or file:// URL, not {value!r}")
+    if parts.scheme != "file" and not parts.netloc:
+        raise ValueError(f"mirror URL has no host: {value!r}")
+    _line(value, "mirror")
+    return value.rstrip("/")
+
+
+class Variables(Section):
+    """``[build.variables]``: the Go variables receiving the embedded values (``-X``)."""
+
+    version: str = "main.version"
+    commit: str = "main.commit"
+    date: str = "main.date"
+    tree_state: str = "main.treeState"
+    go_version: str = "main.goVersion"
+
+    @field_validator("*")
+    @classmethod
+    def _xvar(cls, value: str) -> str:
+        return check_xvar(value)
+
+
+class BuildSection(Section):
+    """``[build]``: how every binary is built."""
+
+    out_dir: str = "dist"
+    cgo: bool = False
+    tags: list[str] = []
+    flags: list[str] = []
+    ldflags: list[str] = []
+    version: str | None = None
+    default_profile: str = "dev"
+    # Go's own VCS stamping (vcs.revision, vcs.time, vcs.modified in `go version -m`).
+    # It needs .git beside the sources, which an image build never has: turn it off
+    # when the image's binary must be the same bytes as the host's.
+    vcs: bool = True
+    variables: Variables = Variables()
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return [check_tag(t) for t in value]
+
+    @field_validator("flags")
+    @classmethod
+    def _flags(cls, value: list[str]) -> list[str]:
+        for flag in value:
+            _line(flag, "a build flag")
+            if not flag.startswith("-"):
+                raise ValueError(f"{flag!r}: build flags start with '-' (use -flag=value)")
+            if flag.split("=", 1)[0].lstrip("-") in _OWNED_FLAGS:
+                raise ValueError(f"{flag!r}: gobuild sets this flag itself; use the config keys")
+        return value
+
+    @field_validator("ldflags", "version")
+    @classmethod
+    def _single_line(cls, value: list[str] | str | None) -> list[str] | str | None:
+        for item in [value] if isinstance(value, str) else value or []:
+            _line(item, "the value")
+        return value
+
+    @field_validator("out_dir")
+    @classmethod
+    def _out_dir(cls, value: str) -> str:
+        parts = value.replace("\\", "/").split("/")
+        if not value or value.startswith("/") or ".." in parts or parts[0] in (".", ""):
+            raise ValueError(f"{value!r} must be a relative directory inside the module, like dist")
+        # It lands in shell recipes, .dockerignore patterns and rm -rf: plain names only.
+        if not _OUT_DIR.match(value):
+            raise ValueError(
+                f"{value!r}: only letters, digits, '.', '_', '+', '-', '/' (no leading '-')"
+            )
+        if parts[0] in (".git", ".gobuild", "vendor"):
+            raise ValueError(f"{value!r} would overwrite {parts[0]}/")
+        return value
+
+
+# Flags gobuild decides; allowing them in `flags` would let two sources of truth disagree.
+_OWNED_FLAGS = {"o", "ldflags", "tags", "trimpath", "mod", "buildvcs"}
+
+
+class BinarySection(Section):
+    """One ``[[binaries]]`` entry: a main package and the file name it builds to."""
+
+    name: str
+    package: str
+    cgo: bool | None = None
+    tags: list[str] = []
+    ldflags: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not _SAFE_NAME.match(value) or value in (".", ".."):
+            raise ValueError(
+                f"{value!r} is not a safe file name (letters, digits, '.', '_', '+', '-')"
+            )
+        return value
+
+    @field_validator("package")
+    @classmethod
+    def _relative_package(cls, value: str) -> str:
+        if not _PACKAGE.match(value) or "/../" in value + "/" or "/./" in value + "/":
+            raise ValueError(
+                f"{value!r} must be a package path relative to the module, like ./cmd/app"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return [check_tag(t) for t in value]
+
+    @field_validator("ldflags")
+    @classmethod
+    def _ldflags(cls, value: list[str]) -> list[str]:
+        return [_line(v, "an ldflag") for v in value]
+
+
+class DistSection(Section):
+    """``[dist]``: the cross-compile matrix."""
+
+    platforms: list[str] = ["linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64"]
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each platform may appear once")
+        return [check_platform(p) for p in value]
+
+
+class ProfileSection(Section):
+    """``[profiles.NAME]``: module-fetching environment and tags for one environment."""
+
+    goproxy: str | None = None
+    goprivate: str | None = None
+    gonoproxy: str | None = None
+    gonosumdb: str | None = None
+    gosumdb: str | None = None
+    goflags: list[str] = []
+    tags: list[str] = []
+
+    @field_validator("goproxy", "goprivate", "gonoproxy", "gonosumdb", "gosumdb")
+    @classmethod
+    def _env_value(cls, value: str | None) -> str | None:
+        if value is not None:
+            _line(value, "the value")
+        return value
+
+    @field_validator("goflags")
+    @classmethod
+    def _goflags(cls, value: list[str]) -> list[str]:
+        for flag in value:
+            # GOFLAGS is split on spaces by the go command: a space cannot be carried.
+            if not flag.startswith("-") or any(c.isspace() for c in flag):
+                raise ValueError(f"{flag!r}: GOFLAGS entries are -flag[=value] without spaces")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return [check_tag(t) for t in value]
+
+
+_IMAGE_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+# [registry[:port]/]path[/path...] as the distribution reference grammar has it.
+_IMAGE = re.compile(rf"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_IMAGE_PART}(?:/{_IMAGE_PART})*$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_ALPINE = re.compile(r"^[0-9]+\.[0-9]+(?:\.[0-9]+)?$")
+_LABEL_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,126}[a-z0-9])?$")
+_DURATION = re.compile(r"^[0-9]{1,6}(?:ms|s|m|h)$")
+RUNTIMES = ("alpine", "scratch", "distroless")
+_OWN_LABELS = {
+    f"org.opencontainers.image.{k}" for k in ("version", "revision", "created", "title", "source")
+}
+
+
+def check_image(value: str) -> str:
+    """An image repository such as ``golang`` or ``registry:5000/team/app``, or ValueError."""
+    if len(value) > 255 or not _IMAGE.match(value):
+        raise ValueError(
+            f"{value!r} is not an image name (lowercase path parts, optional registry/)"
+        )
+    return value
+
+
+class DockerSection(Section):
+    """``[docker]``: the generated Dockerfile and ``doit image``."""
+
+    name: str | None = None  # image repository; default: the entrypoint binary's name
+    binary: str | None = None  # the [[binaries]] entry the image runs; default: the first
+    profile: str | None = None  # whose GOPROXY/GOPRIVATE/... the image build uses
+    go_image: str = "golang"
+    go_digest: str | None = None
+    alpine_version: str = "3.20"
+    runtime: Literal["alpine", "scratch", "distroless"] = "alpine"
+    runtime_image: str | None = None  # default: alpine, or gcr.io/distroless/static-debian12
+    runtime_tag: str | None = None  # default: the alpine version, or "nonroot"
+    runtime_digest: str | None = None
+    user: Annotated[int, Field(ge=1, le=2**31 - 1)] = 65532
+    expose: list[Annotated[int, Field(ge=1, le=65535)]] = []
+    healthcheck: list[str] = []
+    healthcheck_interval: str = "30s"
+    smoke_args: list[str] = []
+    smoke_timeout: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    labels: dict[str, str] = {}
+    source: str | None = None  # org.opencontainers.image.source; default from the module path
+    syntax: str | None = None  # a `# syntax=` line; needs a registry, so off by default
+
+    @field_validator("name", "go_image", "runtime_image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        return None if value is None else check_image(value)
+
+    @field_validator("go_digest", "runtime_digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        if value is not None and not _DIGEST.match(value):
+            raise ValueError(f"{value!r} is not a digest like sha256:<64 hex digits>")
+        return value
+
+    @field_validator("runtime_tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE_TAG.match(value):
+            raise ValueError(f"{value!r} is not an image tag")
+        return value
+
+    @field_validator("alpine_version")
+    @classmethod
+    def _alpine(cls, value: str) -> str:
+        if not _ALPINE.match(value):
+            raise ValueError(f"{value!r} is not an Alpine version like 3.20")
+        return value
+
+    @field_validator("healthcheck_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not _DURATION.match(value):
+            raise ValueError(f"{value!r} is not a duration like 30s, 500ms, 5m")
+        return value
+
+    @field_validator("healthcheck", "smoke_args")
+    @classmethod
+    def _args(cls, value: list[str]) -> list[str]:
+        return [_line(v, "an argument") for v in value]
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if key in _OWN_LABELS:
+                raise ValueError(f"label {key!r} is set by gobuild (docker.source sets the source)")
+            if not _LABEL_KEY.match(key):
+                raise ValueError(f"label {key!r}: keys are lowercase letters, digits, '.' and '-'")
+            _line(text, f"label {key}")
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        return None if value is None else _line(value, "source")
+
+    @field_validator("syntax")
+    @classmethod
+    def _syntax(cls, value: str | None) -> str | None:
+        if value is not None:
+            ref, _, digest = value.partition("@")
+            image, _, tag = ref.rpartition(":") if ":" in ref.split("/")[-1] else (ref, "", "")
+            if not (
+                _IMAGE.match(image)
+                and (not tag or _IMAGE_TAG.match(tag))
+                and (not digest or _DIGEST.match(digest))
+            ):
+                raise ValueError(f"{value!r} is not an image reference like docker/dockerfile:1")
+        return value
+
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+_TIME = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$")
+_TIME_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+LINTERS = ("vet", "gofmt", "staticcheck", "golangci-lint")
+MECHANISMS = ("auto", "cgroup2", "systemd-run", "cgroup1", "watchdog")
+
+
+def parse_size(text: str) -> int:
+    """``"2GiB"``, ``"512MiB"``, ``"1.5G"``, ``"1073741824"`` → bytes, or ValueError."""
+    m = _SIZE.match(text)
+    unit = m[2].lower() if m else ""
+    if not m or unit not in _SIZE_UNITS:
+        raise ValueError(
+            f"{text!r} is not a size: use a number with B, KiB, MiB, GiB, TiB (or KB, MB, GB)"
+        )
+    value = int(float(m[1]) * _SIZE_UNITS[unit])
+    if value <= 0:
+        raise ValueError(f"{text!r}: a memory size must be positive")
+    return value
+
+
+def parse_percent(text: str) -> float | None:
+    """``"50%"`` → 50.0; None when ``text`` is not a percentage; ValueError outside 1-100%."""
+    body = text.strip()
+    if not body.endswith("%"):
+        return None
+    try:
+        value = float(body[:-1])
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 100:
+        raise ValueError(f"{text!r}: a percentage of the host's memory is 1-100%")
+    return value
+
+
+def parse_duration(text: str) -> float:
+    """``"10m"``, ``"90s"``, ``"1.5h"`` → seconds, or ValueError."""
+    m = _TIME.match(text.strip())
+    if not m or float(m[1]) <= 0:
+        raise ValueError(f"{text!r} is not a positive duration like 90s, 10m, 1h")
+    return float(m[1]) * _TIME_UNITS[m[2]]
+
+
+class CapsSection(Section):
+    """Per-task caps in ``[checks.test]``, ``[checks.lint]``, ``[checks.bench]``."""
+
+    cpus: Annotated[float, Field(gt=0, le=4096)] | None = None
+    memory: str | None = None
+    timeout: str | None = None
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_size(value)
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+
+class TestCaps(CapsSection):
+    """``[checks.test]``: caps, plus how packages are split into units."""
+
+    split: Annotated[int, Field(ge=1, le=256)] | Literal["package"] = 1
+    coverage: bool = False
+    race: bool = False
+
+
+class BenchCaps(CapsSection):
+    """``[checks.bench]``: caps, plus the benchmark run's shape."""
+
+    count: Annotated[int, Field(ge=1, le=100)] = 5
+    bench: str = "."
+    benchtime: str | None = None
+
+    @field_validator("bench", "benchtime")
+    @classmethod
+    def _single(cls, value: str | None) -> str | None:
+        return None if value is None else _line(value, "the value")
+
+
+class ChecksSection(Section):
+    """``[checks]``: the budget test/lint/bench share and how caps are enforced."""
+
+    cpus: Annotated[float, Field(gt=0, le=4096)] | None = None  # default: the host's
+    memory: str | None = None  # default: ~75% of the host's
+    enforcement: Literal["auto", "cgroup2", "systemd-run", "cgroup1", "watchdog"] = "auto"
+    linters: list[Literal["vet", "gofmt", "staticcheck", "golangci-lint"]] = ["vet", "gofmt"]
+    grace: Annotated[float, Field(ge=0, le=600)] = 5.0  # between SIGTERM and SIGKILL
+    test: TestCaps = TestCaps()
+    lint: CapsSection = CapsSection()
+    bench: BenchCaps = BenchCaps()
+
+    @field_validator("linters")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each linter may appear once")
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is not None and parse_percent(value) is None:
+            parse_size(value)
+        return value
+
+
+class Settings(Section):
+    """The whole of gobuild.toml."""
+
+    go: GoSection = GoSection()
+    toolchain: ToolchainSection = ToolchainSection()
+    build: BuildSection = BuildSection()
+    binaries: list[BinarySection] = []
+    dist: DistSection = DistSection()
+    profiles: dict[str, ProfileSection] = {}
+    docker: DockerSection = DockerSection()
+    checks: ChecksSection = ChecksSection()
+
+    @field_validator("binaries")
+    @classmethod
+    def _unique_names(cls, value: list[BinarySection]) -> list[BinarySection]:
+        names = [b.name for b in value]
+        if dup := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"binary names must be unique: {', '.join(dup)}")
+        return value
+
+    @field_validator("profiles")
+    @classmethod
+    def _profile_names(cls, value: dict[str, ProfileSection]) -> dict[str, ProfileSection]:
+        for name in value:
+            if not _PROFILE.match(name):
+                raise ValueError(f"profile name {name!r}: lowercase letters, digits, '-', '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _default_profile_exists(self) -> Settings:
+        if self.build.default_profile not in self.profile_names():
+            raise ValueError(
+                f"build.default_profile {self.build.default_profile!r} is not a profile "
+                f"(known: {', '.join(self.profile_names())})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _docker_refs(self) -> Settings:
+        docker = self.docker
+        if docker.profile is not None and docker.profile not in self.profile_names():
+            raise ValueError(f"docker.profile {docker.profile!r} is not a profile")
+        names = [b.name for b in self.binaries]
+        if docker.binary is not None and self.binaries and docker.binary not in names:
+            raise ValueError(
+                f"docker.binary {docker.binary!r} is not a [[binaries]] name "
+                f"(known: {', '.join(names)})"
+            )
+        return self
+
+    def profile_names(self) -> list[str]:
+        """Configured profiles plus the defaults dev, test and prod."""
+        return sorted(set(DEFAULT_PROFILES) | set(self.profiles))
+
+    def profile(self, name: str) -> ProfileSection:
+        """The named profile (the defaults are empty unless configured)."""
+        return self.profiles.get(name, ProfileSection())

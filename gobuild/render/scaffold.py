@@ -1,0 +1,73 @@
+"""``gobuild init``: write gobuild.toml, dodo.py and a .gitignore entry for a Go module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gobuild import atomic
+from gobuild.errors import ConfigError
+from gobuild.project import gomod
+from gobuild.project.config import CONFIG_NAME, STATE_DIR_NAME, binary_name
+from gobuild.render import engine as render
+
+DODO_NAME = "dodo.py"
+GITIGNORE_ENTRIES = (f"/{STATE_DIR_NAME}/", "/dist/")
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init`` found and wrote."""
+
+    module: str
+    go_version: str
+    packages: list[str]
+    written: list[Path]
+
+
+def init(root: Path, force: bool = False) -> InitResult:
+    """Scaffold gobuild into the Go module rooted at ``root`` (non-interactive)."""
+    if not (root / "go.mod").is_file():
+        parent = gomod.find_module_root(root)
+        if parent is not None:
+            raise ConfigError(f"{root} is inside the Go module at {parent}; run gobuild init there")
+        raise ConfigError(
+            f"{root} is not a Go module root: no go.mod here (run `go mod init` first)"
+        )
+    mod = gomod.read(root / "go.mod")
+    go_version = mod.toolchain or mod.go
+    if not go_version:
+        raise ConfigError(f"{mod.path}: no go or toolchain line to take the Go version from")
+    targets = [root / CONFIG_NAME, root / DODO_NAME]
+    existing = [p.name for p in targets if p.exists()]
+    if existing and not force:
+        raise ConfigError(
+            f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {root}; "
+            "use --force to overwrite"
+        )
+    packages = gomod.main_packages(root)
+    binaries = [{"name": binary_name(mod.module, p), "package": p} for p in packages]
+    config_text = render.render(
+        "gobuild.toml.j2", module=mod.module, go_version=go_version, binaries=binaries
+    )
+    atomic.write_text(root / CONFIG_NAME, config_text)
+    atomic.write_text(root / DODO_NAME, render.render("dodo.py.j2"))
+    written = list(targets)
+    if _add_gitignore_entry(root / ".gitignore"):
+        written.append(root / ".gitignore")
+    return InitResult(mod.module, go_version, packages, written)
+
+
+def _add_gitignore_entry(path: Path) -> bool:
+    """Ignore gobuild's state and dist/: untracked files would make every build "dirty"."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    present = {line.strip().strip("/") for line in text.splitlines()}
+    missing = [e for e in GITIGNORE_ENTRIES if e.strip("/") not in present]
+    if not missing:
+        return False
+    sep = "" if not text or text.endswith("\n") else "\n"
+    block = "# gobuild's state (doit database) and build outputs\n" + "".join(
+        f"{e}\n" for e in missing
+    )
+    atomic.write_text(path, f"{text}{sep}{block}")
+    return True
