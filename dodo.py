@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from gobuild import atomic, proc
+from gobuild.builds.goenv import go_environ
 from gobuild.project.config import load_project
-from gobuild.render import engine as render
-from gobuild.toolchain import install as toolchain
+from gobuild.render import engine
+from gobuild.toolchain.install import ensure, request_for
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -53,11 +54,11 @@ def task_hello() -> dict[str, Any]:
 
     def build() -> None:
         project = load_project(HERE / "examples" / "hello")
-        found = toolchain.ensure(toolchain.request_for(project)).installed
+        found = ensure(request_for(project)).installed
         proc.run(
             [found.go, "build", "-trimpath", "-o", "dist/hello", "."],
             cwd=project.root,
-            env=toolchain.environ(found.goroot, project.environ),
+            env=go_environ(found.goroot, project.env.variables),
         )
 
     return {"actions": [build], "verbosity": 2}
@@ -99,7 +100,7 @@ def ci_dockerfiles() -> dict[Path, str]:
     out: dict[Path, str] = {}
     for go_version, alpine_version in CI_IMAGES:
         path = CI_DIR / ci_dockerfile_name(go_version)
-        out[path] = render.render(
+        out[path] = engine.render(
             CI_TEMPLATE,
             path=path.relative_to(HERE).as_posix(),
             go_version=go_version,

@@ -25,10 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuild.build.plan import host_plans  # noqa: E402
-from gobuild.build.run import values_for  # noqa: E402
+from gobuild.builds.plan import host_plans  # noqa: E402
+from gobuild.builds.run import values_for  # noqa: E402
 from gobuild.project.config import load_project  # noqa: E402
-from gobuild.toolchain import install as toolchain  # noqa: E402
+from gobuild.toolchain.install import ensure, request_for  # noqa: E402
 from tests import godist  # noqa: E402
 from tests.mirror import MirrorServer  # noqa: E402
 
@@ -103,7 +103,7 @@ def main() -> None:
         root = work / "big"
         generate(root, mirror.url)
         project = load_project(root)
-        installed = toolchain.ensure(toolchain.request_for(project)).installed
+        installed = ensure(request_for(project)).installed
         (plan,) = host_plans(project, str(installed.version))
         values, _ = values_for(project, installed)
         go_argv = plan.argv(str(installed.go), values, output=str(work / "plain-out"))

@@ -29,11 +29,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuild.checks import benchstats  # noqa: E402
-from gobuild.checks import commands as checkplan  # noqa: E402
+from gobuild.checks import benchstats, commands  # noqa: E402
 from gobuild.checks.budget import Budget  # noqa: E402
 from gobuild.project.config import load_project  # noqa: E402
-from gobuild.toolchain import install as toolchain  # noqa: E402
+from gobuild.toolchain.install import ensure, request_for  # noqa: E402
 from tests import godist  # noqa: E402
 from tests.mirror import MirrorServer  # noqa: E402
 
@@ -122,12 +121,12 @@ def main() -> None:
         generate(root, mirror.url)
         set_cpus(root, mirror.url, 2)
         project = load_project(root)
-        installed = toolchain.ensure(toolchain.request_for(project)).installed
+        installed = ensure(request_for(project)).installed
         goroot = installed.goroot
         budget = Budget(cpus=2, memory=4 << 30)
         packages = [f"example.com/checks/p{i}" for i in range(6)]
-        units = checkplan.test_units(project, budget, packages, work / "r")
-        units += checkplan.lint_units(project, budget, checkplan.go_files(project))
+        units = commands.test_units(project, budget, packages, work / "r")
+        units += commands.lint_units(project, budget, commands.go_files(project))
         tools = {"go": str(goroot / "bin" / "go"), "gofmt": str(goroot / "bin" / "gofmt")}
         base = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
         base.update(GOBUILD_CACHE=str(work / "toolchains"), PATH=f"{BIN}:{os.environ['PATH']}")
@@ -221,7 +220,7 @@ def main() -> None:
 
         loader = threading.Thread(target=load)
         loader.start()
-        (bench_unit,) = checkplan.bench_units(project, budget)
+        (bench_unit,) = commands.bench_units(project, budget)
         try:
             beside = subprocess.run(
                 [tools["go"], *bench_unit.argv[1:]],

@@ -1,3 +1,14 @@
-"""gobuild: build orchestration for Go projects, driven by doit task graphs."""
+"""gobuild: build orchestration for Go projects, driven by doit task graphs.
+
+The rooms, from the front ends down (docs/architecture.md draws them; pyproject.toml's
+import-linter contracts enforce the order):
+
+- ``cli`` (the ``gobuild`` command) and ``tasks`` with ``dodo`` (the doit tasks): the
+  front ends, the only printers; ``ui``: what they share.
+- ``image``, ``render``, ``checks``, ``build``, ``toolchain``: the features.
+- ``project``: the project model (gobuild.toml, go.mod, gobuild.lock, the environment).
+- ``errors``, ``proc``, ``fetch``, ``atomic``, ``digest``, ``progress``, ``stamps``: the
+  foundation.
+"""
 
 __version__ = "0.1.0"

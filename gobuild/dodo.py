@@ -9,7 +9,6 @@ Kept light on purpose: a no-op ``doit build`` should cost about what doit costs.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from functools import cache
@@ -17,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from doit import get_var
+from doit.exceptions import InvalidDodoFile
 
+from gobuild.project import environ
 from gobuild.tasks import dicts as tasks
+from gobuild.tasks.specs import SpecError, load_specs, profile_from_argv
 
 __all__ = [
     "DOIT_CONFIG",
@@ -43,11 +45,18 @@ def _root() -> Path:
     return here  # loading reports "not inside a Go module"
 
 
+# The environment, read once for this doit run and handed to every task.
+_ENV = environ.current()
+
+
 @cache
 def _specs() -> dict[str, Any]:
     # One load per doit run: every task creator below shares it.
-    profile = tasks.profile_from_argv(sys.argv) or get_var("profile", None)
-    return tasks.load_specs(_root(), os.environ, profile)
+    profile = profile_from_argv(sys.argv) or get_var("profile", None)
+    try:
+        return load_specs(_root(), _ENV, profile)
+    except SpecError as exc:
+        raise InvalidDodoFile(str(exc)) from None
 
 
 DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_root())
@@ -55,49 +64,49 @@ DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_root())
 
 def task_toolchain() -> dict[str, Any]:
     """Install the project's pinned Go."""
-    return tasks.toolchain_task(_specs())
+    return tasks.toolchain_task(_specs(), _ENV)
 
 
 def task_build() -> Iterator[dict[str, Any]]:
     """Build the module's binaries."""
-    return tasks.build_tasks(_specs())
+    return tasks.build_tasks(_specs(), _ENV)
 
 
 def task_dist() -> Iterator[dict[str, Any]]:
     """Cross-compile the configured platforms."""
-    return tasks.dist_tasks(_specs())
+    return tasks.dist_tasks(_specs(), _ENV)
 
 
 def task_verify() -> dict[str, Any]:
     """Rebuild dist/ and compare."""
-    return tasks.verify_task(_specs())
+    return tasks.verify_task(_specs(), _ENV)
 
 
 def task_generate() -> dict[str, Any]:
     """Write the generated files."""
-    return tasks.generate_task(_specs())
+    return tasks.generate_task(_specs(), _ENV)
 
 
 def task_image() -> dict[str, Any]:
     """Build and check the container image."""
-    return tasks.image_task(_specs())
+    return tasks.image_task(_specs(), _ENV)
 
 
 def task_test() -> dict[str, Any]:
     """go test within the budget."""
-    return tasks.check_task(_specs(), "test")
+    return tasks.check_task(_specs(), _ENV, "test")
 
 
 def task_lint() -> dict[str, Any]:
     """Linters within the budget."""
-    return tasks.check_task(_specs(), "lint")
+    return tasks.check_task(_specs(), _ENV, "lint")
 
 
 def task_bench() -> dict[str, Any]:
     """Benchmarks, run alone."""
-    return tasks.check_task(_specs(), "bench")
+    return tasks.check_task(_specs(), _ENV, "bench")
 
 
 def task_check() -> dict[str, Any]:
     """test and lint together."""
-    return tasks.check_task(_specs(), "check")
+    return tasks.check_task(_specs(), _ENV, "check")

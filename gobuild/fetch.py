@@ -30,7 +30,8 @@ USER_AGENT = "gobuild (+toolchain installer)"
 
 
 class Sink(Protocol):
-    """Where a download goes: a binary file, or a :class:`gobuild.gunzip.GunzipSink`."""
+    """Where a download goes: a binary file, or a
+    :class:`~gobuild.toolchain.archive.gunzip.GunzipSink`."""
 
     def write(self, data: bytes, /) -> int:
         """Take the next chunk of the body."""

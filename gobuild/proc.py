@@ -22,6 +22,9 @@ from gobuild.errors import GobuildError, ProcessError
 # How long a process group gets between SIGTERM and SIGKILL.
 GRACE_SECONDS = 5.0
 
+Child = subprocess.Popen[bytes]
+"""A started child (:func:`spawn`, :func:`start_helper`), for callers' annotations."""
+
 
 @dataclass(frozen=True)
 class Result:
@@ -113,10 +116,10 @@ def spawn(
     env: Mapping[str, str],
     output: IO[bytes],
     stdin_pipe: bool = False,
-) -> subprocess.Popen[bytes]:
+) -> Child:
     """Start ``argv`` in its own process group, stdout and stderr into ``output``;
     stdin is /dev/null, or a pipe from the caller with ``stdin_pipe`` (to open a
-    :func:`gobuild.limits.gate`).
+    :func:`gobuild.checks.limits.confinement.gate`).
 
     For the checks scheduler, which waits with :func:`wait_usage` and stops the
     group itself (timeouts, memory caps, Ctrl-C).
@@ -135,7 +138,7 @@ def spawn(
         raise GobuildError(f"command not found: {argv[0]}") from exc
 
 
-def start_helper(argv: Sequence[str]) -> subprocess.Popen[bytes]:
+def start_helper(argv: Sequence[str]) -> Child:
     """Start a gobuild helper process in its own process group, with a pipe to its
     stdin and one from its stdout and stderr together; the caller feeds it, reads
     it and stops it with :func:`stop_group`."""
@@ -148,7 +151,15 @@ def start_helper(argv: Sequence[str]) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_usage(child: subprocess.Popen[bytes]) -> tuple[int, float, int]:
+def wait(child: Child, timeout: float) -> int | None:
+    """``child``'s exit code once it ends within ``timeout`` seconds, else None."""
+    try:
+        return child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def wait_usage(child: Child) -> tuple[int, float, int]:
     """Reap ``child``: its exit code (-N for signal N), CPU seconds of it and the
     descendants it waited for, and the largest resident set among them in bytes."""
     _, status, usage = os.wait4(child.pid, 0)

@@ -1,33 +1,22 @@
 """Stamps: cheap digests of what a cached answer depends on.
 
 gobuild caches answers that are expensive to recompute but cheap to
-invalidate (the doit task specs, a project's installed toolchain). Each is
-stored under a stamp of its inputs: file sizes and modification times, the
-environment variables configuration reads, and gobuild's own code. Standard
-library only, so checking a stamp costs no imports.
+invalidate (the doit task specs, a project's installed toolchain, a check
+plan). Each is stored under a stamp of its inputs: file sizes and modification
+times, the environment variables configuration reads
+(:meth:`gobuild.project.environ.Environment.stamp`), and gobuild's own code,
+every module of every room. Standard library only, so checking a stamp costs
+no imports.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import gobuild
-
-# Every environment variable configuration loading reads (see gobuild.config),
-# HOME and XDG_CACHE_HOME for the default cache directory.
-ENV_KEYS = (
-    "GOBUILD_PROFILE",
-    "GOBUILD_TAGS",
-    "GOBUILD_CACHE",
-    "GOBUILD_GO_MIRROR",
-    "SOURCE_DATE_EPOCH",
-    "HOME",
-    "XDG_CACHE_HOME",
-)
 
 
 def digest(parts: Iterable[str]) -> str:
@@ -36,11 +25,6 @@ def digest(parts: Iterable[str]) -> str:
     for part in parts:
         h.update(part.encode("utf-8", "surrogateescape") + b"\n")
     return h.hexdigest()
-
-
-def environment(environ: Mapping[str, str]) -> str:
-    """The values of :data:`ENV_KEYS` (unset and empty differ)."""
-    return json.dumps([environ.get(k) for k in ENV_KEYS])
 
 
 def code() -> Iterable[str]:

@@ -23,11 +23,16 @@ from xml.etree import ElementTree
 
 import pytest
 
-from gobuild.checks import scheduler as checks
-from gobuild.checks.budget import Budget, Ledger
-from gobuild.checks.limits import cgroups as limits
-from gobuild.checks.limits.cgroups import Caps
-from gobuild.checks.scheduler import Unit
+from gobuild.checks import scheduler
+from gobuild.checks.budget import Budget
+from gobuild.checks.ledger import Ledger
+from gobuild.checks.limits import cgroups
+from gobuild.checks.limits.confinement import gate
+from gobuild.checks.limits.detect import available, confine
+from gobuild.checks.runner import Context
+from gobuild.checks.units import Caps, Result, Unit
+from gobuild.project.environ import Environment
+from gobuild.project.names import Mechanism
 from gobuild.project.platforms import host
 from tests.buildenv import BIN, GoEnv, make_repo, run_env
 
@@ -56,12 +61,31 @@ goflags = ["-count=1"]
 """
 
 
+HERE = Environment(os.environ)
+
+
 def mechanisms() -> list[str]:
     out = ["watchdog"]
     for name in ("cgroup2", "systemd-run", "cgroup1"):
-        if limits.available(name) is None:
+        if available(name, HERE) is None:
             out.append(name)
     return out
+
+
+def schedule(
+    units: list[Unit],
+    *,
+    tools: dict[str, str],
+    root: Path,
+    base_env: dict[str, str],
+    ledger: Ledger,
+    mechanism: Mechanism,
+    reports: Path,
+    grace: float = 5.0,
+    listener: scheduler.Listener | None = None,
+) -> list[Result]:
+    context = Context(tools, root, base_env, mechanism, reports, grace)
+    return scheduler.run(units, context, ledger, listener or scheduler.Listener())
 
 
 def repo(tmp_path: Path, go: GoEnv, timeout: str = "10s", extra: str = "") -> Path:
@@ -209,17 +233,34 @@ def test_sigint_leaves_no_processes(tmp_path: Path, go: GoEnv) -> None:
     assert Ledger(root / ".gobuild", Budget(2, 1 << 30)).running() == []
 
 
-def test_invalid_budgets_are_clear_errors(tmp_path: Path, go: GoEnv) -> None:
+def test_invalid_budgets_are_the_same_one_line_error_from_both_front_ends(
+    tmp_path: Path, go: GoEnv
+) -> None:
     root = repo(tmp_path, go)
+    env = run_env(go, GOCACHE=str(go.gocache))
     for args, message in [
-        (["--cpus", "0"], "the CPU budget must be positive"),
-        (["--cpus", "-1"], "the CPU budget must be positive"),
-        (["--memory", "4096TiB"], "is more than this host's memory"),
-        (["--memory", "3 parsecs"], "is not a size"),
+        (["--cpus", "0"], "--cpus: 0 is not a CPU count"),
+        (["--cpus", "-1"], "--cpus: -1 is not a CPU count"),
+        (["--cpus", "nan"], "--cpus: nan is not a CPU count"),
+        (["--cpus", "inf"], "--cpus: inf is not a CPU count"),
+        (["--cpus", "1e9"], "--cpus: 1e+09 is not a CPU count"),
+        (["--cpus", "two"], "--cpus: 'two' is not a number of CPUs"),
+        (["--memory", "0"], "--memory: '0': a memory size must be positive"),
+        (["--memory", "3 parsecs"], "--memory: '3 parsecs' is not a size"),
+        (["--memory", "4096TiB"], "--memory: 4096TiB is more than this host's memory"),
     ]:
         res = check(root, go, tmp_path, "lint", *args)
-        assert res.returncode == 1 and message in res.stderr, (args, res.stderr)
-        assert "Traceback" not in res.stderr
+        assert res.returncode == 1, (args, res.stdout, res.stderr)
+        assert res.stderr == f"gobuild: error: {message}" + res.stderr.partition(message)[2]
+        assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+        via_doit = subprocess.run(
+            [str(BIN / "doit"), "lint", *args],
+            cwd=root, env=env, capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
+        assert via_doit.returncode == 1, (args, via_doit.stdout, via_doit.stderr)
+        line = res.stderr.removeprefix("gobuild: error: ")
+        assert line in via_doit.stdout + via_doit.stderr
+        assert "Traceback" not in via_doit.stdout + via_doit.stderr
     (root / "gobuild.toml").write_text(
         (root / "gobuild.toml").read_text().replace('memory = "512MiB"', 'memory = "3GiB"', 1)
     )
@@ -277,7 +318,7 @@ def test_scheduler_waits_without_hammering_the_ledger(tmp_path: Path) -> None:
     # Two 1-CPU units in a 1-CPU budget: the second waits 0.8 s for the first. It must
     # start as soon as the first ends, without polling the file-locked ledger all along.
     ledger = CountingLedger(tmp_path / "state", Budget(cpus=1, memory=1 << 30))
-    results = checks.run(
+    results = schedule(
         [sleeper("a", 0.8), sleeper("b", 0.1)], tools={"sh": "/bin/sh"}, root=tmp_path,
         base_env={"PATH": os.environ["PATH"]}, ledger=ledger, mechanism="watchdog",
         reports=tmp_path / "reports",
@@ -292,7 +333,7 @@ def test_scheduler_does_not_ask_for_a_share_it_was_just_refused(tmp_path: Path) 
     # Six equal units in a 1-CPU budget: each pass starts one and asks once for the
     # next; asking for the other four as well would take the file lock four more times.
     ledger = CountingLedger(tmp_path / "state", Budget(cpus=1, memory=1 << 30))
-    results = checks.run(
+    results = schedule(
         [sleeper(f"u{i}", 0.2) for i in range(6)], tools={"sh": "/bin/sh"}, root=tmp_path,
         base_env={"PATH": os.environ["PATH"]}, ledger=ledger, mechanism="watchdog",
         reports=tmp_path / "reports",
@@ -320,7 +361,7 @@ def test_scheduler_notices_budget_freed_by_another_process(tmp_path: Path) -> No
     thread = threading.Thread(target=release_later)
     thread.start()
     ledger = CountingLedger(state, Budget(cpus=1, memory=1 << 30))
-    (result,) = checks.run(
+    (result,) = schedule(
         [sleeper("a", 0.1)], tools={"sh": "/bin/sh"}, root=tmp_path,
         base_env={"PATH": os.environ["PATH"]}, ledger=ledger, mechanism="watchdog",
         reports=tmp_path / "reports",
@@ -336,10 +377,10 @@ def shell_unit(name: str, script: str) -> Unit:
 
 
 def run_units(
-    tmp_path: Path, units: list[Unit], mechanism: str, **kw: object
-) -> list[checks.Result]:
+    tmp_path: Path, units: list[Unit], mechanism: Mechanism, **kw: object
+) -> list[Result]:
     ledger = Ledger(tmp_path / "state", Budget(cpus=1, memory=1 << 30))
-    return checks.run(
+    return schedule(
         units, tools={"sh": "/bin/sh"}, root=tmp_path, base_env={"PATH": os.environ["PATH"]},
         ledger=ledger, mechanism=mechanism, reports=tmp_path / "reports", **kw,  # type: ignore[arg-type]
     )  # fmt: skip
@@ -347,14 +388,14 @@ def run_units(
 
 def own_cgroup_children() -> list[str]:
     """The cgroups this process made beside its units' (by name: gobuild-PID-...)."""
-    base = limits._own_cgroup("memory")
+    base = cgroups._own_cgroup("memory")
     if base is None:
         return []
     return sorted(p.name for p in base.glob(f"gobuild-{os.getpid()}-*"))
 
 
 needs_cgroup1 = pytest.mark.skipif(
-    limits.available("cgroup1") is not None, reason="cgroup v1 (as root) is not available here"
+    available("cgroup1", HERE) is not None, reason="cgroup v1 (as root) is not available here"
 )
 
 
@@ -365,7 +406,7 @@ def test_next_unit_joins_its_cgroup_ahead_but_runs_only_when_its_share_is_grante
     # Budget 1 CPU, two 1-CPU units: b waits for a. Joining a cgroup waits for an RCU
     # grace period, so b's held process joins while a runs (a sees it there), and b's
     # own command starts only after a has ended and handed its share back.
-    own = limits._own_cgroup("memory")
+    own = cgroups._own_cgroup("memory")
     assert own is not None
     a = shell_unit(
         "a",
@@ -383,7 +424,7 @@ def test_next_unit_joins_its_cgroup_ahead_but_runs_only_when_its_share_is_grante
 
 @needs_cgroup1
 def test_ctrl_c_lets_a_held_unit_go_without_running_it(tmp_path: Path) -> None:
-    class Interrupt(checks.Listener):
+    class Interrupt(scheduler.Listener):
         def tick(self, running: list[tuple[str, float]], queued: int, done: int) -> None:
             if running and running[0][1] > 0.3:
                 raise KeyboardInterrupt
@@ -397,11 +438,11 @@ def test_ctrl_c_lets_a_held_unit_go_without_running_it(tmp_path: Path) -> None:
 
 
 def test_gate_holds_a_command_until_go_and_drops_it_at_end_of_file() -> None:
-    conf = limits.confine("watchdog", Caps(1, 64 * MIB), "g")
+    conf = confine("watchdog", Caps(1, 64 * MIB), "g")
     script = ["sh", "-c", "echo ran; cat"]  # cat: the command's stdin is /dev/null
-    held = subprocess.Popen(conf.wrap(limits.gate(script)), stdin=subprocess.PIPE,
+    held = subprocess.Popen(conf.wrap(gate(script)), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE)  # fmt: skip
-    dropped = subprocess.Popen(limits.gate(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    dropped = subprocess.Popen(gate(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     time.sleep(0.2)
     assert held.poll() is None and dropped.poll() is None  # both wait at the gate
     out, _ = held.communicate(b"go\n", timeout=10)
@@ -420,7 +461,7 @@ def test_a_unit_that_cannot_start_fails_and_frees_its_share(tmp_path: Path) -> N
 
 
 def test_watchdog_kills_a_group_over_its_cap(tmp_path: Path) -> None:
-    conf = limits.confine("watchdog", Caps(cpus=1, memory=64 * MIB), "w")
+    conf = confine("watchdog", Caps(cpus=1, memory=64 * MIB), "w")
     script = "x = bytearray(400 << 20); import time; time.sleep(30)"
     child = subprocess.Popen(conf.wrap(["python3", "-c", script]), start_new_session=True)
     conf.started(child.pid)
@@ -560,7 +601,7 @@ def test_repeat_check_runs_its_remembered_plan_until_something_changes(
         res = subprocess.run(
             [*argv, "check", "lint"], env=env, capture_output=True, text=True, check=False
         )
-        return res, "gobuild.config" in res.stderr  # did it load the configuration?
+        return res, "gobuild.project.config" in res.stderr  # did it load the configuration?
 
     first, loaded = check_lint()
     assert first.returncode == 0 and loaded, first.stdout + first.stderr

@@ -174,10 +174,10 @@ def install_subprocess(
 def test_repeat_install_is_answered_without_loading_the_configuration(project: Path) -> None:
     first, modules = install_subprocess(project, "--json")
     assert first.returncode == 0, first.stderr
-    assert "gobuild.config" in modules and "pydantic" in modules
+    assert "gobuild.project.config" in modules and "pydantic" in modules
     again, modules = install_subprocess(project, "--json")
     assert again.returncode == 0, again.stderr
-    assert "gobuild.config" not in modules and "pydantic" not in modules
+    assert "gobuild.project.config" not in modules and "pydantic" not in modules
     before, after = json.loads(first.stdout), json.loads(again.stdout)
     assert after["cached"] is True and before["cached"] is False
     for key in ("version", "platform", "goroot", "source", "filename", "sha256", "size"):
@@ -207,7 +207,7 @@ def test_repeat_install_notices_what_changed(project: Path, change: str) -> None
         sha = next(iter(_find_sha256(data)))
         lock.write_text(text.replace(sha, "ab" * 32))
     res, modules = install_subprocess(project, env=env)
-    assert "gobuild.config" in modules  # the full path ran
+    assert "gobuild.project.config" in modules  # the full path ran
     if change == "removed":
         assert res.returncode == 0 and "installed from official" in res.stdout
     else:

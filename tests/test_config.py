@@ -17,6 +17,7 @@ from gobuild.project.config import (
     load_settings,
     validate,
 )
+from gobuild.project.environ import Environment
 from gobuild.project.settings import BinarySection, Settings
 from gobuild.project.versions import GoVersion
 
@@ -56,7 +57,7 @@ def config_error(tmp_path: Path, toml: str) -> str:
 
 def test_empty_config_gives_defaults(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config="")
-    project = load_project(root, env={"GOBUILD_CACHE": str(tmp_path / "cache")})
+    project = load_project(root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
     tc = project.settings.toolchain
     assert tc.sources == ["official", "pypi"]
     assert project.sources == ("official", "pypi")
@@ -71,7 +72,7 @@ def test_empty_config_gives_defaults(tmp_path: Path) -> None:
 
 def test_missing_config_file_is_fine(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m")
-    project = load_project(root, env={"GOBUILD_CACHE": str(tmp_path / "cache")})
+    project = load_project(root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
     assert not project.config_file.exists()
     assert project.settings == Settings()
     assert project.root == root.resolve()
@@ -277,7 +278,7 @@ def test_unreadable_config_is_config_error(tmp_path: Path) -> None:
 def test_load_project_reports_bad_config(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config="[toolchain]\nretries = -1\n")
     with pytest.raises(ConfigError, match=r"toolchain\.retries"):
-        load_project(root, env={})
+        load_project(root, env=Environment({}))
 
 
 # --- environment --------------------------------------------------------------------------
@@ -285,28 +286,28 @@ def test_load_project_reports_bad_config(tmp_path: Path) -> None:
 
 def test_mirror_from_config_is_stripped(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config='[toolchain]\nmirror = "https://a.example/go/"\n')
-    project = load_project(root, env={"GOBUILD_CACHE": str(tmp_path / "c")})
+    project = load_project(root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "c")}))
     assert project.mirror == "https://a.example/go"
 
 
 def test_env_mirror_overrides_config(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config='[toolchain]\nmirror = "https://a.example/go"\n')
     env = {"GOBUILD_GO_MIRROR": "https://b.example/golang/", "GOBUILD_CACHE": str(tmp_path / "c")}
-    project = load_project(root, env=env)
+    project = load_project(root, env=Environment(env))
     assert project.mirror == "https://b.example/golang"
     assert project.settings.toolchain.mirror == "https://a.example/go"
-    assert project.environ["GOBUILD_GO_MIRROR"] == "https://b.example/golang/"
+    assert project.env.variables["GOBUILD_GO_MIRROR"] == "https://b.example/golang/"
 
 
 def test_env_mirror_without_config_mirror(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m")
-    project = load_project(root, env={"GOBUILD_GO_MIRROR": "file:///srv/go"})
+    project = load_project(root, env=Environment({"GOBUILD_GO_MIRROR": "file:///srv/go"}))
     assert project.mirror == "file:///srv/go"
 
 
 def test_empty_env_mirror_is_ignored(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config='[toolchain]\nmirror = "https://a.example/go"\n')
-    project = load_project(root, env={"GOBUILD_GO_MIRROR": ""})
+    project = load_project(root, env=Environment({"GOBUILD_GO_MIRROR": ""}))
     assert project.mirror == "https://a.example/go"
 
 
@@ -314,7 +315,7 @@ def test_empty_env_mirror_is_ignored(tmp_path: Path) -> None:
 def test_invalid_env_mirror(tmp_path: Path, bad: str) -> None:
     root = make_module(tmp_path / "m")
     with pytest.raises(ConfigError) as info:
-        load_project(root, env={"GOBUILD_GO_MIRROR": bad})
+        load_project(root, env=Environment({"GOBUILD_GO_MIRROR": bad}))
     message = str(info.value)
     assert "GOBUILD_GO_MIRROR" in message
     assert "\n" not in message
@@ -322,7 +323,7 @@ def test_invalid_env_mirror(tmp_path: Path, bad: str) -> None:
 
 def test_env_cache_overrides_config(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config='[toolchain]\ncache_dir = "from-config"\n')
-    project = load_project(root, env={"GOBUILD_CACHE": str(tmp_path / "from-env")})
+    project = load_project(root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "from-env")}))
     assert project.cache_dir == (tmp_path / "from-env").resolve()
 
 
@@ -333,14 +334,14 @@ def test_config_cache_dir_is_relative_to_project_root(
     sub = root / "pkg" / "deep"
     sub.mkdir(parents=True)
     monkeypatch.chdir(sub)  # neither cwd nor start may matter
-    project = load_project(sub, env={})
+    project = load_project(sub, env=Environment({}))
     assert project.cache_dir == root.resolve() / "tc-cache"
     assert project.cache_dir.is_absolute()
 
 
 def test_config_cache_dir_parent_relative(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config='[toolchain]\ncache_dir = "../shared"\n')
-    project = load_project(root, env={})
+    project = load_project(root, env=Environment({}))
     assert project.cache_dir == (tmp_path / "shared").resolve()
 
 
@@ -348,7 +349,7 @@ def test_default_cache_dir_is_user_cache(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("GOBUILD_CACHE", raising=False)
     root = make_module(tmp_path / "m")
-    project = load_project(root, env={})
+    project = load_project(root, env=Environment({}))
     expected = Path(platformdirs.user_cache_dir("gobuild", appauthor=False))
     assert project.cache_dir == expected
     assert project.cache_dir.is_relative_to(Path(platformdirs.user_cache_dir()))
@@ -359,17 +360,17 @@ def test_default_cache_dir_is_user_cache(tmp_path: Path, monkeypatch: pytest.Mon
 def test_cache_dir_function_precedence(tmp_path: Path) -> None:
     root = tmp_path.resolve()
     settings = validate({"toolchain": {"cache_dir": "rel"}}, Path("gobuild.toml"))
-    assert cache_dir(root, settings, {}) == root / "rel"
-    assert cache_dir(root, settings, {"GOBUILD_CACHE": str(root / "e")}) == root / "e"
-    assert cache_dir(root, settings, {"GOBUILD_CACHE": ""}) == root / "rel"
+    assert cache_dir(root, settings, Environment({})) == root / "rel"
+    assert cache_dir(root, settings, Environment({"GOBUILD_CACHE": str(root / "e")})) == root / "e"
+    assert cache_dir(root, settings, Environment({"GOBUILD_CACHE": ""})) == root / "rel"
 
 
 def test_environ_is_a_copy(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m")
     env = {"GOBUILD_CACHE": str(tmp_path / "c"), "OTHER": "1"}
-    project = load_project(root, env=env)
+    project = load_project(root, env=Environment(env))
     env["OTHER"] = "2"
-    assert project.environ["OTHER"] == "1"
+    assert project.env.variables["OTHER"] == "1"
 
 
 # --- the Go pin ---------------------------------------------------------------------------
@@ -377,7 +378,7 @@ def test_environ_is_a_copy(tmp_path: Path) -> None:
 
 def project_for(tmp_path: Path, go_mod: str, config: str | None = None) -> Project:
     root = make_module(tmp_path / "m", go_mod=go_mod, config=config)
-    return load_project(root, env={"GOBUILD_CACHE": str(tmp_path / "c")})
+    return load_project(root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "c")}))
 
 
 def test_go_pin_from_config_wins(tmp_path: Path) -> None:
@@ -453,7 +454,7 @@ def test_go_pin_config_overrides_invalid_go_mod(tmp_path: Path) -> None:
 def test_go_mod_without_module_line(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", go_mod="go 1.22\n")
     with pytest.raises(ConfigError, match=r"go\.mod.*module"):
-        load_project(root, env={})
+        load_project(root, env=Environment({}))
 
 
 # --- finding the module -------------------------------------------------------------------
@@ -463,7 +464,7 @@ def test_load_from_subdirectory_finds_root(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config='[go]\nversion = "1.22.3"\n')
     sub = root / "cmd" / "a"
     sub.mkdir(parents=True)
-    project = load_project(sub, env={"GOBUILD_CACHE": str(tmp_path / "c")})
+    project = load_project(sub, env=Environment({"GOBUILD_CACHE": str(tmp_path / "c")}))
     assert project.root == root.resolve()
     assert project.settings.go.version == "1.22.3"
     assert project.gomod.module == "example.com/app"
@@ -472,7 +473,7 @@ def test_load_from_subdirectory_finds_root(tmp_path: Path) -> None:
 def test_nested_module_is_its_own_root(tmp_path: Path) -> None:
     outer = make_module(tmp_path / "m")
     inner = make_module(outer / "tools", go_mod="module example.com/tools\ngo 1.21\n")
-    project = load_project(inner / ".", env={})
+    project = load_project(inner / ".", env=Environment({}))
     assert project.root == inner.resolve()
     assert project.gomod.module == "example.com/tools"
 
@@ -481,7 +482,7 @@ def test_outside_any_module(tmp_path: Path) -> None:
     start = tmp_path / "nowhere"
     start.mkdir()
     with pytest.raises(ConfigError) as info:
-        load_project(start, env={})
+        load_project(start, env=Environment({}))
     message = str(info.value)
     assert "not inside a Go module" in message
     assert "\n" not in message
@@ -513,7 +514,7 @@ def test_binaries_configured_list_wins(tmp_path: Path) -> None:
     write_go(root / "main.go")
     write_go(root / "cmd" / "tool" / "main.go")
     write_go(root / "cmd" / "other" / "main.go")
-    project = load_project(root, env={})
+    project = load_project(root, env=Environment({}))
     assert project.binaries() == [BinarySection(name="custom", package="./cmd/tool")]
 
 
@@ -530,7 +531,7 @@ def test_binaries_detected(tmp_path: Path) -> None:
     write_go(root / "_skip" / "main.go")
     write_go(root / "tools" / "go.mod", "module example.com/tools\n")
     write_go(root / "tools" / "main.go")
-    project = load_project(root, env={})
+    project = load_project(root, env=Environment({}))
     got = [(b.name, b.package) for b in project.binaries()]
     assert got == [("app", "."), ("tool", "./cmd/tool")]
 
@@ -538,14 +539,14 @@ def test_binaries_detected(tmp_path: Path) -> None:
 def test_binaries_none_found(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m")
     write_go(root / "lib.go", "// Package app.\npackage app\n")
-    assert load_project(root, env={}).binaries() == []
+    assert load_project(root, env=Environment({})).binaries() == []
 
 
 def test_binaries_detected_name_matches_binary_name(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", go_mod="module example.com/some/server\ngo 1.22\n")
     write_go(root / "main.go")
     write_go(root / "cmd" / "cli-tool" / "main.go")
-    project = load_project(root, env={})
+    project = load_project(root, env=Environment({}))
     for b in project.binaries():
         assert b.name == binary_name("example.com/some/server", b.package)
     assert [b.name for b in project.binaries()] == ["server", "cli-tool"]
@@ -556,7 +557,7 @@ def test_binaries_detected_unsafe_name_is_not_a_crash(tmp_path: Path) -> None:
     # detection must give a usable name or a GobuildError, never a raw pydantic error.
     root = make_module(tmp_path / "m", go_mod="module example.com/my~app\ngo 1.22\n")
     write_go(root / "main.go")
-    project = load_project(root, env={})
+    project = load_project(root, env=Environment({}))
     try:
         binaries = project.binaries()
     except GobuildError:

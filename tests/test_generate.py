@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gobuild.cli import main as cli
 from gobuild.errors import GobuildError
 from gobuild.project.platforms import host
-from gobuild.render import engine as render
+from gobuild.render import escape
 from tests.buildenv import GoEnv, doit, make_repo, run_env
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")
@@ -193,7 +193,7 @@ def test_make_and_shell_filters_round_trip(
     tmp_path_factory: pytest.TempPathFactory, value: str
 ) -> None:
     try:
-        assigned = render.make_value(value)
+        assigned = escape.make_value(value)
     except GobuildError:
         assert value.endswith("\\")
         return
@@ -204,7 +204,7 @@ def test_make_and_shell_filters_round_trip(
         f"X := {assigned}\n"
         "shq = '$(subst ','\\'',$(1))'\n"
         "all:\n"
-        f"\t@printf '%s|' {render.make_shell_word(value)}\n"
+        f"\t@printf '%s|' {escape.make_shell_word(value)}\n"
         "\t@printf '%s' $(call shq,$(X))\n",
         encoding="utf-8",
     )

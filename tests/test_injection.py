@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 
 from gobuild.errors import GobuildError
 from gobuild.project.config import load_project
+from gobuild.project.environ import Environment
 from gobuild.project.platforms import host
 from gobuild.render.generate import render_file
 from tests.buildenv import GoEnv, make_repo, run_env
@@ -668,7 +669,9 @@ class Repo:
         """The three generated files, or None when gobuild rejects ``cfg`` clearly."""
         self.write(cfg)
         try:
-            project = load_project(self.root, env={"GOBUILD_CACHE": str(self.go.cache)})
+            project = load_project(
+                self.root, env=Environment({"GOBUILD_CACHE": str(self.go.cache)})
+            )
             return {n: render_file(project, n) for n in ("Dockerfile", ".dockerignore", "Makefile")}
         except GobuildError as exc:
             message = str(exc)
@@ -1037,17 +1040,52 @@ def _quote_field_never(field: str) -> str:
 
 # (module, attribute, broken stand-in, check, field, value)
 BROKEN: list[tuple[str, str, Callable[..., str], str, str, Any]] = [
-    ("render", "dockerfile_word", _dq_keeps_dollar, "docker", "docker.labels", {"x": "$HOME"}),
-    ("render", "dockerfile_word", _dq_keeps_dollar, "docker", "profiles.goproxy", "https://p/${X}"),
-    ("render", "dockerfile_word", _dq_keeps_backslash, "docker", "docker.source", "a\\$b"),
-    ("render", "json_array", _json_unescaped, "docker", "docker.healthcheck", ['a"b']),
-    ("render", "shell_quote", _shq_naive, "docker", "build.ldflags", ["-X=main.v=it's"]),
-    ("render", "shell_quote", _shq_naive, "docker", "build.flags", ["-x='$HOME'"]),
-    ("render", "make_shell_word", _sh_single_dollar, "make", "build.flags", ["-x=$HOME"]),
-    ("render", "make_value", _make_keeps_hash, "make", "profiles.goproxy", "https://p/#x"),
-    ("render", "make_value", _make_single_dollar, "make", "profiles.goproxy", "https://p/$HOME"),
-    ("dockerfile", "quote_field", _quote_field_never, "docker", "build.ldflags", ["-X=main.v=a b"]),
-    ("makefile", "quote_field", _quote_field_never, "make", "binaries.ldflags", ["-X=main.v=a b"]),
+    (
+        "render.escape",
+        "dockerfile_word",
+        _dq_keeps_dollar,
+        "docker",
+        "docker.labels",
+        {"x": "$HOME"},
+    ),
+    (
+        "render.escape",
+        "dockerfile_word",
+        _dq_keeps_dollar,
+        "docker",
+        "profiles.goproxy",
+        "https://p/${X}",
+    ),
+    ("render.escape", "dockerfile_word", _dq_keeps_backslash, "docker", "docker.source", "a\\$b"),
+    ("render.escape", "json_array", _json_unescaped, "docker", "docker.healthcheck", ['a"b']),
+    ("render.escape", "shell_quote", _shq_naive, "docker", "build.ldflags", ["-X=main.v=it's"]),
+    ("render.escape", "shell_quote", _shq_naive, "docker", "build.flags", ["-x='$HOME'"]),
+    ("render.escape", "make_shell_word", _sh_single_dollar, "make", "build.flags", ["-x=$HOME"]),
+    ("render.escape", "make_value", _make_keeps_hash, "make", "profiles.goproxy", "https://p/#x"),
+    (
+        "render.escape",
+        "make_value",
+        _make_single_dollar,
+        "make",
+        "profiles.goproxy",
+        "https://p/$HOME",
+    ),
+    (
+        "render.dockerfile",
+        "quote_field",
+        _quote_field_never,
+        "docker",
+        "build.ldflags",
+        ["-X=main.v=a b"],
+    ),
+    (
+        "render.makefile",
+        "quote_field",
+        _quote_field_never,
+        "make",
+        "binaries.ldflags",
+        ["-X=main.v=a b"],
+    ),
 ]
 
 

@@ -10,10 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gobuild.build.plan import SCRUBBED_ENV, Target, build_plan, quote_field
+from gobuild.builds.goenv import SCRUBBED as SCRUBBED_ENV
+from gobuild.builds.plan import build_plan, quote_field
 from gobuild.cli import main as cli
 from gobuild.errors import ConfigError
 from gobuild.project.config import load_project
+from gobuild.project.environ import Environment
+from gobuild.project.platforms import Target
 from tests.conftest import MakeProject
 
 
@@ -140,9 +143,9 @@ def test_env_command_shows_profile(make_project: MakeProject, mirror: object) ->
 @pytest.mark.parametrize("epoch", ["-1", "1.5", "abc", "\uff11\uff12\uff13"])
 def test_bad_source_date_epoch(make_project: MakeProject, epoch: str) -> None:
     with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
-        load_project(make_project("1.22.10"), env={"SOURCE_DATE_EPOCH": epoch})
+        load_project(make_project("1.22.10"), env=Environment({"SOURCE_DATE_EPOCH": epoch}))
 
 
 def test_bad_gobuild_tags(make_project: MakeProject) -> None:
     with pytest.raises(ConfigError, match="GOBUILD_TAGS"):
-        load_project(make_project("1.22.10"), env={"GOBUILD_TAGS": "ok,no-way"})
+        load_project(make_project("1.22.10"), env=Environment({"GOBUILD_TAGS": "ok,no-way"}))

@@ -32,8 +32,8 @@ def test_readme_first_command_builds_hello() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]],
-    ids=["ruff-check", "ruff-format", "mypy-strict"],
+    [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]],
+    ids=["ruff-check", "ruff-format", "mypy-strict", "import-contracts"],
 )
 def test_lint_clean(argv: list[str]) -> None:
     tool = BIN / argv[0]

@@ -14,6 +14,7 @@ import pytest
 
 from gobuild.cli.main import main
 from gobuild.project.config import load_project, load_settings
+from gobuild.project.environ import Environment
 from gobuild.project.settings import Settings
 
 GO_MOD = "module example.com/app\n\ngo 1.22\n\ntoolchain go1.22.10\n"
@@ -99,7 +100,7 @@ def test_init_pins_go_series(tmp_path: Path) -> None:
 
 def test_init_pin_matches_project(module: Path) -> None:
     init_ok(module)
-    pin = load_project(module, env={}).go_pin()
+    pin = load_project(module, env=Environment({})).go_pin()
     assert str(pin.request) == "1.22.10"
     assert "gobuild.toml" in pin.origin
 

@@ -10,9 +10,13 @@ import time
 from pathlib import Path
 
 from gobuild.project.config import load_project
-from gobuild.tasks import actions as jobs
+from gobuild.project.environ import Environment
 from gobuild.tasks import dicts as tasks
+from gobuild.tasks import specs as cache
+from gobuild.tasks.describe import describe
 from tests.conftest import MakeProject
+
+ENV = Environment(os.environ)
 
 
 def two_binaries(make_project: MakeProject) -> Path:
@@ -33,8 +37,8 @@ def test_doit_config_uses_sqlite_in_state_dir(make_project: MakeProject) -> None
 
 
 def test_toolchain_task_is_not_up_to_date_before_install(make_project: MakeProject) -> None:
-    specs = jobs.specs(load_project(make_project("1.22.10")))
-    task = tasks.toolchain_task(specs)
+    specs = describe(load_project(make_project("1.22.10")))
+    task = tasks.toolchain_task(specs, ENV)
     assert task["basename"] == "toolchain"
     ((check, args),) = task["uptodate"]
     assert check(*args) is False
@@ -42,7 +46,7 @@ def test_toolchain_task_is_not_up_to_date_before_install(make_project: MakeProje
 
 def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
     root = two_binaries(make_project)
-    group, *subtasks = list(tasks.build_tasks(jobs.specs(load_project(root))))
+    group, *subtasks = list(tasks.build_tasks(describe(load_project(root)), ENV))
     assert group["basename"] == "build" and group["name"] is None
     assert [t["name"] for t in subtasks] == ["a", "b"]
     assert all(t["task_dep"] == ["toolchain"] for t in subtasks)
@@ -54,8 +58,8 @@ def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
 
 def test_dist_tasks_depend_on_platform_check(make_project: MakeProject) -> None:
     root = make_project("1.22.10", extra='[dist]\nplatforms = ["linux/arm64", "windows/amd64"]\n')
-    specs = jobs.specs(load_project(root))
-    _, check, *artifacts, sums = list(tasks.dist_tasks(specs))
+    specs = describe(load_project(root))
+    _, check, *artifacts, sums = list(tasks.dist_tasks(specs, ENV))
     assert check["name"] == "platforms"
     assert [t["name"] for t in artifacts] == ["proj_linux_arm64", "proj_windows_amd64.exe"]
     assert all("dist:platforms" in t["task_dep"] for t in artifacts)
@@ -64,28 +68,28 @@ def test_dist_tasks_depend_on_platform_check(make_project: MakeProject) -> None:
 
 def test_spec_cache_hit_and_invalidation(make_project: MakeProject) -> None:
     root = make_project("1.22.10")
-    env = dict(os.environ)
-    first = tasks.load_specs(root, env, None)
-    cache = root / ".gobuild" / tasks.CACHE_NAME
-    stamp = json.loads(cache.read_text())["stamp"]
-    assert tasks.load_specs(root, env, None) == first  # from the cache
-    assert json.loads(cache.read_text())["stamp"] == stamp
+    env = ENV
+    first = cache.load_specs(root, env, None)
+    cached = root / ".gobuild" / cache.CACHE_NAME
+    stamp = json.loads(cached.read_text())["stamp"]
+    assert cache.load_specs(root, env, None) == first  # from the cache
+    assert json.loads(cached.read_text())["stamp"] == stamp
     # Outputs and state do not invalidate it...
     (root / "dist").mkdir()
     (root / "dist" / "proj").write_text("binary")
-    assert tasks.stamp(root, env, None, "dist") == stamp
+    assert cache.stamp(root, env, None, "dist") == stamp
     # ...but a new file, an edit, the environment or the profile do.
     time.sleep(0.01)
     (root / "extra.go").write_text("package main\n")
-    assert tasks.stamp(root, env, None, "dist") != stamp
-    assert tasks.stamp(root, {**env, "GOBUILD_TAGS": "x"}, None, "dist") != stamp
-    assert tasks.stamp(root, env, "prod", "dist") != stamp
-    second = tasks.load_specs(root, env, None)
+    assert cache.stamp(root, env, None, "dist") != stamp
+    assert cache.stamp(root, env.with_variables(GOBUILD_TAGS="x"), None, "dist") != stamp
+    assert cache.stamp(root, env, "prod", "dist") != stamp
+    second = cache.load_specs(root, env, None)
     assert str(root / "extra.go") in second["inputs"]
     (root / "gobuild.toml").write_text(
         (root / "gobuild.toml").read_text() + '[build]\ntags = ["t"]\n'
     )
-    third = tasks.load_specs(root, env, None)
+    third = cache.load_specs(root, env, None)
     assert third["build"][0]["fingerprint"] != second["build"][0]["fingerprint"]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from gobuild.builds.goenv import go_environ
 from gobuild.digest import Artifact
 from gobuild.errors import (
     ArchiveError,
@@ -39,7 +40,7 @@ def ensure(root: Path, version: str | None = None) -> toolchain.InstallResult:
 
 
 def go_version(installed: Installed) -> str:
-    env = toolchain.environ(installed.goroot, {"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    env = go_environ(installed.goroot, {"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
     return subprocess.run(
         ["go", "version"], env=env, capture_output=True, text=True, check=True
     ).stdout.strip()

@@ -1,1 +1,12 @@
-"""TODO"""
+"""Checks: test, lint and bench units, run concurrently within a CPU and memory budget
+whose caps the OS enforces.
+
+The values (:mod:`.units`); the command lines, decided once for gobuild and the
+Makefile (:mod:`.commands`); the run's plan (:mod:`.plan`) and budget
+(:mod:`.budget`, shared through :mod:`.ledger`); running it (:mod:`.run`,
+:mod:`.scheduler`, :mod:`.runner`, under :mod:`.limits`); what it reports
+(:mod:`.report`, :mod:`.junit`, :mod:`.benchstats`).
+
+May import: gobuild.builds (the go command's environment and flags; not its runner),
+gobuild.toolchain (to install the pinned Go), gobuild.project, the foundation.
+"""

@@ -1,29 +1,41 @@
-"""A CPU and memory budget shared by every gobuild run in one project.
+"""The budget: the CPUs and memory a check run may use, and each kind's share of it.
 
-doit runs tasks in separate worker processes under ``doit -n N``, and each
-test/lint/bench task runs several units itself, so the budget lives in a small
-ledger file (``.gobuild/budget.json``) guarded by a file lock. A unit takes its
-share only when it fits beside everything already running; an exclusive unit
-(a benchmark) only when nothing else runs. Entries of processes that died are
-dropped, so a killed run never holds budget forever.
+Decided here once: the host's default budget (its CPUs and about 75% of its
+memory), a run's budget from the command line over gobuild.toml over those
+defaults, each kind's caps and timeout, and the Go runtime's share of a unit's
+caps (GOMAXPROCS, and GOMEMLIMIT at 90% of the memory cap). Running units take
+their caps from the shared :mod:`.ledger`.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import os
-import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from filelock import FileLock
+from gobuild.checks.units import Caps
+from gobuild.errors import ConfigError
+from gobuild.project.names import CheckKind
+from gobuild.project.quantities import Memory, parse_duration, parse_size
 
-from gobuild import atomic
-from gobuild.checks.limits.cgroups import Caps
+if TYPE_CHECKING:
+    # Types only: a remembered plan runs without loading the configuration.
+    from gobuild.project.config import Project
+    from gobuild.project.settings import CapsSection
 
-# Compare with a little slack: 0.1 + 0.2 CPUs must fit in 0.3.
-_EPS = 1e-9
+GIB = 1 << 30
+# The share of the host's memory a run takes when nothing says otherwise.
+HOST_MEMORY_SHARE = 0.75
+# GOMEMLIMIT's share of a unit's memory cap: the GC works harder before the kernel
+# would have to kill.
+GOMEMLIMIT_SHARE = 0.9
+# (cpus, memory, timeout) when gobuild.toml says nothing; clamped to the budget.
+DEFAULTS: dict[CheckKind, tuple[float | None, int | None, float]] = {
+    "test": (2.0, 2 * GIB, 600.0),
+    "lint": (1.0, 1 * GIB, 300.0),
+    "bench": (None, None, 1200.0),
+}
 
 
 @dataclass(frozen=True)
@@ -34,96 +46,74 @@ class Budget:
     memory: int
 
 
-def host_budget() -> Budget:
-    """The host's CPUs (those this process may use) and about 75% of its memory."""
-    return Budget(cpus=float(host_cpus()), memory=int(host_memory() * 0.75))
+@dataclass(frozen=True)
+class Host:
+    """What this machine has: the CPUs this process may use and its physical memory."""
 
+    cpus: int
+    memory: int
 
-def host_cpus() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def host_memory() -> int:
-    """Physical memory in bytes."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-class Ledger:
-    """The shared record of what runs, in ``state_dir``."""
-
-    def __init__(self, state_dir: Path, budget: Budget) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / "budget.json"
-        self.lock = FileLock(str(state_dir / "budget.lock"))
-        self.budget = budget
-        self._local = threading.Lock()  # FileLock is per-thread reentrant; serialise here
-
-    def _read(self) -> list[dict[str, object]]:
+    @classmethod
+    def measure(cls) -> Host:
+        """This machine, now."""
         try:
-            entries = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return []
-        return [e for e in entries if isinstance(e, dict) and _alive(int(str(e.get("pid", 0))))]
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cpus = os.cpu_count() or 1
+        return cls(cpus, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
-    def try_acquire(self, caps: Caps, exclusive: bool, label: str) -> str | None:
-        """Take ``caps`` if they fit now; the entry id, or None."""
-        with self._local, self.lock:
-            entries = self._read()
-            if any(e.get("exclusive") for e in entries):
-                return None
-            if exclusive and entries:
-                return None
-            cpus = sum(float(str(e["cpus"])) for e in entries) + caps.cpus
-            memory = sum(int(str(e["memory"])) for e in entries) + caps.memory
-            if entries and (cpus > self.budget.cpus + _EPS or memory > self.budget.memory):
-                return None
-            entry_id = os.urandom(16).hex()
-            entries.append(
-                {
-                    "id": entry_id,
-                    "pid": os.getpid(),
-                    "label": label,
-                    "cpus": caps.cpus,
-                    "memory": caps.memory,
-                    "exclusive": exclusive,
-                    "since": time.time(),
-                }
+    def default_budget(self) -> Budget:
+        """All of the CPUs and :data:`HOST_MEMORY_SHARE` of the memory."""
+        return Budget(cpus=float(self.cpus), memory=int(self.memory * HOST_MEMORY_SHARE))
+
+
+def resolve_budget(
+    project: Project, host: Host, cpus: float | None, memory: Memory | None
+) -> Budget:
+    """The run's budget: command-line values over gobuild.toml over the host's defaults."""
+    checks = project.settings.checks
+    default = host.default_budget()
+    mem = default.memory
+    if memory is None and checks.memory is not None:
+        memory, where = Memory.parse(checks.memory), f"{project.config_file}: checks.memory"
+    else:
+        where = "--memory"
+    if memory is not None:
+        mem = memory.of(host.memory)
+        if mem > host.memory:
+            raise ConfigError(
+                f"{where}: {memory.text} is more than this host's memory "
+                f"({host.memory / GIB:.1f} GiB)"
             )
-            atomic.write_text(self.path, json.dumps(entries), durable=False)
-            return entry_id
-
-    def release(self, entry_id: str) -> None:
-        """Give an entry's share back."""
-        with self._local, self.lock:
-            entries = [e for e in self._read() if e.get("id") != entry_id]
-            atomic.write_text(self.path, json.dumps(entries), durable=False)
-
-    def version(self) -> tuple[int, int, int] | None:
-        """A token that changes whenever the ledger is written (no lock taken), so a
-        waiting scheduler can tell cheaply whether trying again could succeed."""
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-    def running(self) -> list[dict[str, object]]:
-        """What holds budget now (for status lines and tests)."""
-        with self._local, self.lock:
-            return self._read()
+    c = cpus if cpus is not None else checks.cpus
+    return Budget(cpus=c if c is not None else default.cpus, memory=mem)
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def caps_for(project: Project, kind: CheckKind, budget: Budget) -> tuple[Caps, float]:
+    """A kind's caps and timeout: configured (must fit the budget) or defaults (clamped)."""
+    section: CapsSection = getattr(project.settings.checks, kind)
+    d_cpus, d_mem, d_timeout = DEFAULTS[kind]
+    where = f"{project.config_file}: checks.{kind}"
+    cpus = section.cpus if section.cpus is not None else min(d_cpus or budget.cpus, budget.cpus)
+    memory = (
+        parse_size(section.memory) if section.memory else min(d_mem or budget.memory, budget.memory)
+    )
+    if cpus > budget.cpus + 1e-9:
+        raise ConfigError(f"{where}.cpus = {cpus:g} is more than the budget's {budget.cpus:g}")
+    if memory > budget.memory:
+        raise ConfigError(
+            f"{where}.memory = {section.memory} is more than the budget's "
+            f"{budget.memory / GIB:.2f} GiB"
+        )
+    timeout = parse_duration(section.timeout) if section.timeout else d_timeout
+    return Caps(cpus=cpus, memory=memory), timeout
+
+
+def procs(caps: Caps) -> int:
+    """GOMAXPROCS, ``go test -p`` and ``-parallel`` for ``caps``."""
+    return max(1, math.floor(caps.cpus + 0.5))
+
+
+def memlimit(memory: int) -> int:
+    """GOMEMLIMIT for a memory cap of ``memory`` bytes."""
+    return int(memory * GOMEMLIMIT_SHARE)

@@ -1,9 +1,9 @@
-"""Check plans: the one place the test, lint and bench command lines are decided.
+"""The test, lint and bench command lines: decided here once, run by the scheduler and
+rendered by the Makefile.
 
-A :class:`~gobuild.checks.Unit` is pure data: argv (with the tool as a symbolic first word),
-caps, timeout, whether it runs alone, and the environment that tells the Go
-runtime its share (GOMAXPROCS, GOMEMLIMIT; ``go test -p`` and ``-parallel``).
-The checks scheduler runs units; the Makefile renders the same flags.
+A :class:`~.units.Unit` is pure data: argv (with the tool as a symbolic first word),
+caps, timeout, whether it runs alone, and the environment that tells the Go runtime
+its share (GOMAXPROCS, GOMEMLIMIT; ``go test -p`` and ``-parallel``).
 """
 
 from __future__ import annotations
@@ -12,96 +12,29 @@ import math
 import os
 from pathlib import Path
 
-from gobuild.build.plan import SCRUBBED_ENV, go_env
-from gobuild.checks.budget import Budget
-from gobuild.checks.limits.cgroups import Caps
-from gobuild.checks.scheduler import Unit
-from gobuild.errors import ConfigError
+from gobuild.builds.flags import mod_flags, tag_union, tags_flag
+from gobuild.builds.goenv import SCRUBBED, profile_env
+from gobuild.checks.budget import Budget, caps_for, memlimit, procs
+from gobuild.checks.units import Caps, OutputKind, Unit, file_stem
 from gobuild.project.config import Project
-from gobuild.project.settings import CapsSection, parse_duration, parse_percent, parse_size
+from gobuild.project.names import CHECK_KINDS, Linter
+from gobuild.project.settings import CapsSection
 
-GIB = 1 << 30
-# (cpus, memory, timeout) when gobuild.toml says nothing; clamped to the budget.
-DEFAULTS = {
-    "test": (2.0, 2 * GIB, 600.0),
-    "lint": (1.0, 1 * GIB, 300.0),
-    "bench": (None, None, 1200.0),
-}
-KINDS = ("test", "lint", "bench")
 # Inherited variables a check must not see: they would change what is checked, or the
 # runtime's share that the unit's own env sets.
-SCRUBBED = (*SCRUBBED_ENV, "GOMAXPROCS", "GOMEMLIMIT", "GOGC")
+CHECK_SCRUBBED = (*SCRUBBED, "GOMAXPROCS", "GOMEMLIMIT", "GOGC")
 
 
-def resolve_budget(
-    project: Project, host: Budget, cpus: float | None, memory: str | None
-) -> Budget:
-    """The run's budget: CLI values over gobuild.toml over the host's defaults."""
-    checks = project.settings.checks
-    total = host.memory / 0.75  # host_budget() took 75%; percentages are of the whole
-    c = cpus if cpus is not None else checks.cpus
-    m = memory if memory is not None else checks.memory
-    where = "--cpus" if cpus is not None else f"{project.config_file}: checks.cpus"
-    if c is not None and c <= 0:
-        raise ConfigError(f"{where}: the CPU budget must be positive, not {c}")
-    mem = host.memory
-    if m is not None:
-        where = "--memory" if memory is not None else f"{project.config_file}: checks.memory"
-        try:
-            pct = parse_percent(m)
-            mem = int(total * pct / 100) if pct is not None else parse_size(m)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        if mem > total:
-            raise ConfigError(
-                f"{where}: {m} is more than this host's memory ({total / GIB:.1f} GiB)"
-            )
-    return Budget(cpus=float(c) if c is not None else host.cpus, memory=mem)
-
-
-def caps_for(project: Project, kind: str, budget: Budget) -> tuple[Caps, float]:
-    """A kind's caps and timeout: configured (must fit the budget) or defaults (clamped)."""
-    section: CapsSection = getattr(project.settings.checks, kind)
-    d_cpus, d_mem, d_timeout = DEFAULTS[kind]
-    where = f"{project.config_file}: checks.{kind}"
-    cpus = section.cpus if section.cpus is not None else min(d_cpus or budget.cpus, budget.cpus)
-    memory = (
-        parse_size(section.memory) if section.memory else min(d_mem or budget.memory, budget.memory)
-    )
-    if cpus > budget.cpus + 1e-9:
-        raise ConfigError(f"{where}.cpus = {cpus:g} is more than the budget's {budget.cpus:g}")
-    if memory > budget.memory:
-        raise ConfigError(
-            f"{where}.memory = {section.memory} is more than the budget's "
-            f"{budget.memory / GIB:.2f} GiB"
-        )
-    timeout = parse_duration(section.timeout) if section.timeout else d_timeout
-    return Caps(cpus=cpus, memory=memory), timeout
-
-
-def runtime_env(project: Project, caps: Caps) -> dict[str, str]:
-    """The go command's environment plus the runtime's share of the caps."""
-    env = go_env(project)
+def runtime_env(project: Project, caps: Caps) -> tuple[tuple[str, str], ...]:
+    """The go command's environment plus the runtime's share of the caps, as a unit holds it."""
+    env = profile_env(project)
     env["GOMAXPROCS"] = str(procs(caps))
-    # Leave the runtime 10% headroom below the hard cap: the GC works harder before
-    # the kernel would have to kill.
-    env["GOMEMLIMIT"] = str(int(caps.memory * 0.9))
-    return env
-
-
-def procs(caps: Caps) -> int:
-    """GOMAXPROCS, ``go test -p`` and ``-parallel`` for ``caps``."""
-    return max(1, math.floor(caps.cpus + 0.5))
+    env["GOMEMLIMIT"] = str(memlimit(caps.memory))
+    return tuple(sorted(env.items()))
 
 
 def _tags(project: Project) -> list[str]:
-    build = project.settings.build
-    tags = sorted({*build.tags, *project.profile.tags, *project.env_tags})
-    return [f"-tags={','.join(tags)}"] if tags else []
-
-
-def _mod(project: Project) -> list[str]:
-    return ["-mod=vendor"] if (project.root / "vendor" / "modules.txt").is_file() else []
+    return tags_flag(tag_union(project))
 
 
 def test_units(project: Project, budget: Budget, packages: list[str], reports: Path) -> list[Unit]:
@@ -114,16 +47,16 @@ def test_units(project: Project, budget: Budget, packages: list[str], reports: P
     else:
         size = max(1, math.ceil(len(packages) / section.split))
         groups = [packages[i : i + size] for i in range(0, len(packages), size)] or [["./..."]]
-    env = tuple(sorted(runtime_env(project, caps).items()))
+    env = runtime_env(project, caps)
     units = []
     for i, group in enumerate(groups):
         name = "test" if len(groups) == 1 else f"test:{_short(group, i)}"
         argv = ["go", "test", "-json", f"-p={n}", f"-parallel={n}", f"-timeout={timeout:g}s"]
-        argv += _mod(project) + _tags(project)
+        argv += mod_flags(project) + _tags(project)
         if section.race:
             argv.append("-race")
         if section.coverage:
-            argv.append(f"-coverprofile={reports / (name.replace(':', '-') + '.cover')}")
+            argv.append(f"-coverprofile={reports / (file_stem(name) + '.cover')}")
         units.append(Unit(name, "test", (*argv, *group), caps, timeout, False, env, "test-json"))
     return units
 
@@ -137,14 +70,15 @@ def _short(group: list[str], index: int) -> str:
 def lint_units(project: Project, budget: Budget, go_files: list[str]) -> list[Unit]:
     """One unit per configured linter."""
     caps, timeout = caps_for(project, "lint", budget)
-    env = tuple(sorted(runtime_env(project, caps).items()))
-    argvs = {
-        "vet": ("go", "vet", *_mod(project), *_tags(project), "./..."),
+    env = runtime_env(project, caps)
+    tags = tag_union(project)
+    argvs: dict[Linter, tuple[str, ...]] = {
+        "vet": ("go", "vet", *mod_flags(project), *tags_flag(tags), "./..."),
         "gofmt": ("gofmt", "-l", *go_files),
-        "staticcheck": ("staticcheck", *_tags(project), "./..."),
-        "golangci-lint": ("golangci-lint", "run", *_build_tags(project), "./..."),
+        "staticcheck": ("staticcheck", *tags_flag(tags), "./..."),
+        "golangci-lint": ("golangci-lint", "run", *tags_flag(tags, "--build-tags"), "./..."),
     }
-    outputs = {"gofmt": "gofmt"}
+    outputs: dict[Linter, OutputKind] = {"gofmt": "gofmt"}
     return [
         Unit(f"lint:{name}", "lint", argvs[name], caps, timeout, False, env,
              outputs.get(name, "plain"))
@@ -152,21 +86,17 @@ def lint_units(project: Project, budget: Budget, go_files: list[str]) -> list[Un
     ]  # fmt: skip
 
 
-def _build_tags(project: Project) -> list[str]:
-    return [f"--build-tags={t.split('=', 1)[1]}" for t in _tags(project)]
-
-
 def bench_units(project: Project, budget: Budget) -> list[Unit]:
     """The benchmark run: alone on the machine, with the whole budget."""
     section = project.settings.checks.bench
     caps, timeout = caps_for(project, "bench", budget)
-    env = tuple(sorted(runtime_env(project, caps).items()))
+    env = runtime_env(project, caps)
     # -p=1: benchmark binaries of different packages must not run beside each other either.
     argv = ["go", "test", "-p=1", "-run=^$", f"-bench={section.bench}", "-benchmem",
             f"-count={section.count}", f"-timeout={timeout:g}s"]  # fmt: skip
     if section.benchtime:
         argv.append(f"-benchtime={section.benchtime}")
-    argv += [*_mod(project), *_tags(project), "./..."]
+    argv += [*mod_flags(project), *_tags(project), "./..."]
     return [Unit("bench", "bench", tuple(argv), caps, timeout, True, env, "bench")]
 
 
@@ -193,14 +123,14 @@ def make_settings(project: Project) -> dict[str, dict[str, str]]:
     the defaults as the defaults; a bench without caps leaves GOMAXPROCS to the runtime.
     """
     unlimited = Budget(cpus=4096.0, memory=1 << 60)
-    out = {}
-    for kind in KINDS:
+    out: dict[str, dict[str, str]] = {}
+    for kind in CHECK_KINDS:
         section: CapsSection = getattr(project.settings.checks, kind)
         caps, timeout = caps_for(project, kind, unlimited)
         bounded = kind != "bench" or section.cpus is not None
         out[kind] = {
             "procs": str(procs(caps)) if bounded else "",
-            "memlimit": str(int(caps.memory * 0.9)) if kind != "bench" or section.memory else "",
+            "memlimit": str(memlimit(caps.memory)) if kind != "bench" or section.memory else "",
             "timeout": f"{timeout:g}s",
         }
     return out

@@ -11,7 +11,7 @@ marker. Any change to one of them, or a removed toolchain, sends the command
 down the full path again.
 
 ``gobuild check`` keeps its plan (the units, budget and GOROOT; see
-:class:`gobuild.checkjob.CheckPlan`) the same way, stamped with every file of
+:class:`gobuild.checks.plan.CheckPlan`) the same way, stamped with every file of
 the module (packages and go files are part of the plan), the command's
 arguments and the host's CPUs and memory as well. Standard library only.
 """
@@ -25,19 +25,21 @@ from typing import Any
 
 from gobuild import stamps
 from gobuild.project import gomod
+from gobuild.project.environ import Environment
+from gobuild.project.layout import CONFIG_NAME, LOCK_NAME, state_dir
 
 NAME = "toolchain.json"  # in the state directory
 _FORMAT = "toolchain-memo 2"
 _CHECKS_FORMAT = "checks-memo 2"
 
 
-def lookup(start: Path, environ: Mapping[str, str]) -> dict[str, Any] | None:
+def lookup(start: Path, environ: Environment) -> dict[str, Any] | None:
     """The remembered result (``InstallResult.as_json()``) for the project at or above
     ``start``, if everything it depends on is unchanged; else None."""
     root = gomod.find_module_root(start)
     if root is None:
         return None
-    result = _recall(root / ".gobuild" / NAME, lambda: _stamp(start, root, environ))
+    result = _recall(state_dir(root) / NAME, lambda: _stamp(start, root, environ))
     try:
         if result is None or not (Path(result["goroot"]) / "bin" / "go").is_file():
             return None
@@ -47,36 +49,34 @@ def lookup(start: Path, environ: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def remember(
-    start: Path, root: Path, environ: Mapping[str, str], result: Mapping[str, Any], marker: Path
+    start: Path, root: Path, environ: Environment, result: Mapping[str, Any], marker: Path
 ) -> None:
     """Keep ``result`` (a cached install's JSON) for :func:`lookup`; best effort."""
     value = {**result, "cached": True, "timings": {}, "notices": []}
-    _keep(root / ".gobuild" / NAME, _stamp(start, root, environ), marker, value)
+    _keep(state_dir(root) / NAME, _stamp(start, root, environ), marker, value)
 
 
-def lookup_checks(
-    start: Path, environ: Mapping[str, str], args: Sequence[str]
-) -> dict[str, Any] | None:
+def lookup_checks(start: Path, environ: Environment, args: Sequence[str]) -> dict[str, Any] | None:
     """The remembered check plan (``CheckPlan.to_json()``) for ``args`` in the project at
     or above ``start``, if nothing it depends on changed; else None."""
     root = gomod.find_module_root(start)
     if root is None:
         return None
     return _recall(
-        root / ".gobuild" / _checks_name(args), lambda: _checks_stamp(start, root, environ, args)
+        state_dir(root) / _checks_name(args), lambda: _checks_stamp(start, root, environ, args)
     )
 
 
 def remember_checks(
     start: Path,
     root: Path,
-    environ: Mapping[str, str],
+    environ: Environment,
     args: Sequence[str],
     plan: Mapping[str, Any],
 ) -> None:
     """Keep ``plan`` (whose ``marker`` is the toolchain's) for :func:`lookup_checks`."""
     stamp = _checks_stamp(start, root, environ, args)
-    _keep(root / ".gobuild" / _checks_name(args), stamp, Path(plan["marker"]), dict(plan))
+    _keep(state_dir(root) / _checks_name(args), stamp, Path(plan["marker"]), dict(plan))
 
 
 def _recall(path: Path, stamp: Callable[[], str]) -> dict[str, Any] | None:
@@ -104,13 +104,13 @@ def _keep(path: Path, stamp: str, marker: Path, value: Mapping[str, Any]) -> Non
         pass
 
 
-def _stamp(start: Path, root: Path, environ: Mapping[str, str]) -> str:
+def _stamp(start: Path, root: Path, environ: Environment) -> str:
     return stamps.digest(
         [
             f"{_FORMAT}\0{start}\0{root}",
-            stamps.environment(environ),
+            environ.stamp(),
             *stamps.code(),
-            *(stamps.file(root / name) for name in ("go.mod", "gobuild.toml", "gobuild.lock")),
+            *(stamps.file(root / name) for name in ("go.mod", CONFIG_NAME, LOCK_NAME)),
         ]
     )
 
@@ -120,15 +120,16 @@ def _checks_name(args: Sequence[str]) -> str:
     return f"checks-plan.{stamps.digest(args)[:16]}.json"
 
 
-def _checks_stamp(start: Path, root: Path, environ: Mapping[str, str], args: Sequence[str]) -> str:
-    from gobuild.checks.budget import host_cpus, host_memory  # noqa: PLC0415 - checks only
+def _checks_stamp(start: Path, root: Path, environ: Environment, args: Sequence[str]) -> str:
+    from gobuild.checks.budget import Host  # noqa: PLC0415 - checks only
 
+    host = Host.measure()
     return stamps.digest(
         [
             f"{_CHECKS_FORMAT}\0{start}\0{root}\0{json.dumps(list(args))}",
-            f"host {host_cpus()} {host_memory()}",
-            stamps.environment(environ),
+            f"host {host.cpus} {host.memory}",
+            environ.stamp(),
             *stamps.code(),
-            *stamps.tree(root, {root / ".git", root / ".gobuild"}),
+            *stamps.tree(root, {root / ".git", state_dir(root)}),
         ]
     )

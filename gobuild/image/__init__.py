@@ -1,1 +1,11 @@
-"""TODO"""
+"""Images: the project's container image, built by BuildKit from the generated
+Dockerfile and checked on a Docker engine.
+
+:mod:`.make` is ``doit image``; :mod:`.client` finds the client and the engine,
+:mod:`.build` builds, :mod:`.examine` checks what was built, :mod:`.context` reports
+what a build sends. (Named for what it makes, not ``docker``, so that ``import docker``
+always means the SDK.)
+
+May import: gobuild.render (the Dockerfile's values), gobuild.builds (git values),
+gobuild.project, the foundation, and the docker SDK.
+"""

@@ -1,8 +1,9 @@
-"""The Docker build context: the .dockerignore rules and what they leave to send.
+"""The Docker build context: what a ``docker build`` of the module would send.
 
-Rules are derived from the project; matching uses the docker SDK's
-implementation of the .dockerignore pattern language, so ``gobuild context``
-reports what an engine would really receive.
+The rules are the project's .dockerignore, else the generated ones
+(:mod:`gobuild.render.dockerignore`); matching uses the docker SDK's implementation
+of the .dockerignore pattern language, so ``gobuild context`` reports what an engine
+would really receive, and which rule kept out what.
 """
 
 from __future__ import annotations
@@ -13,45 +14,14 @@ from pathlib import Path
 
 from docker.utils.build import Pattern, PatternMatcher
 
-from gobuild.build import inputs
-from gobuild.project.config import STATE_DIR_NAME, Project
-
-IGNORE_FILE = ".dockerignore"
-_SECRETS = ("**/.env", "**/.env.*", "**/.netrc", "**/*.pem", "**/*.key")
-_IDE = ("**/.idea", "**/.vscode", "**/.vs", "**/*.swp", "**/*~", "**/.DS_Store")
-
-
-def ignore_groups(project: Project) -> list[tuple[str, list[str]]]:
-    """The generated .dockerignore rules, grouped under a comment each."""
-    out_dir = project.settings.build.out_dir.strip("/")
-    groups: list[tuple[str, list[str]]] = [
-        ("version control", [".git", "**/.gitignore", "**/.gitattributes"]),
-        ("gobuild state and build output", [STATE_DIR_NAME, out_dir]),
-        ("editors and IDEs", list(_IDE)),
-        ("local secrets: never in an image layer", list(_SECRETS)),
-        ("generated files the build does not read", ["Dockerfile", IGNORE_FILE, "Makefile"]),
-    ]
-    if _tests_unused(project):
-        # go build never reads tests or testdata; leaving them out keeps a test-only
-        # change from invalidating the image's source layer.
-        groups.append(("tests (no //go:embed names them)", ["**/*_test.go", "**/testdata"]))
-    if (project.root / "vendor" / "modules.txt").is_file():
-        groups.append(("vendored modules' test data", ["vendor/**/testdata"]))
-    return groups
-
-
-def _tests_unused(project: Project) -> bool:
-    root = project.root
-    for path in inputs.build_inputs(root, (project.out_dir, project.state_dir)):
-        rel = path.relative_to(root)
-        if rel.name.endswith("_test.go") or ("testdata" in rel.parts and rel.parts[0] != "vendor"):
-            return False
-    return True
+from gobuild.project.config import Project
+from gobuild.project.layout import DOCKERFILE_NAME, DOCKERIGNORE_NAME
+from gobuild.render.dockerignore import ignore_groups
 
 
 def patterns(project: Project) -> list[str]:
     """The rules in effect: the project's .dockerignore if it has one, else the generated."""
-    path = project.root / IGNORE_FILE
+    path = project.root / DOCKERIGNORE_NAME
     if path.is_file():
         return parse(path.read_text(encoding="utf-8", errors="replace"))
     return [p for _, group in ignore_groups(project) for p in group]
@@ -80,11 +50,13 @@ class Report:
     rules_from: str = ""
 
 
-def report(project: Project, dockerfile: str = "Dockerfile") -> Report:
+def report(project: Project, dockerfile: str = DOCKERFILE_NAME) -> Report:
     """Walk the context as the engine would, attributing each excluded file to its rule."""
     root = project.root
     rules = patterns(project)
-    out = Report(rules_from=IGNORE_FILE if (root / IGNORE_FILE).is_file() else "generated rules")
+    out = Report(
+        rules_from=DOCKERIGNORE_NAME if (root / DOCKERIGNORE_NAME).is_file() else "generated rules"
+    )
     matcher = PatternMatcher([*rules, f"!{dockerfile}"])
     compiled = [Pattern(r) for r in rules]
     for dirpath, dirnames, filenames in os.walk(root):

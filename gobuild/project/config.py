@@ -1,15 +1,15 @@
-"""gobuild.toml → a validated, frozen :class:`Project`.
+"""gobuild.toml, go.mod and the environment → a validated, frozen :class:`Project`.
 
-This is the one place that reads configuration files and environment
-variables; everything downstream receives plain fields. Validation happens
-completely at load time, and every error is one line naming file and key.
+This is the one place that reads configuration files and turns gobuild's
+environment variables into values; everything downstream receives plain
+fields. Validation happens completely at load time, and every error is one
+line naming the file and key (or the variable).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import re
 import tomllib
 import typing
@@ -23,19 +23,17 @@ from pydantic import BaseModel, ValidationError
 
 from gobuild.errors import ConfigError, GobuildError
 from gobuild.project import gomod
+from gobuild.project.environ import Environment, current
+from gobuild.project.layout import CONFIG_NAME, LOCK_NAME, state_dir
+from gobuild.project.names import SourceName
 from gobuild.project.settings import (
     BinarySection,
     ProfileSection,
     Settings,
-    SourceName,
     check_mirror_url,
     check_tag,
 )
 from gobuild.project.versions import VersionRequest
-
-CONFIG_NAME = "gobuild.toml"
-LOCK_NAME = "gobuild.lock"
-STATE_DIR_NAME = ".gobuild"
 
 
 def binary_name(module: str, package: str) -> str:
@@ -71,7 +69,7 @@ class Project:
     gomod: gomod.GoMod
     cache_dir: Path
     mirror: str | None
-    environ: Mapping[str, str]
+    env: Environment
     profile_name: str = "dev"
     env_tags: tuple[str, ...] = ()
     source_date_epoch: int | None = None
@@ -103,7 +101,12 @@ class Project:
     @property
     def state_dir(self) -> Path:
         """gobuild's own working state (gitignored)."""
-        return self.root / STATE_DIR_NAME
+        return state_dir(self.root)
+
+    @property
+    def vendored(self) -> bool:
+        """Whether the module vendors its dependencies (vendor/modules.txt exists)."""
+        return (self.root / "vendor" / "modules.txt").is_file()
 
     @property
     def sources(self) -> tuple[SourceName, ...]:
@@ -138,18 +141,21 @@ class Project:
         )
 
 
-def load_project(start: Path, env: Mapping[str, str] | None = None) -> Project:
-    """Find the Go module at or above ``start`` and load its gobuild.toml (optional)."""
-    env = os.environ if env is None else env
+def load_project(start: Path, env: Environment | None = None) -> Project:
+    """Find the Go module at or above ``start`` and load its gobuild.toml (optional).
+
+    ``env`` is the environment the front end read (default: the process's, now).
+    """
+    env = current() if env is None else env
     root = gomod.find_module_root(start.resolve())
     if root is None:
         raise ConfigError(f"not inside a Go module: no go.mod in {start} or any parent directory")
     config_file = root / CONFIG_NAME
     settings = load_settings(config_file) if config_file.exists() else Settings()
     mirror = settings.toolchain.mirror
-    if env.get("GOBUILD_GO_MIRROR"):
+    if env.mirror:
         try:
-            mirror = check_mirror_url(env["GOBUILD_GO_MIRROR"])
+            mirror = check_mirror_url(env.mirror)
         except ValueError as exc:
             raise ConfigError(f"GOBUILD_GO_MIRROR: {exc}") from exc
     return Project(
@@ -159,11 +165,11 @@ def load_project(start: Path, env: Mapping[str, str] | None = None) -> Project:
         gomod=gomod.read(root / "go.mod"),
         cache_dir=cache_dir(root, settings, env),
         mirror=mirror.rstrip("/") if mirror else None,
-        environ=dict(env),
+        env=env,
         profile_name=settings.build.default_profile,
-        env_tags=_env_tags(env.get("GOBUILD_TAGS", "")),
-        source_date_epoch=_source_date_epoch(env.get("SOURCE_DATE_EPOCH")),
-    ).with_profile(env.get("GOBUILD_PROFILE"), "GOBUILD_PROFILE")
+        env_tags=_env_tags(env.tags),
+        source_date_epoch=_source_date_epoch(env.source_date_epoch),
+    ).with_profile(env.profile, "GOBUILD_PROFILE")
 
 
 def _env_tags(text: str) -> tuple[str, ...]:
@@ -184,10 +190,10 @@ def _source_date_epoch(text: str | None) -> int | None:
     return int(text)
 
 
-def cache_dir(root: Path, settings: Settings, env: Mapping[str, str]) -> Path:
+def cache_dir(root: Path, settings: Settings, env: Environment) -> Path:
     """GOBUILD_CACHE, else toolchain.cache_dir (relative to the project), else the user cache."""
-    if env.get("GOBUILD_CACHE"):
-        return Path(env["GOBUILD_CACHE"]).expanduser().resolve()
+    if env.cache:
+        return Path(env.cache).expanduser().resolve()
     if settings.toolchain.cache_dir:
         return (root / Path(settings.toolchain.cache_dir).expanduser()).resolve()
     return Path(platformdirs.user_cache_dir("gobuild", appauthor=False))

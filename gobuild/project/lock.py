@@ -1,7 +1,10 @@
 """gobuild.lock: the resolved Go version and each archive's sha256, per platform.
 
-Users commit it. Later installs verify against it and refuse a mismatch. The
-format is JSON with sorted keys so diffs stay small and stable.
+Users commit it. Later installs verify against it and refuse a mismatch; the
+renderers read the version and archives from it. Reading it is a small pure
+function of the file (:func:`read`, :func:`locked_version`): nothing here
+fetches or installs. The format is JSON with sorted keys so diffs stay small
+and stable.
 """
 
 from __future__ import annotations
@@ -9,13 +12,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gobuild import atomic
 from gobuild.digest import Artifact
 from gobuild.errors import ConfigError
 from gobuild.project.platforms import Platform
 from gobuild.project.versions import GoVersion, VersionRequest
+
+if TYPE_CHECKING:
+    from gobuild.project.config import Project
 
 FORMAT = 1
 
@@ -111,3 +117,22 @@ def dumps(lock: Lock) -> str:
         },
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def pinned_version(project: Project) -> str:
+    """The Go version the project's pin means, known offline when gobuild.lock or an
+    exact pin says it; else the request itself (a series such as ``1.22``)."""
+    request = project.go_pin().request
+    version = read(project.lock_file).pinned(request)
+    return str(version) if version else str(request)
+
+
+def locked_version(project: Project) -> GoVersion:
+    """The exact Go the generated files pin: gobuild.lock's, or an exact pin; else an error."""
+    request = project.go_pin().request
+    version = read(project.lock_file).pinned(request)
+    if version is None:
+        raise ConfigError(
+            f"Go {request} is not resolved yet: run `gobuild toolchain install` to lock it"
+        )
+    return version

@@ -1,4 +1,4 @@
-"""GOOS/GOARCH pairs and detection of the host's."""
+"""Go targets: GOOS/GOARCH pairs, variants (GOAMD64, GOARM, GO386), and the host's."""
 
 from __future__ import annotations
 
@@ -16,11 +16,17 @@ _MACHINES = {
     "arm64": "arm64",
 }
 _NAME = re.compile(r"^[a-z0-9]+$")
+# The variants each architecture has, and the variable that selects one.
+VARIANTS = {
+    "amd64": ("GOAMD64", ("v1", "v2", "v3", "v4")),
+    "arm": ("GOARM", ("5", "6", "7")),
+    "386": ("GO386", ("sse2", "softfloat")),
+}
 
 
 @dataclass(frozen=True, order=True)
 class Platform:
-    """A Go target, e.g. ``linux/amd64``."""
+    """A Go platform, e.g. ``linux/amd64``."""
 
     goos: str
     goarch: str
@@ -40,6 +46,61 @@ class Platform:
 
     def __str__(self) -> str:
         return f"{self.goos}/{self.goarch}"
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """A build target: a platform with an optional variant (GOAMD64, GOARM, GO386)."""
+
+    goos: str
+    goarch: str
+    variant: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """``linux/amd64`` or ``linux/amd64/v3``; GobuildError for anything else."""
+        parts = text.split("/")
+        if len(parts) not in (2, 3):
+            raise GobuildError(f"invalid platform {text!r}: expected GOOS/GOARCH[/VARIANT]")
+        platform = Platform.parse("/".join(parts[:2]))
+        variant = parts[2] if len(parts) == 3 else None
+        if variant is not None:
+            allowed = VARIANTS.get(platform.goarch, ("", ()))[1]
+            if variant not in allowed:
+                hint = (
+                    f" ({', '.join(allowed)})"
+                    if allowed
+                    else " (only amd64, arm and 386 have them)"
+                )
+                raise GobuildError(
+                    f"{text!r}: unknown variant {variant!r} for {platform.goarch}{hint}"
+                )
+        return cls(platform.goos, platform.goarch, variant)
+
+    @property
+    def pair(self) -> str:
+        """``os/arch`` as ``go tool dist list`` prints it."""
+        return f"{self.goos}/{self.goarch}"
+
+    def env(self) -> dict[str, str]:
+        """GOOS, GOARCH and the variant variable, if any."""
+        env = {"GOOS": self.goos, "GOARCH": self.goarch}
+        if self.variant:
+            env[VARIANTS[self.goarch][0]] = self.variant
+        return env
+
+    def artifact(self, binary: str) -> str:
+        """``<name>_<os>_<arch>[_<variant>][.exe]``."""
+        name = f"{binary}_{self.goos}_{self.goarch}" + (f"_{self.variant}" if self.variant else "")
+        return name + (".exe" if self.goos == "windows" else "")
+
+    def __str__(self) -> str:
+        return self.pair + (f"/{self.variant}" if self.variant else "")
+
+
+def variant_variables() -> tuple[str, ...]:
+    """GOAMD64, GOARM, GO386: the variables a variant sets."""
+    return tuple(var for var, _ in VARIANTS.values())
 
 
 def host(system: str | None = None, machine: str | None = None) -> Platform:

@@ -13,10 +13,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gobuild.errors import GobuildError
-from gobuild.project.platforms import Platform
+from gobuild.project.layout import STATE_DIR_NAME
+from gobuild.project.names import Enforcement, Linter, Runtime, SourceName
+from gobuild.project.platforms import Target
+from gobuild.project.quantities import MAX_CPUS, Memory, parse_duration, parse_size
 from gobuild.project.versions import VersionRequest
 
-SourceName = Literal["official", "pypi"]
 DEFAULT_PROFILES = ("dev", "test", "prod")
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -27,11 +29,6 @@ _TAG = re.compile(r"^[A-Za-z0-9_.]+$")
 _XVAR = re.compile(r"^[A-Za-z0-9_.~+/-]*[A-Za-z0-9_~+-]\.[A-Za-z_][A-Za-z0-9_]*$")
 _OUT_DIR = re.compile(r"^[A-Za-z0-9_.+][A-Za-z0-9_.+-]*(/[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)*$")
 _PROFILE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_VARIANTS = {
-    "amd64": ("v1", "v2", "v3", "v4"),
-    "arm": ("5", "6", "7"),
-    "386": ("sse2", "softfloat"),
-}
 
 
 def _line(value: str, what: str) -> str:
@@ -56,18 +53,10 @@ def check_xvar(target: str) -> str:
 
 def check_platform(text: str) -> str:
     """``os/arch`` or ``os/arch/variant`` (GOAMD64 v1-v4, GOARM 5-7, GO386), or ValueError."""
-    parts = text.split("/")
     try:
-        Platform.parse("/".join(parts[:2]))
+        Target.parse(text)
     except GobuildError as exc:
         raise ValueError(str(exc)) from None
-    if len(parts) == 3:
-        allowed = _VARIANTS.get(parts[1], ())
-        if parts[2] not in allowed:
-            hint = f" ({', '.join(allowed)})" if allowed else " (only amd64, arm and 386 have them)"
-            raise ValueError(f"{text!r}: unknown variant {parts[2]!r} for {parts[1]}{hint}")
-    elif len(parts) != 2:
-        raise ValueError(f"invalid platform {text!r}: expected GOOS/GOARCH[/VARIANT]")
     return text
 
 
@@ -196,7 +185,7 @@ class BuildSection(Section):
             raise ValueError(
                 f"{value!r}: only letters, digits, '.', '_', '+', '-', '/' (no leading '-')"
             )
-        if parts[0] in (".git", ".gobuild", "vendor"):
+        if parts[0] in (".git", STATE_DIR_NAME, "vendor"):
             raise ValueError(f"{value!r} would overwrite {parts[0]}/")
         return value
 
@@ -297,7 +286,6 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ALPINE = re.compile(r"^[0-9]+\.[0-9]+(?:\.[0-9]+)?$")
 _LABEL_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,126}[a-z0-9])?$")
 _DURATION = re.compile(r"^[0-9]{1,6}(?:ms|s|m|h)$")
-RUNTIMES = ("alpine", "scratch", "distroless")
 _OWN_LABELS = {
     f"org.opencontainers.image.{k}" for k in ("version", "revision", "created", "title", "source")
 }
@@ -321,7 +309,7 @@ class DockerSection(Section):
     go_image: str = "golang"
     go_digest: str | None = None
     alpine_version: str = "3.20"
-    runtime: Literal["alpine", "scratch", "distroless"] = "alpine"
+    runtime: Runtime = "alpine"
     runtime_image: str | None = None  # default: alpine, or gcr.io/distroless/static-debian12
     runtime_tag: str | None = None  # default: the alpine version, or "nonroot"
     runtime_digest: str | None = None
@@ -404,69 +392,10 @@ class DockerSection(Section):
         return value
 
 
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
-_SIZE_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1000,
-    "kb": 1000,
-    "m": 1000**2,
-    "mb": 1000**2,
-    "g": 1000**3,
-    "gb": 1000**3,
-    "t": 1000**4,
-    "tb": 1000**4,
-    "kib": 1024,
-    "mib": 1024**2,
-    "gib": 1024**3,
-    "tib": 1024**4,
-}
-_TIME = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$")
-_TIME_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-LINTERS = ("vet", "gofmt", "staticcheck", "golangci-lint")
-MECHANISMS = ("auto", "cgroup2", "systemd-run", "cgroup1", "watchdog")
-
-
-def parse_size(text: str) -> int:
-    """``"2GiB"``, ``"512MiB"``, ``"1.5G"``, ``"1073741824"`` → bytes, or ValueError."""
-    m = _SIZE.match(text)
-    unit = m[2].lower() if m else ""
-    if not m or unit not in _SIZE_UNITS:
-        raise ValueError(
-            f"{text!r} is not a size: use a number with B, KiB, MiB, GiB, TiB (or KB, MB, GB)"
-        )
-    value = int(float(m[1]) * _SIZE_UNITS[unit])
-    if value <= 0:
-        raise ValueError(f"{text!r}: a memory size must be positive")
-    return value
-
-
-def parse_percent(text: str) -> float | None:
-    """``"50%"`` → 50.0; None when ``text`` is not a percentage; ValueError outside 1-100%."""
-    body = text.strip()
-    if not body.endswith("%"):
-        return None
-    try:
-        value = float(body[:-1])
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 100:
-        raise ValueError(f"{text!r}: a percentage of the host's memory is 1-100%")
-    return value
-
-
-def parse_duration(text: str) -> float:
-    """``"10m"``, ``"90s"``, ``"1.5h"`` → seconds, or ValueError."""
-    m = _TIME.match(text.strip())
-    if not m or float(m[1]) <= 0:
-        raise ValueError(f"{text!r} is not a positive duration like 90s, 10m, 1h")
-    return float(m[1]) * _TIME_UNITS[m[2]]
-
-
 class CapsSection(Section):
     """Per-task caps in ``[checks.test]``, ``[checks.lint]``, ``[checks.bench]``."""
 
-    cpus: Annotated[float, Field(gt=0, le=4096)] | None = None
+    cpus: Annotated[float, Field(gt=0, le=MAX_CPUS)] | None = None
     memory: str | None = None
     timeout: str | None = None
 
@@ -509,10 +438,10 @@ class BenchCaps(CapsSection):
 class ChecksSection(Section):
     """``[checks]``: the budget test/lint/bench share and how caps are enforced."""
 
-    cpus: Annotated[float, Field(gt=0, le=4096)] | None = None  # default: the host's
+    cpus: Annotated[float, Field(gt=0, le=MAX_CPUS)] | None = None  # default: the host's
     memory: str | None = None  # default: ~75% of the host's
-    enforcement: Literal["auto", "cgroup2", "systemd-run", "cgroup1", "watchdog"] = "auto"
-    linters: list[Literal["vet", "gofmt", "staticcheck", "golangci-lint"]] = ["vet", "gofmt"]
+    enforcement: Enforcement = "auto"
+    linters: list[Linter] = ["vet", "gofmt"]
     grace: Annotated[float, Field(ge=0, le=600)] = 5.0  # between SIGTERM and SIGKILL
     test: TestCaps = TestCaps()
     lint: CapsSection = CapsSection()
@@ -528,8 +457,8 @@ class ChecksSection(Section):
     @field_validator("memory")
     @classmethod
     def _memory(cls, value: str | None) -> str | None:
-        if value is not None and parse_percent(value) is None:
-            parse_size(value)
+        if value is not None:
+            Memory.parse(value)
         return value
 
 

@@ -11,16 +11,18 @@ import dataclasses
 import re
 from typing import Any
 
-from gobuild.build.plan import FIXED_ENV, build_plan, checked_binaries, go_env, quote_field
+from gobuild.builds.goenv import FIXED, PROFILE_VARIABLES, profile_env
+from gobuild.builds.plan import build_plan, checked_binaries, quote_field
 from gobuild.errors import ConfigError
-from gobuild.image import context as buildcontext
 from gobuild.project.config import Project
+from gobuild.project.lock import locked_version
 from gobuild.project.settings import BinarySection, DockerSection
-from gobuild.toolchain import install as toolchain
+from gobuild.render.dockerignore import ignore_groups
 
-BUILD_ARGS = ("VERSION", "COMMIT", "DATE", "TREE_STATE")
+# The embedded values a build context cannot know (it has no .git): build args, by value key.
+BUILD_ARGS = {"version": "VERSION", "commit": "COMMIT", "date": "DATE", "tree_state": "TREE_STATE"}
 # Profile variables that become build args (their defaults are the profile's values).
-PROFILE_ARGS = ("GOPROXY", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOSUMDB", "GOFLAGS")
+PROFILE_ARGS = (*PROFILE_VARIABLES.values(), "GOFLAGS")
 DISTROLESS = "gcr.io/distroless/static-debian12"
 BIN_DIR = "/usr/local/bin"
 
@@ -56,7 +58,7 @@ def image_project(project: Project) -> Project:
 def base_images(project: Project) -> tuple[str, str | None]:
     """The build and runtime base image references (runtime None for scratch)."""
     docker = project.settings.docker
-    go = f"{docker.go_image}:{toolchain.locked_version(project)}-alpine{docker.alpine_version}"
+    go = f"{docker.go_image}:{locked_version(project)}-alpine{docker.alpine_version}"
     if docker.go_digest:
         go += f"@{docker.go_digest}"
     if docker.runtime == "scratch":
@@ -98,25 +100,17 @@ def static_labels(project: Project, binary: BinarySection) -> dict[str, str]:
 
 def context(project: Project) -> dict[str, Any]:
     """The values the Dockerfile template places."""
-    version = toolchain.locked_version(project)
+    version = locked_version(project)
     docker = project.settings.docker
     p = image_project(project)
     binary = image_binary(p)
     plan = build_plan(p, binary, str(version))
-    static: list[str] = list(plan.ldflags)
-    dynamic: list[tuple[str, str]] = []
-    for var, key in plan.xvars:
-        if key == "version" and plan.configured_version is not None:
-            static.append(f"-X={var}={plan.configured_version}")
-        elif key == "go_version":
-            static.append(f"-X={var}={version.tag}")
-        else:
-            dynamic.append((f"-X={var}=", key.upper()))
+    xvars = plan.xvar_values()
     env = dict(plan.env)
-    profile_env = go_env(p)
-    vendored = any(f == "-mod=vendor" for f in plan.flags)
     runtime = None if docker.runtime == "scratch" else _runtime_ref(docker, "${ALPINE_VERSION}")
     labels = static_labels(project, binary)
+    static_env = [(k, env[k]) for k in FIXED]
+    profile = profile_env(p)
     return {
         "syntax": docker.syntax,
         "go_version": str(version),
@@ -129,12 +123,17 @@ def context(project: Project) -> dict[str, Any]:
         "binary_path": f"{BIN_DIR}/{binary.name}",
         "package": plan.package,
         "flags": list(plan.flags),
-        "static_ldflags": " ".join(quote_field(f) for f in static),
-        "dynamic_ldflags": dynamic,
-        "static_env": [(k, env[k]) for k in FIXED_ENV],
-        "profile_args": [(k, profile_env.get(k)) for k in PROFILE_ARGS],
-        "build_args": BUILD_ARGS,
-        "vendored": vendored,
+        "static_ldflags": " ".join(
+            quote_field(f)
+            for f in [*plan.ldflags, *(f"-X={v}={x}" for v, _, x in xvars if x is not None)]
+        ),
+        "dynamic_ldflags": [(f"-X={v}=", BUILD_ARGS[k]) for v, k, x in xvars if x is None],
+        "static_env": static_env,
+        # `go mod download` compiles nothing: CGO_ENABLED does not concern it.
+        "module_env": [(k, v) for k, v in static_env if k != "CGO_ENABLED"],
+        "profile_args": [(k, profile.get(k)) for k in PROFILE_ARGS],
+        "build_args": tuple(BUILD_ARGS.values()),
+        "vendored": p.vendored,
         "labels": sorted(labels.items()),
         "user": docker.user,
         "expose": docker.expose,
@@ -145,4 +144,4 @@ def context(project: Project) -> dict[str, Any]:
 
 def ignore_context(project: Project) -> dict[str, Any]:
     """The values the .dockerignore template places."""
-    return {"groups": buildcontext.ignore_groups(project)}
+    return {"groups": ignore_groups(project)}

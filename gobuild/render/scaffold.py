@@ -8,8 +8,9 @@ from pathlib import Path
 from gobuild import atomic
 from gobuild.errors import ConfigError
 from gobuild.project import gomod
-from gobuild.project.config import CONFIG_NAME, STATE_DIR_NAME, binary_name
-from gobuild.render import engine as render
+from gobuild.project.config import binary_name
+from gobuild.project.layout import CONFIG_NAME, STATE_DIR_NAME
+from gobuild.render import engine
 
 DODO_NAME = "dodo.py"
 GITIGNORE_ENTRIES = (f"/{STATE_DIR_NAME}/", "/dist/")
@@ -47,11 +48,11 @@ def init(root: Path, force: bool = False) -> InitResult:
         )
     packages = gomod.main_packages(root)
     binaries = [{"name": binary_name(mod.module, p), "package": p} for p in packages]
-    config_text = render.render(
+    config_text = engine.render(
         "gobuild.toml.j2", module=mod.module, go_version=go_version, binaries=binaries
     )
     atomic.write_text(root / CONFIG_NAME, config_text)
-    atomic.write_text(root / DODO_NAME, render.render("dodo.py.j2"))
+    atomic.write_text(root / DODO_NAME, engine.render("dodo.py.j2"))
     written = list(targets)
     if _add_gitignore_entry(root / ".gitignore"):
         written.append(root / ".gitignore")

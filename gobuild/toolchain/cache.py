@@ -10,7 +10,7 @@ Layout under the cache directory::
 A version is installed only when its marker exists (as Go's module cache and
 the actions tool-cache do). Reading the cache needs only the standard library,
 so doit can ask "is the pinned Go present?" on every run at no cost; installing
-lives in :mod:`gobuild.toolchain`.
+lives in :mod:`.install`.
 """
 
 from __future__ import annotations

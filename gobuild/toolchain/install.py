@@ -1,4 +1,4 @@
-"""Installing pinned Go versions into the cache (:mod:`gobuild.toolcache`), safely.
+"""Installing pinned Go versions into the cache (:mod:`.cache`), safely.
 
 Resolve the version (gobuild.lock first, so a locked project needs no network),
 take the per-version lock, fetch from the configured sources in order, verify,
@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,21 +21,18 @@ from typing import TYPE_CHECKING
 
 from gobuild import atomic
 from gobuild.atomic import remove_tree
-from gobuild.errors import (
-    ConfigError,
-    GobuildError,
-    IntegrityError,
-    SourceError,
-    ToolchainError,
-)
+from gobuild.errors import GobuildError, IntegrityError, SourceError, ToolchainError
 from gobuild.fetch import Fetcher
 from gobuild.progress import Reporter, Silent
 from gobuild.project import lock as lockfile
 from gobuild.project import platforms
+from gobuild.project.names import SourceName
 from gobuild.project.platforms import Platform
 from gobuild.project.versions import GoVersion, VersionRequest, resolve
 from gobuild.toolchain.cache import Cache, Installed, find
-from gobuild.toolchain.official import Fetched, OfficialSource, PypiSource, Source
+from gobuild.toolchain.official import OfficialSource
+from gobuild.toolchain.pypi import PypiSource
+from gobuild.toolchain.source import Fetched, Source
 
 if TYPE_CHECKING:
     from gobuild.project.config import Project
@@ -165,7 +162,7 @@ class _Installer:
             fetched = self._fetch(version, work)
             t = time.perf_counter()
             staged = work / "tree"
-            from gobuild.toolchain.archive import extract as archive  # noqa: PLC0415 - only installs extract
+            from gobuild.toolchain.archive import extract as archive  # noqa: PLC0415 - installs only
 
             if fetched.scanned is not None:
                 stats = archive.extract_scanned(fetched.scanned, staged, reporter=self.reporter)
@@ -243,26 +240,12 @@ def _check_tree(goroot: Path, version: GoVersion, fetched: Fetched) -> None:
         )
 
 
-def environ(goroot: Path, base: Mapping[str, str]) -> dict[str, str]:
-    """``base`` with GOROOT, PATH and GOTOOLCHAIN=local set for ``goroot``.
-
-    GOTOOLCHAIN=local stops the go command from switching to another toolchain
-    on its own; GOROOT and the PATH prefix put this Go ahead of /usr/local/go
-    or any other Go on the machine.
-    """
-    env = dict(base)
-    env["GOROOT"] = str(goroot)
-    env["GOTOOLCHAIN"] = "local"
-    env["PATH"] = os.pathsep.join(p for p in [str(goroot / "bin"), base.get("PATH", "")] if p)
-    return env
-
-
 def request_for(project: Project, version: str | None = None) -> Request:
     """A :class:`Request` for ``project``'s pinned Go (or ``version`` when given)."""
     pin = VersionRequest.parse(version) if version else project.go_pin().request
     tc = project.settings.toolchain
     fetcher = Fetcher(retries=tc.retries, timeout=tc.timeout)
-    by_name: dict[str, Source] = {
+    by_name: dict[SourceName, Source] = {
         "official": OfficialSource(fetcher, project.mirror),
         "pypi": PypiSource(),
     }
@@ -286,21 +269,3 @@ def find_installed(req: Request) -> Installed | None:
     release a series request means (nothing locked yet).
     """
     return find(req.cache.root, req.request, req.platform, req.lock_path)
-
-
-def pinned_version(req: Request) -> str:
-    """The version ``req`` means, known offline when the lock or an exact pin says it."""
-    lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
-    version = lock.pinned(req.request)
-    return str(version) if version else str(req.request)
-
-
-def locked_version(project: Project) -> GoVersion:
-    """The exact Go generated files pin: gobuild.lock's, or an exact pin; else an error."""
-    req = request_for(project)
-    version = lockfile.read(project.lock_file).pinned(req.request)
-    if version is None:
-        raise ConfigError(
-            f"Go {req.request} is not resolved yet: run `gobuild toolchain install` to lock it"
-        )
-    return version

@@ -1,14 +1,14 @@
 """Safe extraction of Go distributions (``.tar.gz`` and wheel ``.zip``).
 
-Every member passes the allowlist (:mod:`gobuild.allowlist`) before any file
+Every member passes the allowlist (:mod:`.allowlist`) before any file
 is written; any violation rejects the whole archive and removes the
 destination. tar members then pass tarfile's ``data`` filter as a second,
 independent layer as they are written.
 
 A ``.tar.gz`` is inflated to a plain ``.tar`` and its headers checked
-(:mod:`gobuild.tarscan`; the toolchain installer does both while
+(:mod:`.tarscan`; the toolchain installer does both while
 downloading). The files are then copied straight from the ``.tar`` into place
-by several writers at once (:mod:`gobuild.tarworker`).
+by several writers at once (:mod:`.tarworker`).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def extract_scanned(
     reporter: Reporter | None = None,
     writers: int | None = None,
 ) -> Stats:
-    """Write a checked ``.tar`` (from :class:`~gobuild.tarscan.TarReceiver`) into new
+    """Write a checked ``.tar`` (from :class:`~.tarscan.TarReceiver`) into new
     directory ``dest``, read-only, as :func:`extract` does.
 
     ``writers`` processes write the files (default: one per CPU, at most 4, for
@@ -237,7 +237,7 @@ def _split(files: list[tarworker.Job], n: int) -> list[list[tarworker.Job]]:
 
 
 class _Helpers:
-    """Helper processes that write runs of files (see :mod:`gobuild.tarworker`)."""
+    """Helper processes that write runs of files (see :mod:`.tarworker`)."""
 
     def __init__(self, count: int, name: str) -> None:
         self.name = name

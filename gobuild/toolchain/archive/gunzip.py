@@ -5,7 +5,7 @@ compressed body into. It pipes each chunk to a helper process
 (``tarworker.py inflate``) that inflates it and appends the result to a plain
 ``.tar``, reporting how far the file has grown; :meth:`GunzipSink.reader`
 reads that file as it grows, so the tar headers can be checked while the body
-still arrives (:mod:`gobuild.tarscan`). Inflation runs in its own process
+still arrives (:mod:`.tarscan`). Inflation runs in its own process
 because, on a thread, it and the pure-Python header parsing slowed each other
 down by half (the GIL). Nothing is extracted here: the ``.tar`` is an
 intermediate file in the install's private temp directory, and extraction

@@ -1,12 +1,12 @@
 """Receiving a ``.tar.gz`` and checking its headers while it downloads.
 
 :class:`TarReceiver` is the sink a download writes into. A helper process
-inflates the body to a plain ``.tar`` as it arrives (:mod:`gobuild.gunzip`),
+inflates the body to a plain ``.tar`` as it arrives (:mod:`.gunzip`),
 and a thread here reads the tar headers as they appear, skipping the data by
-seeking, and runs every member through the allowlist (:mod:`gobuild.allowlist`).
+seeking, and runs every member through the allowlist (:mod:`.allowlist`).
 When the last byte has arrived and the caller has compared the digest,
 :meth:`TarReceiver.finish` returns a :class:`ScannedTar`: the members that
-passed, ready for :func:`gobuild.archive.extract_scanned` to write. Nothing is
+passed, ready for :func:`.extract.extract_scanned` to write. Nothing is
 written into a tree before then.
 """
 

@@ -1,7 +1,7 @@
 """Writing checked tar members into a new tree, in this process or a helper.
 
 A Go distribution is ~11k small files, and creating them is most of an
-install's time. :mod:`gobuild.archive` checks every member first, creates the
+install's time. :mod:`.extract` checks every member first, creates the
 directories, then splits the files into contiguous runs and writes one run
 itself while helper processes (this file run as a script) write the others:
 creating files is CPU-bound system time, and threads would serialise on the GIL.
@@ -15,7 +15,7 @@ reached through a link.
 Helpers run this file as a script (:func:`helper_argv`), so it imports only
 the standard library (and isal, when installed). ``tarworker.py write PID``
 reads its job from stdin; ``tarworker.py inflate PATH LIMIT`` is the helper of
-:mod:`gobuild.gunzip`.
+:mod:`.gunzip`.
 """
 
 from __future__ import annotations

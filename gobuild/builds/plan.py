@@ -15,74 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gobuild.builds.flags import mod_flags, tag_union, tags_flag
+from gobuild.builds.goenv import SCRUBBED, go_environ, profile_env
+from gobuild.errors import ConfigError
 from gobuild.project import gomod
 from gobuild.project.config import Project
-from gobuild.errors import ConfigError
+from gobuild.project.platforms import Target
 from gobuild.project.settings import BinarySection
 
 VALUE_KEYS = ("version", "commit", "date", "tree_state", "go_version")
 STATIC_LDFLAGS = ("-s", "-w", "-buildid=")
-_VARIANT_ENV = {"amd64": "GOAMD64", "arm": "GOARM", "386": "GO386"}
-# Inherited variables that would change the bytes behind gobuild's back.
-SCRUBBED_ENV = (
-    "GOFLAGS",
-    "GOOS",
-    "GOARCH",
-    "GOAMD64",
-    "GOARM",
-    "GOARM64",
-    "GO386",
-    "GOEXPERIMENT",
-    "GOROOT",
-    "GOTOOLCHAIN",
-    "GOWORK",
-    "GOENV",
-    "CGO_ENABLED",
-)
-# The variables every build sets the same way, whatever the profile.
-FIXED_ENV = ("CGO_ENABLED", "GOTOOLCHAIN", "GOWORK", "GOENV")
-_PROFILE_ENV = {
-    "goproxy": "GOPROXY",
-    "goprivate": "GOPRIVATE",
-    "gonoproxy": "GONOPROXY",
-    "gonosumdb": "GONOSUMDB",
-    "gosumdb": "GOSUMDB",
-}
-
-
-@dataclass(frozen=True, order=True)
-class Target:
-    """A GOOS/GOARCH pair with an optional variant (GOAMD64, GOARM, GO386)."""
-
-    goos: str
-    goarch: str
-    variant: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Target:
-        """``linux/amd64`` or ``linux/amd64/v3`` (validated by the settings schema)."""
-        parts = text.split("/")
-        return cls(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
-
-    @property
-    def pair(self) -> str:
-        """``os/arch`` as ``go tool dist list`` prints it."""
-        return f"{self.goos}/{self.goarch}"
-
-    def env(self) -> dict[str, str]:
-        """GOOS, GOARCH and the variant variable, if any."""
-        env = {"GOOS": self.goos, "GOARCH": self.goarch}
-        if self.variant:
-            env[_VARIANT_ENV[self.goarch]] = self.variant
-        return env
-
-    def artifact(self, binary: str) -> str:
-        """``<name>_<os>_<arch>[_<variant>][.exe]``."""
-        name = f"{binary}_{self.goos}_{self.goarch}" + (f"_{self.variant}" if self.variant else "")
-        return name + (".exe" if self.goos == "windows" else "")
-
-    def __str__(self) -> str:
-        return self.pair + (f"/{self.variant}" if self.variant else "")
 
 
 @dataclass(frozen=True)
@@ -124,11 +66,16 @@ class BuildPlan:
 
     def environ(self, goroot: Path, base: Mapping[str, str]) -> dict[str, str]:
         """``base`` without variables that change the output, plus the plan's own."""
-        env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV}
-        env.update(self.env)
-        env["GOROOT"] = str(goroot)
-        env["PATH"] = f"{goroot / 'bin'}:{base.get('PATH', '')}".rstrip(":")
-        return env
+        return go_environ(goroot, base, scrub=SCRUBBED, env=dict(self.env))
+
+    def xvar_values(self) -> list[tuple[str, str, str | None]]:
+        """Each ``-X`` variable in order: (Go variable, value key, value), the value known
+        when the plan is rendered (a configured version, the Go version) or None when
+        only a build can know it (from git, or from build args)."""
+        known = {"go_version": f"go{self.go_version}"}
+        if self.configured_version is not None:
+            known["version"] = self.configured_version
+        return [(var, key, known.get(key)) for var, key in self.xvars]
 
     def fingerprint(self) -> str:
         """A digest of every field: any change to the plan means rebuild."""
@@ -163,45 +110,18 @@ def check_values(plan: BuildPlan, values: Mapping[str, str]) -> None:
             raise ConfigError(f"embedded value {field!r} spans lines; it cannot be passed")
 
 
-def tags_for(project: Project, binary: BinarySection) -> tuple[str, ...]:
-    """Config tags, the binary's, the profile's and GOBUILD_TAGS: sorted, unique."""
-    build = project.settings.build
-    return tuple(sorted({*build.tags, *binary.tags, *project.profile.tags, *project.env_tags}))
-
-
-def go_env(project: Project, cgo: bool | None = None) -> dict[str, str]:
-    """The go command's environment for the active profile (without GOROOT/PATH)."""
-    env = {
-        "CGO_ENABLED": "1" if (project.settings.build.cgo if cgo is None else cgo) else "0",
-        "GOTOOLCHAIN": "local",
-        "GOWORK": "off",
-        # A user's `go env -w` file could set GOFLAGS or GOAMD64 unseen: ignore it.
-        "GOENV": "off",
-        "GOFLAGS": " ".join(project.profile.goflags),
-    }
-    for key, var in _PROFILE_ENV.items():
-        value = getattr(project.profile, key)
-        if value is not None:
-            env[var] = value
-    return env
-
-
 def build_plan(
     project: Project, binary: BinarySection, go_version: str, target: Target | None = None
 ) -> BuildPlan:
     """The plan for one binary: the host build into dist/NAME, or one dist target."""
     build = project.settings.build
-    tags = tags_for(project, binary)
+    tags = tag_union(project, binary)
     flags = ["-trimpath"]
     if not build.vcs:
         flags.append("-buildvcs=false")
-    if (project.root / "vendor" / "modules.txt").is_file():
-        flags.append("-mod=vendor")
-    if tags:
-        flags.append(f"-tags={','.join(tags)}")
-    flags += build.flags
+    flags += [*mod_flags(project), *tags_flag(tags), *build.flags]
     cgo = binary.cgo if binary.cgo is not None else build.cgo
-    env = go_env(project, cgo)
+    env = profile_env(project, cgo)
     if target is not None:
         env.update(target.env())
         output = f"{build.out_dir}/{target.artifact(binary.name)}"

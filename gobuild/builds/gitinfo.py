@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gobuild import proc
 from gobuild.errors import GobuildError
+from gobuild.project.config import Project
 
 UNKNOWN = "unknown"
 
@@ -43,6 +44,16 @@ class GitInfo:
 def rfc3339(epoch: int) -> str:
     """UTC RFC 3339 with a Z suffix: 2024-05-01T12:00:00Z."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def of(project: Project) -> GitInfo:
+    """The values for ``project``'s tree, with its configured version and SOURCE_DATE_EPOCH."""
+    return read(
+        project.root,
+        project.env.variables,
+        source_date_epoch=project.source_date_epoch,
+        version=project.settings.build.version,
+    )
 
 
 def read(

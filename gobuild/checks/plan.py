@@ -1,0 +1,134 @@
+"""A check run's plan: every unit of the kinds asked for, the budget, the Go to run.
+
+:func:`plan_checks` decides it from the project (it installs the pinned Go if need be
+and asks ``go list`` for the packages); :class:`CheckPlan` is plain data with a JSON
+round trip, so a front end can remember it and run it again (:mod:`.run`) without
+loading the configuration: this module imports the planner only when planning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gobuild.checks.units import Caps, Unit
+from gobuild.errors import GobuildError
+from gobuild.project.names import CHECK_KINDS, CheckKind, Enforcement
+
+if TYPE_CHECKING:
+    from gobuild.project.config import Project
+    from gobuild.project.quantities import Memory
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """Everything a check run needs, as plain data (JSON round trip)."""
+
+    root: str
+    state_dir: str
+    kinds: tuple[CheckKind, ...]
+    budget_cpus: float
+    budget_memory: int
+    goroot: str
+    units: tuple[Unit, ...]
+    enforcement: Enforcement
+    grace: float
+    scrubbed: tuple[str, ...]  # inherited variables the units must not see
+    marker: str  # the toolchain's completion marker: a remembered plan needs it unchanged
+
+    @property
+    def reports(self) -> Path:
+        """Where the run's reports go: one folder per kind set, so `doit -n 2 test lint`
+        runs two at once."""
+        return reports_dir(Path(self.state_dir), self.kinds)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckPlan:
+        """The plan :meth:`to_json` wrote (KeyError/TypeError/ValueError if malformed)."""
+        units = tuple(_unit(u) for u in data["units"])
+        return cls(
+            root=str(data["root"]), state_dir=str(data["state_dir"]),
+            kinds=tuple(data["kinds"]), budget_cpus=float(data["budget_cpus"]),
+            budget_memory=int(data["budget_memory"]), goroot=str(data["goroot"]), units=units,
+            enforcement=data["enforcement"], grace=float(data["grace"]),
+            scrubbed=tuple(data["scrubbed"]),
+            marker=str(data["marker"]),
+        )  # fmt: skip
+
+
+def _unit(u: Mapping[str, Any]) -> Unit:
+    return Unit(
+        name=str(u["name"]),
+        kind=u["kind"],
+        argv=tuple(str(a) for a in u["argv"]),
+        caps=Caps(float(u["caps"]["cpus"]), int(u["caps"]["memory"])),
+        timeout=float(u["timeout"]),
+        exclusive=bool(u["exclusive"]),
+        env=tuple((str(k), str(v)) for k, v in u["env"]),
+        output=u["output"],
+    )
+
+
+def reports_dir(state_dir: Path, kinds: tuple[CheckKind, ...]) -> Path:
+    """``<state>/checks/<kinds>``: a run's reports."""
+    return state_dir / "checks" / "+".join(kinds)
+
+
+def plan_checks(
+    project: Project,
+    kinds: tuple[CheckKind, ...],
+    *,
+    cpus: float | None = None,
+    memory: Memory | None = None,
+    enforcement: Enforcement | None = None,
+) -> CheckPlan:
+    """Decide the units of ``kinds`` for ``project`` (installs the pinned Go if needed)."""
+    # The planner, the configuration and the installer load here, not at import time.
+    from gobuild.builds.goenv import go_environ  # noqa: PLC0415
+    from gobuild.checks import commands  # noqa: PLC0415
+    from gobuild.checks.budget import Host, resolve_budget  # noqa: PLC0415
+    from gobuild.progress import Silent  # noqa: PLC0415
+    from gobuild.toolchain.install import ensure, request_for  # noqa: PLC0415
+
+    for kind in kinds:
+        if kind not in CHECK_KINDS:
+            raise GobuildError(f"unknown check {kind!r} (known: {', '.join(CHECK_KINDS)})")
+    settings = project.settings.checks
+    budget = resolve_budget(project, Host.measure(), cpus, memory)
+    request = request_for(project)
+    installed = ensure(request, Silent()).installed
+    reports = reports_dir(project.state_dir, kinds)
+    base_env = go_environ(installed.goroot, project.env.variables, scrub=commands.CHECK_SCRUBBED)
+    units: list[Unit] = []
+    if "test" in kinds:
+        units += commands.test_units(project, budget, _packages(project, base_env), reports)
+    if "lint" in kinds:
+        units += commands.lint_units(project, budget, commands.go_files(project))
+    if "bench" in kinds:
+        units += commands.bench_units(project, budget)
+    return CheckPlan(
+        root=str(project.root), state_dir=str(project.state_dir), kinds=kinds,
+        budget_cpus=budget.cpus, budget_memory=budget.memory,
+        goroot=str(installed.goroot), units=tuple(units),
+        enforcement=enforcement or settings.enforcement, grace=settings.grace,
+        scrubbed=commands.CHECK_SCRUBBED,
+        marker=str(request.cache.marker(installed.version, installed.platform)),
+    )  # fmt: skip
+
+
+def _packages(project: Project, base_env: Mapping[str, str]) -> list[str]:
+    """The module's packages, as ``go list`` names them."""
+    from gobuild import proc  # noqa: PLC0415
+    from gobuild.builds.flags import mod_flags  # noqa: PLC0415
+    from gobuild.builds.goenv import profile_env  # noqa: PLC0415
+
+    argv = [str(Path(base_env["GOROOT"]) / "bin" / "go"), "list", "-e", *mod_flags(project)]
+    env = {**base_env, **profile_env(project)}
+    res = proc.run([*argv, "./..."], cwd=project.root, env=env, timeout=600)
+    return [line for line in res.stdout.splitlines() if line.strip()]

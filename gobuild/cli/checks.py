@@ -1,0 +1,106 @@
+"""``gobuild check`` and ``gobuild bench compare``: checks within the budget, and what
+benchmarks say between two runs."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+from gobuild.checks.plan import CheckPlan
+from gobuild.cli import memo
+from gobuild.cli.invocation import Invocation
+from gobuild.errors import GobuildError
+from gobuild.project.names import CHECK_KINDS, DEFAULT_CHECK_KINDS, CheckKind
+from gobuild.ui import options
+
+EXIT_FAILED = 1
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add the commands' parsers."""
+    p = sub.add_parser(
+        "check", help="run test/lint/bench concurrently within CPU and memory limits"
+    )
+    p.add_argument(
+        "kinds",
+        nargs="*",
+        metavar="KIND",
+        help=f"{', '.join(CHECK_KINDS)} (default: {' '.join(DEFAULT_CHECK_KINDS)})",
+    )
+    for option in (options.CPUS, options.MEMORY, options.ENFORCEMENT, options.PROFILE):
+        option.add_to(p)
+    p.set_defaults(handler=check)
+
+    p = sub.add_parser("bench", help="benchmark results")
+    bsub = p.add_subparsers(dest="bench_command", required=True)
+    p = bsub.add_parser("compare", help="per-benchmark deltas between two result files")
+    p.add_argument("old", type=Path)
+    p.add_argument("new", type=Path)
+    p.set_defaults(handler=bench_compare)
+
+
+def _kinds(inv: Invocation) -> tuple[CheckKind, ...]:
+    kinds: list[CheckKind] = []
+    for kind in inv.args.kinds:
+        if kind not in CHECK_KINDS:
+            raise GobuildError(f"unknown check {kind!r} (known: {', '.join(CHECK_KINDS)})")
+        kinds.append(kind)
+    return tuple(kinds) or DEFAULT_CHECK_KINDS
+
+
+def check(inv: Invocation) -> int:
+    """Plan (or recall the plan) and run the checks; exit 1 when any did not pass."""
+    args = inv.args
+    # Every option is validated before anything runs, remembered plan or not.
+    cpus = options.CPUS.value(args.cpus)
+    memory = options.MEMORY.value(args.memory)
+    enforcement = options.ENFORCEMENT.value(args.enforcement)
+    profile = options.PROFILE.value(args.profile)
+    kinds = _kinds(inv)
+    key = [",".join(kinds), str(profile), str(cpus), str(memory and memory.text), str(enforcement)]
+    remembered = memo.lookup_checks(inv.cwd, inv.env, key)
+    if remembered is not None:
+        plan = CheckPlan.from_json(remembered)
+    else:
+        from gobuild.checks.plan import plan_checks  # noqa: PLC0415 - the planner is slow to load
+
+        project = inv.project.with_profile(profile)
+        plan = plan_checks(project, kinds, cpus=cpus, memory=memory, enforcement=enforcement)
+        memo.remember_checks(inv.cwd, project.root, inv.env, key, plan.to_json())
+    return _run(inv, plan)
+
+
+def _run(inv: Invocation, plan: CheckPlan) -> int:
+    from gobuild.checks import report  # noqa: PLC0415
+    from gobuild.checks.run import run_planned  # noqa: PLC0415
+    from gobuild.checks.units import failures  # noqa: PLC0415
+    from gobuild.ui.console import CheckPrinter  # noqa: PLC0415
+
+    outcome = run_planned(plan, inv.env, CheckPrinter(inv.out, inv.err))
+    print(report.closing(outcome.results, outcome.reports), file=inv.out, flush=True)
+    bad = failures(outcome.results)
+    if bad:
+        names = ", ".join(f"{r.name} {r.status}" for r in bad)
+        print(f"gobuild: {len(bad)} check(s) did not pass: {names}", file=inv.err)
+        return EXIT_FAILED
+    return 0
+
+
+def bench_compare(inv: Invocation) -> int:
+    """Per-benchmark deltas between two result files (benchstat when on PATH)."""
+    from gobuild.checks import benchstats  # noqa: PLC0415
+
+    for p in (inv.args.old, inv.args.new):
+        if not p.is_file():
+            raise GobuildError(f"{p}: no such benchmark results file")
+    benchstat = shutil.which("benchstat", path=inv.env.path)
+    if benchstat:
+        compared = benchstats.benchstat_compare(inv.args.old, inv.args.new, benchstat)
+        print(compared, file=inv.out, end="")
+        return 0
+    old = inv.args.old.read_text(encoding="utf-8", errors="replace")
+    new = inv.args.new.read_text(encoding="utf-8", errors="replace")
+    inv.say(benchstats.format_compare(benchstats.compare(old, new)))
+    return 0

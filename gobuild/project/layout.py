@@ -1,0 +1,24 @@
+"""Where a project keeps what gobuild reads and writes: the file names, in one place.
+
+Standard library only and free of logic, so the front ends' fast paths (the
+remembered answers, the task-spec cache) name these files without loading the
+configuration schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONFIG_NAME = "gobuild.toml"  # beside go.mod; optional
+LOCK_NAME = "gobuild.lock"  # users commit it
+STATE_DIR_NAME = ".gobuild"  # gobuild's working state; gitignored
+DOCKERFILE_NAME = "Dockerfile"
+DOCKERIGNORE_NAME = ".dockerignore"
+MAKEFILE_NAME = "Makefile"
+# What `gobuild generate` writes, in the order it writes them.
+GENERATED_NAMES = (DOCKERFILE_NAME, DOCKERIGNORE_NAME, MAKEFILE_NAME)
+
+
+def state_dir(root: Path) -> Path:
+    """The state directory of the module rooted at ``root``."""
+    return root / STATE_DIR_NAME

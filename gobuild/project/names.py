@@ -1,0 +1,35 @@
+"""The words gobuild.toml and the command line accept, each list in one place.
+
+Literal types, so a misspelt name is a type error in the code and a did-you-mean
+in the configuration; the tuples are the same lists for messages and choices.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+SourceName = Literal["official", "pypi"]
+"""Where Go distributions come from (gobuild.lock records hashes per source)."""
+
+CheckKind = Literal["test", "lint", "bench"]
+"""The kinds of check units."""
+
+Linter = Literal["vet", "gofmt", "staticcheck", "golangci-lint"]
+"""The linters ``[checks] linters`` may name."""
+
+Mechanism = Literal["cgroup2", "systemd-run", "cgroup1", "watchdog"]
+"""How a unit's caps are enforced, best first."""
+
+Enforcement = Literal["auto", Mechanism]
+"""A mechanism, or ``auto``: the best one the host offers."""
+
+Runtime = Literal["alpine", "scratch", "distroless"]
+"""The generated Dockerfile's runtime stage."""
+
+SOURCES: tuple[SourceName, ...] = get_args(SourceName)
+CHECK_KINDS: tuple[CheckKind, ...] = get_args(CheckKind)
+DEFAULT_CHECK_KINDS: tuple[CheckKind, ...] = ("test", "lint")  # `doit check`, `gobuild check`
+LINTERS: tuple[Linter, ...] = get_args(Linter)
+MECHANISMS: tuple[Mechanism, ...] = get_args(Mechanism)
+ENFORCEMENTS: tuple[Enforcement, ...] = ("auto", *MECHANISMS)
+RUNTIMES: tuple[Runtime, ...] = get_args(Runtime)

@@ -1,0 +1,90 @@
+"""The task-spec cache: every task's description, remembered under a stamp.
+
+Task descriptions are computed by :func:`gobuild.tasks.describe.describe` as plain
+data and kept in the state directory (``tasks.json``) under a stamp of everything
+they depend on: every file's path, size and mtime, the environment variables
+configuration reads, the profile and gobuild's own code. A no-op ``doit build`` then
+loads JSON instead of importing the planner and reading the module's files.
+Standard library only on the cached path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gobuild import stamps
+from gobuild.project.environ import Environment
+from gobuild.project.layout import state_dir
+
+Spec = dict[str, Any]
+
+CACHE_NAME = "tasks.json"
+CACHE_FORMAT = 1
+
+
+def stamp(root: Path, env: Environment, profile: str | None, out_dir: str) -> str:
+    """A digest of everything task specs depend on (see the module docstring)."""
+    return stamps.digest(
+        [
+            f"tasks {CACHE_FORMAT} {json.dumps(profile)}",
+            env.stamp(),
+            *stamps.code(),
+            *stamps.tree(root, {root / ".git", state_dir(root), root / out_dir}),
+        ]
+    )
+
+
+class SpecError(Exception):
+    """The project cannot be described (a gobuild error's one-line message)."""
+
+
+def load_specs(root: Path, env: Environment, profile: str | None) -> Spec:
+    """The task specs for ``root``: from the cache when its stamp still holds."""
+    cache = state_dir(root) / CACHE_NAME
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("stamp") == stamp(root, env, profile, cached["specs"]["out_dir"]):
+            return dict(cached["specs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from gobuild import atomic  # noqa: PLC0415 - the slow path only
+    from gobuild.errors import GobuildError  # noqa: PLC0415
+    from gobuild.project.config import load_project  # noqa: PLC0415
+    from gobuild.tasks.describe import describe  # noqa: PLC0415
+
+    try:
+        specs = describe(load_project(root, env).with_profile(profile, "profile"))
+    except GobuildError as exc:
+        raise SpecError(str(exc)) from None
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    data = {"stamp": stamp(root, env, profile, specs["out_dir"]), "specs": specs}
+    atomic.write_text(cache, json.dumps(data))
+    return specs
+
+
+def profile_from_argv(argv: list[str]) -> str | None:
+    """The value of ``--profile X`` / ``--profile=X`` on doit's command line, if any."""
+    for i, arg in enumerate(argv):
+        if arg == "--profile" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--profile="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def toolchain_ready(spec: Mapping[str, str]) -> bool:
+    """uptodate: the pinned Go is installed and matches gobuild.lock (offline, stdlib only)."""
+    from gobuild.errors import GobuildError  # noqa: PLC0415 - light modules, loaded on use
+    from gobuild.project.platforms import Platform  # noqa: PLC0415
+    from gobuild.project.versions import VersionRequest  # noqa: PLC0415
+    from gobuild.toolchain.cache import find  # noqa: PLC0415
+
+    try:
+        request = VersionRequest.parse(spec["request"])
+        platform = Platform.parse(spec["platform"])
+        return find(Path(spec["cache"]), request, platform, Path(spec["lock"])) is not None
+    except GobuildError:
+        return False  # let the action run and report the problem properly

@@ -1,0 +1,80 @@
+"""Options both front ends take, declared once: name, help, and the one parser that
+validates them.
+
+The command line adds them to argparse as plain text and the doit tasks declare them
+as task parameters; both hand the text to :meth:`Option.value`, so ``--cpus nan`` gets
+the same one-line error (exit 1) from ``gobuild check`` and from ``doit check``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from gobuild.errors import GobuildError
+from gobuild.project.names import ENFORCEMENTS, Enforcement
+from gobuild.project.quantities import Memory, parse_cpus
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Option(Generic[T]):
+    """One ``--NAME VALUE`` option: its help, and the parser of its value."""
+
+    name: str
+    help: str
+    parse: Callable[[str], T]
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """``--NAME``."""
+        return f"--{self.name}"
+
+    def value(self, text: str | None) -> T | None:
+        """The value of ``text`` (None when the option was not given), or a
+        :class:`GobuildError` naming the option."""
+        if text is None or text == "":
+            return None
+        try:
+            return self.parse(text)
+        except ValueError as exc:
+            raise GobuildError(f"{self.flag}: {exc}") from None
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the option on an argparse parser (as text: :meth:`value` parses it)."""
+        # argparse formats help with %: a literal one is doubled.
+        parser.add_argument(self.flag, help=self.help.replace("%", "%%"), metavar=self.metavar)
+
+    def doit_param(self) -> dict[str, Any]:
+        """Declare the option as a doit task parameter (text, empty when not given)."""
+        return {"name": self.name, "long": self.name, "default": "", "help": self.help}
+
+
+def _enforcement(text: str) -> Enforcement:
+    for known in ENFORCEMENTS:
+        if text == known:
+            return known
+    raise ValueError(f"{text!r} is not one of {', '.join(ENFORCEMENTS)}")
+
+
+PROFILE: Option[str] = Option(
+    "profile", "the gobuild profile (dev, test, prod or one gobuild.toml defines)", str
+)
+CPUS: Option[float] = Option(
+    "cpus", "CPU budget, e.g. 2 or 0.5 (default: [checks] cpus, else the host's)", parse_cpus
+)
+MEMORY: Option[Memory] = Option(
+    "memory",
+    "memory budget, e.g. 8GiB or 50% (default: [checks] memory, else ~75% of RAM)",
+    Memory.parse,
+)
+ENFORCEMENT: Option[Enforcement] = Option(
+    "enforcement",
+    "how caps are enforced (default: [checks] enforcement, auto)",
+    _enforcement,
+    metavar="{" + ",".join(ENFORCEMENTS) + "}",
+)
