@@ -44,14 +44,18 @@ class Option(Generic[T]):
         except ValueError as exc:
             raise GobuildError(f"{self.flag}: {exc}") from None
 
+    @property
+    def _help(self) -> str:
+        # argparse and doit both %-format help text: a literal % is doubled.
+        return self.help.replace("%", "%%")
+
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         """Declare the option on an argparse parser (as text: :meth:`value` parses it)."""
-        # argparse formats help with %: a literal one is doubled.
-        parser.add_argument(self.flag, help=self.help.replace("%", "%%"), metavar=self.metavar)
+        parser.add_argument(self.flag, help=self._help, metavar=self.metavar)
 
     def doit_param(self) -> dict[str, Any]:
         """Declare the option as a doit task parameter (text, empty when not given)."""
-        return {"name": self.name, "long": self.name, "default": "", "help": self.help}
+        return {"name": self.name, "long": self.name, "default": "", "help": self._help}
 
 
 def _enforcement(text: str) -> Enforcement:
