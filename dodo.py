@@ -25,12 +25,13 @@ DOIT_CONFIG: dict[str, Any] = {
 
 
 def task_lint() -> dict[str, Any]:
-    """ruff (lint and format) and mypy --strict."""
+    """ruff (lint and format), mypy --strict and the import contracts."""
     return {
         "actions": [
             [str(BIN / "ruff"), "check", "."],
             [str(BIN / "ruff"), "format", "--check", "."],
             [str(BIN / "mypy")],
+            [str(BIN / "lint-imports")],
         ],
         "verbosity": 2,
     }
