@@ -15,7 +15,6 @@ from gobuild.errors import GobuildError
 from gobuild.ui import options
 
 if TYPE_CHECKING:
-    from gobuild.project.config import Project
     from gobuild.toolchain.install import InstallResult, Request
 
 # The installer and the configuration load on first use: a repeat `gobuild toolchain
@@ -59,12 +58,6 @@ def _request(inv: Invocation, version: str | None = None) -> Request:
     from gobuild.toolchain.install import request_for  # noqa: PLC0415 - see the note at the top
 
     return request_for(inv.project, version)
-
-
-def _request_for(project: Project) -> Request:
-    from gobuild.toolchain.install import request_for  # noqa: PLC0415
-
-    return request_for(project)
 
 
 def ensure(inv: Invocation, req: Request | None = None) -> InstallResult:
@@ -171,7 +164,7 @@ def env(inv: Invocation) -> int:
     from gobuild.builds.goenv import profile_env  # noqa: PLC0415
 
     project = inv.project.with_profile(options.PROFILE.value(inv.args.profile))
-    goroot = ensure(inv, _request_for(project)).installed.goroot
+    goroot = ensure(inv).installed.goroot  # the pin is the same in every profile
     exports = {"GOROOT": str(goroot), **profile_env(project)}
     if inv.args.json:
         data = {**exports, "PATH_PREFIX": str(goroot / "bin"), "PROFILE": project.profile_name}
