@@ -284,6 +284,7 @@ MAGIC = {
 }
 
 
+@pytest.mark.slow
 def test_dist_parallel_artifacts_sums_records_and_verify(tmp_path: Path, go: GoEnv) -> None:
     root = make_repo(tmp_path / "r", "twobin", go, DIST)
     res = doit(root, go, "-n", "2", "dist")

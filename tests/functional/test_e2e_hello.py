@@ -12,7 +12,7 @@ import pytest
 from gobuild.project.platforms import host
 from tests.mirror import Mirror
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 

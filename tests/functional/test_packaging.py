@@ -15,7 +15,7 @@ from tests import godist
 from tests.conftest import MakeProject
 from tests.mirror import Mirror
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

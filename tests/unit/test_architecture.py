@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "gobuild"
+PACKAGE = Path(__file__).resolve().parents[2] / "gobuild"
 FRONT_ENDS = ("cli", "tasks", "ui", "dodo.py", "__main__.py")
 # Run by path as a helper process: it talks to its parent on its own stdout.
 HELPER = PACKAGE / "toolchain" / "archive" / "tarworker.py"

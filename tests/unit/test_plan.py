@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,6 @@ from hypothesis import strategies as st
 
 from gobuild.builds.goenv import SCRUBBED as SCRUBBED_ENV
 from gobuild.builds.plan import build_plan, quote_field
-from gobuild.cli import main as cli
 from gobuild.errors import ConfigError
 from gobuild.project.config import load_project
 from gobuild.project.environ import Environment
@@ -114,30 +111,6 @@ def test_environ_scrubs_inherited_go_settings(make_project: MakeProject, tmp_pat
     assert env["GOROOT"] == str(tmp_path / "goroot")
     assert env["PATH"] == f"{tmp_path / 'goroot' / 'bin'}:/usr/bin"
     assert env["HOME"] == "/h"
-
-
-def test_env_command_shows_profile(make_project: MakeProject, mirror: object) -> None:
-    from tests import godist
-    from tests.mirror import Mirror
-
-    assert isinstance(mirror, Mirror)
-    mirror.add("1.22.10", godist.fake_archive("1.22.10"))
-    root = make_project(
-        "1.22.10",
-        mirror=mirror,
-        extra='[profiles.prod]\ngoprivate = "corp.example/*"\ngosumdb = "off"\n',
-    )
-    out = io.StringIO()
-    assert cli.main(["-C", str(root), "env", "--profile", "prod", "--json"], stdout=out) == 0
-    data = json.loads(out.getvalue())
-    assert data["PROFILE"] == "prod" and data["GOPRIVATE"] == "corp.example/*"
-    assert data["GOSUMDB"] == "off" and data["GOTOOLCHAIN"] == "local"
-    out = io.StringIO()
-    assert cli.main(["-C", str(root), "env"], stdout=out) == 0
-    assert "GOPRIVATE" not in out.getvalue() and "# gobuild profile dev" in out.getvalue()
-    err = io.StringIO()
-    assert cli.main(["-C", str(root), "env", "--profile", "nope"], stderr=err) == 1
-    assert "unknown profile 'nope'" in err.getvalue()
 
 
 @pytest.mark.parametrize("epoch", ["-1", "1.5", "abc", "\uff11\uff12\uff13"])

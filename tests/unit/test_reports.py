@@ -32,7 +32,7 @@ from gobuild.checks.benchstats import (
 from gobuild.checks.junit import PACKAGE_CASE, junit_from_events, summarize_events
 from gobuild.errors import GobuildError
 
-FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "reports"
 OK = "example.com/sample/ok"
 BROKEN = "example.com/sample/broken"
 INITPANIC = "example.com/sample/initpanic"
