@@ -8,14 +8,17 @@ the same one-line error (exit 1) from ``gobuild check`` and from ``doit check``.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gobuild.errors import GobuildError
 from gobuild.project.names import ENFORCEMENTS, Enforcement
-from gobuild.project.quantities import Memory, parse_cpus
+
+if TYPE_CHECKING:
+    import argparse
+
+    from gobuild.project.quantities import Memory
 
 T = TypeVar("T")
 
@@ -58,6 +61,22 @@ class Option(Generic[T]):
         return {"name": self.name, "long": self.name, "default": "", "help": self._help}
 
 
+# The parsers load on first use: doit declares these options on every run, even a no-op
+# build, where no value is ever given.
+
+
+def _cpus(text: str) -> float:
+    from gobuild.project.quantities import parse_cpus  # noqa: PLC0415
+
+    return parse_cpus(text)
+
+
+def _memory(text: str) -> Memory:
+    from gobuild.project.quantities import Memory  # noqa: PLC0415
+
+    return Memory.parse(text)
+
+
 def _enforcement(text: str) -> Enforcement:
     for known in ENFORCEMENTS:
         if text == known:
@@ -69,12 +88,12 @@ PROFILE: Option[str] = Option(
     "profile", "the gobuild profile (dev, test, prod or one gobuild.toml defines)", str
 )
 CPUS: Option[float] = Option(
-    "cpus", "CPU budget, e.g. 2 or 0.5 (default: [checks] cpus, else the host's)", parse_cpus
+    "cpus", "CPU budget, e.g. 2 or 0.5 (default: [checks] cpus, else the host's)", _cpus
 )
 MEMORY: Option[Memory] = Option(
     "memory",
     "memory budget, e.g. 8GiB or 50% (default: [checks] memory, else ~75% of RAM)",
-    Memory.parse,
+    _memory,
 )
 ENFORCEMENT: Option[Enforcement] = Option(
     "enforcement",
