@@ -1057,3 +1057,28 @@ BROKEN: list[tuple[str, str, Callable[..., str], str, str, Any]] = [
         ["-X=main.v=a b"],
     ),
 ]
+
+
+def broken_filter_is_caught(
+    repo: Repo,
+    monkeypatch: Any,
+    case: Callable[[Repo, Cfg], bool],
+    broken: tuple[str, str, Callable[..., str], str, Any],
+) -> None:
+    """``case`` passes with the real filter and fails with ``broken`` patched in: the
+    checks can fail. ``broken`` is a BROKEN row without its kind."""
+    module, attr, stand_in, field, value = broken
+    cfg = configured(field, value, repo)
+    assert case(repo, cfg)  # the real filter carries the value exactly
+    monkeypatch.setattr(f"gobuild.{module}.{attr}", stand_in)
+    failed = False
+    try:
+        case(repo, cfg)
+    except AssertionError:
+        failed = True
+    assert failed, f"{module}.{attr} broken, yet {field} = {value!r} passed the checks"
+
+
+def broken_rows(kind: str) -> list[tuple[str, str, Callable[..., str], str, Any]]:
+    """The BROKEN rows a kind of check (docker or make) must catch."""
+    return [(m, a, b, f, v) for m, a, b, k, f, v in BROKEN if k == kind]

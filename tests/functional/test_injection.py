@@ -9,7 +9,7 @@ Dockerfile and .dockerignore are tests/unit/test_injection.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,13 +18,13 @@ from hypothesis import event, given, settings
 from gobuild.project.platforms import host
 from tests.buildenv import GoEnv, make_repo
 from tests.injection import (
-    BROKEN,
     FUZZ_MAKE,
     MAKE_FIELDS,
     Cfg,
     Repo,
     base_cfg,
-    configured,
+    broken_filter_is_caught,
+    broken_rows,
     fuzz_field,
     make_case,
     toml_roundtrip,
@@ -58,21 +58,8 @@ def test_all_fields_together_in_make_n(repo: Repo, cfg: Cfg) -> None:
 # --- the checks themselves can fail ----------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("module", "attr", "broken", "field", "value"),
-    [(m, a, b, f, v) for m, a, b, kind, f, v in BROKEN if kind == "make"],
-)
+@pytest.mark.parametrize("broken", broken_rows("make"), ids=lambda row: f"{row[1]}-{row[3]}")
 def test_checks_catch_a_broken_filter(
-    repo: Repo,
-    monkeypatch: pytest.MonkeyPatch,
-    module: str,
-    attr: str,
-    broken: Callable[..., str],
-    field: str,
-    value: Any,
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, broken: tuple[str, str, Any, str, Any]
 ) -> None:
-    cfg = configured(field, value, repo)
-    assert make_case(repo, cfg)  # the real filter carries the value exactly
-    monkeypatch.setattr(f"gobuild.{module}.{attr}", broken)
-    with pytest.raises(AssertionError):
-        make_case(repo, cfg)
+    broken_filter_is_caught(repo, monkeypatch, make_case, broken)

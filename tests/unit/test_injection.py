@@ -10,7 +10,7 @@ lock and never runs Go. ``make -n`` is tests/functional/test_injection.py.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import jinja2
@@ -25,14 +25,14 @@ from gobuild.render import engine
 from tests import godist
 from tests.buildenv import FIXTURES
 from tests.injection import (
-    BROKEN,
     FIELDS,
     FUZZ,
     GO_VERSION,
     Cfg,
     Repo,
     base_cfg,
-    configured,
+    broken_filter_is_caught,
+    broken_rows,
     fuzz_field,
     generated_case,
     toml_roundtrip,
@@ -104,21 +104,8 @@ def test_all_fields_together_in_the_dockerfile(repo: Repo, cfg: Cfg) -> None:
 # --- the checks themselves can fail ----------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("module", "attr", "broken", "field", "value"),
-    [(m, a, b, f, v) for m, a, b, kind, f, v in BROKEN if kind == "docker"],
-)
+@pytest.mark.parametrize("broken", broken_rows("docker"), ids=lambda row: f"{row[1]}-{row[3]}")
 def test_checks_catch_a_broken_filter(
-    repo: Repo,
-    monkeypatch: pytest.MonkeyPatch,
-    module: str,
-    attr: str,
-    broken: Callable[..., str],
-    field: str,
-    value: Any,
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, broken: tuple[str, str, Any, str, Any]
 ) -> None:
-    cfg = configured(field, value, repo)
-    assert generated_case(repo, cfg)  # the real filter carries the value exactly
-    monkeypatch.setattr(f"gobuild.{module}.{attr}", broken)
-    with pytest.raises(AssertionError):
-        generated_case(repo, cfg)
+    broken_filter_is_caught(repo, monkeypatch, generated_case, broken)
