@@ -18,6 +18,7 @@ from gobuild.checks.budget import Budget, caps_for, memlimit, procs
 from gobuild.checks.units import Caps, OutputKind, Unit, file_stem
 from gobuild.project.config import Project
 from gobuild.project.names import CHECK_KINDS, Linter
+from gobuild.project.quantities import MAX_CPUS
 from gobuild.project.settings import CapsSection
 
 # Inherited variables a check must not see: they would change what is checked, or the
@@ -122,7 +123,7 @@ def make_settings(project: Project) -> dict[str, dict[str, str]]:
     make has no budget to clamp against, so configured caps are used as they are and
     the defaults as the defaults; a bench without caps leaves GOMAXPROCS to the runtime.
     """
-    unlimited = Budget(cpus=4096.0, memory=1 << 60)
+    unlimited = Budget(cpus=float(MAX_CPUS), memory=1 << 60)
     out: dict[str, dict[str, str]] = {}
     for kind in CHECK_KINDS:
         section: CapsSection = getattr(project.settings.checks, kind)

@@ -8,7 +8,7 @@ loading the configuration: this module imports the planner only when planning.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +75,17 @@ def _unit(u: Mapping[str, Any]) -> Unit:
     )
 
 
+def check_kinds(names: Sequence[str]) -> tuple[CheckKind, ...]:
+    """``names`` as check kinds; an unknown one is an error naming the known ones."""
+    kinds: list[CheckKind] = []
+    for name in names:
+        kind = next((k for k in CHECK_KINDS if k == name), None)
+        if kind is None:
+            raise GobuildError(f"unknown check {name!r} (known: {', '.join(CHECK_KINDS)})")
+        kinds.append(kind)
+    return tuple(kinds)
+
+
 def reports_dir(state_dir: Path, kinds: tuple[CheckKind, ...]) -> Path:
     """``<state>/checks/<kinds>``: a run's reports."""
     return state_dir / "checks" / "+".join(kinds)
@@ -96,9 +107,7 @@ def plan_checks(
     from gobuild.progress import Silent  # noqa: PLC0415
     from gobuild.toolchain.install import ensure, request_for  # noqa: PLC0415
 
-    for kind in kinds:
-        if kind not in CHECK_KINDS:
-            raise GobuildError(f"unknown check {kind!r} (known: {', '.join(CHECK_KINDS)})")
+    kinds = check_kinds(kinds)
     settings = project.settings.checks
     budget = resolve_budget(project, Host.measure(), cpus, memory)
     request = request_for(project)
@@ -107,7 +116,8 @@ def plan_checks(
     base_env = go_environ(installed.goroot, project.env.variables, scrub=commands.CHECK_SCRUBBED)
     units: list[Unit] = []
     if "test" in kinds:
-        units += commands.test_units(project, budget, _packages(project, base_env), reports)
+        packages = _packages(project, installed.goroot, base_env)
+        units += commands.test_units(project, budget, packages, reports)
     if "lint" in kinds:
         units += commands.lint_units(project, budget, commands.go_files(project))
     if "bench" in kinds:
@@ -122,13 +132,13 @@ def plan_checks(
     )  # fmt: skip
 
 
-def _packages(project: Project, base_env: Mapping[str, str]) -> list[str]:
+def _packages(project: Project, goroot: Path, base_env: Mapping[str, str]) -> list[str]:
     """The module's packages, as ``go list`` names them."""
     from gobuild import proc  # noqa: PLC0415
     from gobuild.builds.flags import mod_flags  # noqa: PLC0415
     from gobuild.builds.goenv import profile_env  # noqa: PLC0415
 
-    argv = [str(Path(base_env["GOROOT"]) / "bin" / "go"), "list", "-e", *mod_flags(project)]
+    argv = [str(goroot / "bin" / "go"), "list", "-e", *mod_flags(project)]
     env = {**base_env, **profile_env(project)}
     res = proc.run([*argv, "./..."], cwd=project.root, env=env, timeout=600)
     return [line for line in res.stdout.splitlines() if line.strip()]

@@ -8,14 +8,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from gobuild.checks.plan import CheckPlan
+from gobuild.checks.plan import CheckPlan, check_kinds
 from gobuild.cli import memo
-from gobuild.cli.invocation import Invocation
+from gobuild.cli.invocation import EXIT_USER, Invocation
 from gobuild.errors import GobuildError
-from gobuild.project.names import CHECK_KINDS, DEFAULT_CHECK_KINDS, CheckKind
+from gobuild.project.names import CHECK_KINDS, DEFAULT_CHECK_KINDS
 from gobuild.ui import options
-
-EXIT_FAILED = 1
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -41,15 +39,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=bench_compare)
 
 
-def _kinds(inv: Invocation) -> tuple[CheckKind, ...]:
-    kinds: list[CheckKind] = []
-    for kind in inv.args.kinds:
-        if kind not in CHECK_KINDS:
-            raise GobuildError(f"unknown check {kind!r} (known: {', '.join(CHECK_KINDS)})")
-        kinds.append(kind)
-    return tuple(kinds) or DEFAULT_CHECK_KINDS
-
-
 def check(inv: Invocation) -> int:
     """Plan (or recall the plan) and run the checks; exit 1 when any did not pass."""
     args = inv.args
@@ -58,7 +47,7 @@ def check(inv: Invocation) -> int:
     memory = options.MEMORY.value(args.memory)
     enforcement = options.ENFORCEMENT.value(args.enforcement)
     profile = options.PROFILE.value(args.profile)
-    kinds = _kinds(inv)
+    kinds = check_kinds(args.kinds) or DEFAULT_CHECK_KINDS
     key = [",".join(kinds), str(profile), str(cpus), str(memory and memory.text), str(enforcement)]
     remembered = memo.lookup_checks(inv.cwd, inv.env, key)
     if remembered is not None:
@@ -84,7 +73,7 @@ def _run(inv: Invocation, plan: CheckPlan) -> int:
     if bad:
         names = ", ".join(f"{r.name} {r.status}" for r in bad)
         print(f"gobuild: {len(bad)} check(s) did not pass: {names}", file=inv.err)
-        return EXIT_FAILED
+        return EXIT_USER
     return 0
 
 

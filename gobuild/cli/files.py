@@ -7,9 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from gobuild.cli.invocation import Invocation
-
-EXIT_STALE = 1
+from gobuild.cli.invocation import EXIT_USER, Invocation
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -63,7 +61,7 @@ def generate(inv: Invocation) -> int:
             f"gobuild: {len(bad)} generated file(s) out of date: run `gobuild generate`",
             file=inv.err,
         )
-        return EXIT_STALE
+        return EXIT_USER
     return 0
 
 

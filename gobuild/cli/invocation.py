@@ -15,6 +15,12 @@ from gobuild.project.environ import Environment
 if TYPE_CHECKING:
     from gobuild.project.config import Project
 
+# Exit codes: a user error (a one-line message, also a failed check or a stale file), a bug
+# (a traceback), Ctrl-C.
+EXIT_USER = 1
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
 
 @dataclass
 class Invocation:

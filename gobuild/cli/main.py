@@ -16,13 +16,9 @@ from typing import TextIO
 
 from gobuild import __version__
 from gobuild.cli import checks, files, toolchain
-from gobuild.cli.invocation import Handler, Invocation
+from gobuild.cli.invocation import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, Handler, Invocation
 from gobuild.errors import GobuildError
 from gobuild.project import environ
-
-EXIT_USER = 1
-EXIT_BUG = 3
-EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -86,7 +86,7 @@ def test_the_state_directory_is_named_once() -> None:
         for node in ast.walk(tree(p))
         if isinstance(node, ast.Constant) and node.value == ".gobuild"
     ]
-    assert named == [("project/layout.py", named[0][1])] if named else named
+    assert [where for where, _ in named] == ["project/layout.py"], named
 
 
 def test_the_helper_process_imports_the_standard_library_only() -> None:
