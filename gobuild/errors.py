@@ -30,6 +30,13 @@ class SourceUnreachable(SourceError):
     """The source could not be reached at all (DNS, refused, timeouts, 5xx)."""
 
 
+class NotFound(SourceError):
+    """The server answered that the resource does not exist (HTTP 404 or 410, or no such file).
+
+    GOPROXY lists fall through to the next proxy after ``,`` only on this error.
+    """
+
+
 class IntegrityError(GobuildError):
     """A checksum did not match what a listing or gobuild.lock recorded."""
 

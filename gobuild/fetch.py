@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from gobuild.errors import SourceError, SourceUnreachable
+from gobuild.errors import NotFound, SourceError, SourceUnreachable
 from gobuild.progress import Reporter, Silent
 
 if TYPE_CHECKING:
@@ -150,6 +150,8 @@ class Fetcher:
         try:
             if resp.status in RETRY_STATUSES:
                 raise _Retryable(f"HTTP {resp.status}", _retry_after(resp))
+            if resp.status in (404, 410):
+                raise NotFound(f"{url}: HTTP {resp.status}")
             if resp.status != 200:
                 raise SourceError(f"{url}: HTTP {resp.status}")
             length = resp.headers.get("Content-Length")
@@ -188,7 +190,7 @@ def _read_file(url: str, reporter: Reporter) -> Iterator[bytes]:
     try:
         f = path.open("rb")
     except FileNotFoundError:
-        raise SourceError(f"{url}: not found") from None
+        raise NotFound(f"{url}: not found") from None
     except OSError as exc:
         raise SourceError(f"{url}: {exc.strerror}") from None
     with f:

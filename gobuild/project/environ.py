@@ -98,6 +98,28 @@ class Environment:
             return Path(explicit)
         return Path(self._get("HOME") or "~").expanduser() / ".netrc"
 
+    # -- the go command's module settings (read as the go command reads them) ---------------
+
+    @property
+    def goproxy(self) -> str | None:
+        """GOPROXY: the module proxy list (unset: Go's default)."""
+        return self._get("GOPROXY") or None
+
+    @property
+    def gosumdb(self) -> str | None:
+        """GOSUMDB: the checksum database (unset: sum.golang.org)."""
+        return self._get("GOSUMDB") or None
+
+    @property
+    def gonosumdb(self) -> str:
+        """GONOSUMDB (else GOPRIVATE): module path patterns the checksum database skips."""
+        return self._get("GONOSUMDB") or self._get("GOPRIVATE") or ""
+
+    @property
+    def gonosumcheck(self) -> bool:
+        """GONOSUMCHECK=1: skip checksum-database checks (with GONOSUMDB patterns)."""
+        return self._get("GONOSUMCHECK") == "1"
+
     @property
     def user_session_bus(self) -> bool:
         """Whether a systemd user session bus is there (systemd-run --user needs it)."""
