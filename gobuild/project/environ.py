@@ -15,6 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gobuild.network import Network
 
 # The variables a loaded project depends on (gobuild.project.config, platformdirs'
 # cache directory): a remembered answer stamped with them is stale when one changes.
@@ -119,6 +123,16 @@ class Environment:
     def gonosumcheck(self) -> bool:
         """GONOSUMCHECK=1: skip checksum-database checks (with GONOSUMDB patterns)."""
         return self._get("GONOSUMCHECK") == "1"
+
+    @property
+    def network(self) -> Network:
+        """The network these variables describe: HTTP_PROXY, HTTPS_PROXY, NO_PROXY (and
+        their lower-case forms), SSL_CERT_FILE, SSL_CERT_DIR, GOAUTH, NETRC and HOME
+        (see :mod:`gobuild.network`). A new value on each call: nothing is read yet."""
+        # Imported here: this module stays standard-library only for the fast paths.
+        from gobuild.network import Network  # noqa: PLC0415
+
+        return Network.from_variables(self.variables)
 
     @property
     def user_session_bus(self) -> bool:
