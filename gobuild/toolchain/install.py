@@ -244,7 +244,7 @@ def request_for(project: Project, version: str | None = None) -> Request:
     """A :class:`Request` for ``project``'s pinned Go (or ``version`` when given)."""
     pin = VersionRequest.parse(version) if version else project.go_pin().request
     tc = project.settings.toolchain
-    fetcher = Fetcher(retries=tc.retries, timeout=tc.timeout)
+    fetcher = Fetcher(network=project.env.network, retries=tc.retries, timeout=tc.timeout)
     by_name: dict[SourceName, Source] = {
         "official": OfficialSource(fetcher, project.mirror),
         "pypi": PypiSource(),
