@@ -151,8 +151,8 @@ class _Entry(NamedTuple):
 
 
 class _Store:
-    """The credentials GOAUTH gave, by URL prefix (``host[:port][/path]``); mutable
-    because a 4xx runs the commands again, shared by every copy of one Network."""
+    """The credentials GOAUTH gave, by URL prefix (``host[:port][/path]``): mutable,
+    because a 4xx runs the commands again; one per :class:`Network`, made with it."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -646,5 +646,5 @@ def _read_netrc(path: Path | None) -> dict[str, Credential]:
         if machine == "default" or not login or not password:
             continue
         header = (("Authorization", basic_auth(login, password)),)
-        hosts[machine.lower()] = Credential(header, source, (password,))
+        hosts[machine.lower().removesuffix(":443")] = Credential(header, source, (password,))
     return hosts
