@@ -273,6 +273,7 @@ def netrc(tmp_path: Path) -> Path:
     path.write_text(
         "machine a.example login ua password pa\n"
         "machine b.example:8443 login ub password pb\n"
+        "machine c.example:443 login uc password pc\n"
         "machine nopass.example login u\n"
         "# a comment\n"
         "default login d password pd\n"
@@ -292,6 +293,7 @@ def test_netrc_lookup(netrc: Path) -> None:
     assert auth("https://a.example:8443/x") == basic_auth("ua", "pa")  # any port (curl's rule)
     assert auth("https://b.example:8443/x") == basic_auth("ub", "pb")
     assert auth("https://b.example/x") is None  # a machine with a port wants that port
+    assert auth("https://c.example/x") == basic_auth("uc", "pc")  # 443 is https's own
     assert auth("https://nopass.example/") is None  # no password: no entry (Go)
     assert auth("https://elsewhere.example/") is None  # 'default' is ignored (Go)
     assert auth("http://a.example/") is None  # https only
