@@ -19,7 +19,7 @@ import hashlib
 import os
 import posixpath
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -47,8 +47,8 @@ def hash_zip(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
             # Go keeps the last entry of a repeated name and hashes it for every copy.
-            entries = {_stored_name(info): info for info in zf.infolist()}
-            names = [_stored_name(info) for info in zf.infolist()]
+            entries = {zip_name(info): info for info in zf.infolist()}
+            names = [zip_name(info) for info in zf.infolist()]
             return _hash1(names, lambda name: zf.open(entries[name]))
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
         # ValueError: the UTF-8 flag on a name that is not UTF-8, among others;
@@ -98,24 +98,55 @@ def h1_hex(h1: str) -> str:
     return raw.hex()
 
 
+def hash1(digests: Mapping[str, str] | Mapping[bytes, str]) -> str:
+    """The ``h1:`` hash of files whose contents' hex sha256 are already known
+    (dirhash.Hash1), for a caller that hashed them while doing something else.
+
+    Keys are the file names: bytes as stored (see :func:`zip_name`), or text,
+    hashed as its UTF-8. Raises :class:`~gobuild.errors.ArchiveError` for a name
+    holding a newline.
+    """
+    return _summary((_name_bytes(name), hexdigest) for name, hexdigest in digests.items())
+
+
+def zip_name(info: zipfile.ZipInfo) -> bytes:
+    """A zip entry's name as stored, the bytes Go hashes: zipfile decodes names as
+    UTF-8 when the entry's flag says so and as cp437 otherwise, and both decodings
+    give the bytes back (its ``filename`` may also have been cut at a NUL)."""
+    encoding = "utf-8" if info.flag_bits & _UTF8_NAME_FLAG else "cp437"
+    return info.orig_filename.encode(encoding)
+
+
+def _name_bytes(name: str | bytes) -> bytes:
+    return name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
+
+
 def _hash1(names: Iterable[bytes], open_file: Callable[[bytes], IO[bytes]]) -> str:
+    def digests() -> Iterator[tuple[bytes, str]]:
+        # Sorted before reading, so a name with a newline fails before any reading.
+        for name in sorted(names):
+            _check_name(name)
+            digest = hashlib.sha256()
+            with open_file(name) as f:
+                while chunk := f.read(_CHUNK):
+                    digest.update(chunk)
+            yield name, digest.hexdigest()
+
+    return _summary(digests())
+
+
+def _summary(digests: Iterable[tuple[bytes, str]]) -> str:
+    """h1: over (name, hex sha256) pairs, taken in bytewise order of the names."""
     summary = hashlib.sha256()
-    for name in sorted(names):
-        if b"\n" in name:
-            raise ArchiveError(f"file names with newlines are not supported: {name!r}")
-        digest = hashlib.sha256()
-        with open_file(name) as f:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
-        summary.update(digest.hexdigest().encode() + b"  " + name + b"\n")
+    for name, hexdigest in sorted(digests):
+        _check_name(name)
+        summary.update(hexdigest.encode() + b"  " + name + b"\n")
     return H1_PREFIX + base64.b64encode(summary.digest()).decode()
 
 
-def _stored_name(info: zipfile.ZipInfo) -> bytes:
-    """The name's bytes as stored: zipfile decodes them as UTF-8 when the entry's
-    flag says so and as cp437 otherwise, and both decodings give the bytes back."""
-    encoding = "utf-8" if info.flag_bits & _UTF8_NAME_FLAG else "cp437"
-    return info.orig_filename.encode(encoding)
+def _check_name(name: bytes) -> None:
+    if b"\n" in name:
+        raise ArchiveError(f"file names with newlines are not supported: {name!r}")
 
 
 def _walk(directory: Path) -> Iterator[Path]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gobuild.errors import ArchiveError, IntegrityError
-from gobuild.modules.dirhash import h1_hex, hash_dir, hash_zip
+from gobuild.modules.dirhash import h1_hex, hash1, hash_dir, hash_zip, zip_name
 
 
 def write_zip(
@@ -190,3 +190,24 @@ def test_h1_hex() -> None:
     ):
         with pytest.raises(IntegrityError):
             h1_hex(bad)
+
+
+def test_hash1_from_known_digests(tmp_path: Path) -> None:
+    def sha(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    # The same value as x/mod's TestHash1/TestHashZip, from digests computed elsewhere.
+    digests = {"prefix/xyz": sha(b"data for xyz"), "prefix/abc": sha(b"data for abc")}
+    assert hash1(digests) == "h1:rLyfpGMAgqOnGE2aKOY5Xb6cOc0/YQhPjHBHBwkblhs="
+    assert hash1({k.encode(): v for k, v in digests.items()}) == hash1(digests)
+    with pytest.raises(ArchiveError, match="newlines"):
+        hash1({"a\nb": sha(b"")})
+
+
+def test_zip_name_is_the_stored_bytes(tmp_path: Path) -> None:
+    noflag = write_zip(tmp_path / "noflag.zip", [("m@v1/été", b"summer")])
+    patch_names(noflag, "m@v1/été".encode(), "m@v1/été".encode(), clear_utf8_flag=True)
+    flagged = write_zip(tmp_path / "flagged.zip", [("m@v1/été", b"summer")])
+    for z in (noflag, flagged):
+        with zipfile.ZipFile(z) as zf:
+            assert [zip_name(i) for i in zf.infolist()] == ["m@v1/été".encode()]
