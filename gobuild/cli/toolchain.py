@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gobuild.cli import memo
-from gobuild.cli.invocation import Invocation
+from gobuild.cli.invocation import EXIT_USER, Invocation
 from gobuild.errors import GobuildError
 from gobuild.ui import options
 
 if TYPE_CHECKING:
+    from gobuild.toolchain.cache import Installed
     from gobuild.toolchain.install import InstallResult, Request
 
 # The installer and the configuration load on first use: a repeat `gobuild toolchain
@@ -38,6 +39,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = tsub.add_parser("path", help="print the GOROOT of the pinned Go (or VERSION)")
     p.add_argument("version", nargs="?")
     p.set_defaults(handler=path)
+
+    p = sub.add_parser(
+        "lock", help="record the pinned Go's hashes for every platform in gobuild.lock"
+    )
+    p.add_argument(
+        "--upgrade", action="store_true", help="move a series pin (1.22) to its newest release"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if gobuild.lock is stale or incomplete (offline; for CI)",
+    )
+    p.set_defaults(handler=lock)
 
     p = sub.add_parser("env", help="print the build environment as shell exports (eval them)")
     _output_flags(p)
@@ -69,6 +83,15 @@ def ensure(inv: Invocation, req: Request | None = None) -> InstallResult:
         return ensure(req or _request(inv), reporter)
 
 
+def installed(inv: Invocation) -> Installed:
+    """The project's Go, found offline when gobuild.lock and the cache have it (no source
+    is asked, so no source notices), else installed."""
+    from gobuild.toolchain.install import find_installed  # noqa: PLC0415 - see the note at the top
+
+    req = _request(inv)
+    return find_installed(req) or ensure(inv, req).installed
+
+
 def install(inv: Invocation) -> int:
     """Install the pinned Go (or VERSION); a plain repeat is answered from the memo."""
     args = inv.args
@@ -85,6 +108,40 @@ def install(inv: Invocation) -> int:
         marker = req.cache.marker(i.version, i.platform)
         memo.remember(inv.cwd, inv.project.root, inv.env, result.as_json(), marker)
     return _print_install(inv, result.as_json())
+
+
+def lock(inv: Invocation) -> int:
+    """Resolve and record every lock platform's hashes, or (--check) report what is missing."""
+    from gobuild.toolchain import locking  # noqa: PLC0415 - see the note at the top
+
+    if inv.args.check:
+        if inv.args.upgrade:
+            raise GobuildError("--check and --upgrade do not go together")
+        found = locking.problems(inv.project)
+        for line in found:
+            print(f"gobuild: {line}", file=inv.err)
+        if found:
+            return EXIT_USER
+        inv.say(f"{inv.project.lock_file.name} is up to date")
+        return 0
+    return report_lock(inv, upgrade=inv.args.upgrade)
+
+
+def report_lock(inv: Invocation, *, upgrade: bool = False) -> int:
+    """Lock the project (progress and notices on stderr) and say what was recorded."""
+    from gobuild.toolchain import locking  # noqa: PLC0415 - see the note at the top
+    from gobuild.ui import console  # noqa: PLC0415
+
+    project = inv.project
+    with console.reporter(inv.err) as reporter:
+        result = locking.lock(project, upgrade=upgrade, reporter=reporter)
+    state = "updated" if result.changed else "unchanged"
+    inv.say(f"{project.lock_file.name} {state}: Go {result.version}")
+    for line in result.summary():
+        inv.say(f"  {line}")
+    for line in locking.problems(project):
+        print(f"gobuild: warning: {line}", file=inv.err)
+    return 0
 
 
 def _print_install(inv: Invocation, result: Mapping[str, Any]) -> int:
@@ -164,7 +221,7 @@ def env(inv: Invocation) -> int:
     from gobuild.builds.goenv import profile_env  # noqa: PLC0415
 
     project = inv.project.with_profile(options.PROFILE.value(inv.args.profile))
-    goroot = ensure(inv).installed.goroot  # the pin is the same in every profile
+    goroot = installed(inv).goroot  # the pin is the same in every profile
     exports = {"GOROOT": str(goroot), **profile_env(project)}
     if inv.args.json:
         data = {**exports, "PATH_PREFIX": str(goroot / "bin"), "PROFILE": project.profile_name}
@@ -182,7 +239,7 @@ def go(inv: Invocation) -> int:
     from gobuild import proc  # noqa: PLC0415
     from gobuild.builds.goenv import go_environ  # noqa: PLC0415
 
-    found = ensure(inv).installed
+    found = installed(inv)
     res = proc.run(
         [found.go, *inv.args.args],
         cwd=inv.cwd,

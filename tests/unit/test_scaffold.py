@@ -44,7 +44,14 @@ def gobuild(directory: Path, *args: str) -> tuple[int, str, str]:
 def init_ok(directory: Path, *args: str) -> Settings:
     code, _out, err = gobuild(directory, "init", *args)
     assert code == 0, err
-    assert err == ""
+    # Unit tests reach no toolchain source (GOPROXY=off, no mirror, no index): the lock
+    # is incomplete or not written, and the sources' fallbacks are noticed.
+    others = [
+        ln
+        for ln in err.splitlines()
+        if not ln.startswith("gobuild: warning: gobuild.lock") and "unavailable (" not in ln
+    ]
+    assert others == []
     return load_settings(directory / "gobuild.toml")
 
 
@@ -66,11 +73,12 @@ def module(tmp_path: Path) -> Path:
 def test_init_succeeds_and_config_loads(module: Path) -> None:
     code, out, err = gobuild(module, "init")
     assert code == 0
-    assert err == ""
+    # No source is reachable here: the lock holds the pin but no hashes, and one line says so.
+    assert err.count("\n") == 1 and "run `gobuild lock`" in err
     assert (module / "gobuild.toml").is_file()
-    assert "gobuild.toml" in out
+    assert "gobuild.toml" in out and "gobuild.lock updated: Go 1.22.10" in out
     settings = load_settings(module / "gobuild.toml")
-    assert settings.toolchain.sources == ["official", "pypi"]
+    assert settings.toolchain.sources == ["goproxy", "official", "pypi"]
 
 
 def test_init_output_summarises(module: Path) -> None:

@@ -1,4 +1,4 @@
-"""Safe extraction of Go distributions (``.tar.gz`` and wheel ``.zip``).
+"""Safe extraction of Go distributions (``.tar.gz``, wheel ``.zip``, toolchain module zip).
 
 Every member passes the allowlist (:mod:`.allowlist`) before any file
 is written; any violation rejects the whole archive and removes the
@@ -13,6 +13,8 @@ by several writers at once (:mod:`.tarworker`).
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import json
 import os
 import pickle
@@ -29,6 +31,7 @@ from pathlib import Path
 from gobuild import proc
 from gobuild.atomic import remove_tree
 from gobuild.errors import ArchiveError, ProcessError
+from gobuild.modules import dirhash
 from gobuild.progress import Reporter, Silent
 from gobuild.toolchain.archive import tarworker
 from gobuild.toolchain.archive.allowlist import Checker, Limits
@@ -110,6 +113,81 @@ def extract_scanned(
     except BaseException:
         remove_tree(dest)
         raise
+
+
+def extract_toolchain_zip(
+    archive: Path,
+    dest: Path,
+    *,
+    prefix: str,
+    limits: Limits | None = None,
+    reporter: Reporter | None = None,
+) -> tuple[Stats, str]:
+    """Extract a ``golang.org/toolchain`` module zip into new directory ``dest`` as ``go/``.
+
+    Every file must sit under ``prefix`` (``golang.org/toolchain@v0.0.1-go1.22.10.linux-amd64``)
+    and passes the same allowlist as a tarball. Module zips carry no file modes,
+    so the go command's executables are marked as it marks them (bin/, pkg/tool/,
+    lib's go_*_*_exec). Returns the stats and the zip's ``h1:`` hash (dirhash
+    Hash1), computed from the very bytes written, in the same pass: the caller
+    compares it with the checksum database's before installing anything.
+    """
+    reporter = reporter or Silent()
+    checker = Checker(archive.name, prefix, limits or Limits(), None)
+    dest.mkdir(parents=True)
+    try:
+        try:
+            zf = zipfile.ZipFile(archive)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ArchiveError(f"{checker.name}: corrupt archive: {exc}") from None
+        writer = _Writer(dest)
+        digests: dict[str, str] = {}
+        with zf:
+            infos = zf.infolist()
+            reporter.stage("extract", sum(i.file_size for i in infos))
+            for info in infos:
+                if info.is_dir():
+                    # The go command's zips have none; harmless, and hashed as dirhash
+                    # hashes them (an entry with no content).
+                    writer.mkdir(_goroot_path(checker.check(info.filename, "dir", 0, 0), prefix))
+                    digests[info.filename] = hashlib.sha256(b"").hexdigest()
+                    continue
+                mode = info.external_attr >> 16
+                if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+                    raise checker.reject(info.filename, "not a regular file")
+                rel = _goroot_path(
+                    checker.check(info.filename, "file", mode, info.file_size), prefix
+                )
+                data = _read_member(zf, info, checker)
+                digests[info.filename] = hashlib.sha256(data).hexdigest()
+                writer.write(rel, data, 0o755 if _executable(rel) else 0o644)
+                reporter.advance(info.file_size)
+        if not digests:
+            raise ArchiveError(f"{checker.name}: no files under {prefix}/")
+        writer.seal()
+        return Stats(entries=len(checker.seen), bytes=checker.total), dirhash.hash1(digests)
+    except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
+        remove_tree(dest)
+        raise ArchiveError(f"{checker.name}: conflicting entries at {exc.filename}") from None
+    except BaseException:
+        remove_tree(dest)
+        raise
+
+
+def _goroot_path(clean: str, prefix: str) -> str:
+    """``prefix/bin/go`` → ``go/bin/go``: the tree is installed as every other source's is."""
+    return "go" + clean[len(prefix) :]
+
+
+def _executable(rel: str) -> bool:
+    """Whether the go command marks this GOROOT file executable after unzipping a
+    toolchain (cmd/go/internal/toolchain: pkg/tool, lib's go_?*_?*_exec, bin)."""
+    inner = rel.removeprefix("go/")
+    if inner.startswith(("bin/", "pkg/tool/")):
+        return True
+    return inner.startswith("lib/") and fnmatch.fnmatchcase(
+        inner.rsplit("/", 1)[-1], "go_?*_?*_exec"
+    )
 
 
 def _stats(checker: Checker) -> Stats:

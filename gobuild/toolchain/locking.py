@@ -1,0 +1,131 @@
+"""Locking every platform at once: ``gobuild lock``, ``gobuild init``, ``lock --check``.
+
+Resolving needs no toolchain download: the checksum database gives each
+platform's ``golang.org/toolchain`` h1, go.dev's listing each archive's sha256.
+They are recorded for every platform the project names
+(:meth:`~gobuild.project.config.Project.lock_platforms`), per source, so any
+machine of the team, CI and the generated Makefile install the same verified Go.
+PyPI wheels are hashed only when installed (pip cannot tell a hash unseen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gobuild.digest import Artifact
+from gobuild.errors import IntegrityError, NotFound, SourceError
+from gobuild.progress import Reporter, Silent
+from gobuild.project import lock as lockfile
+from gobuild.project import platforms
+from gobuild.project.versions import GoVersion
+from gobuild.toolchain.install import resolve_version, sources_for
+
+if TYPE_CHECKING:
+    from gobuild.project.config import Project
+
+# Sources whose lock entries a Makefile or an offline install can use without a download.
+VERIFIABLE = ("goproxy", "official")
+
+
+@dataclass(frozen=True)
+class LockResult:
+    """What :func:`lock` recorded, and what it could not."""
+
+    version: GoVersion
+    recorded: dict[str, list[str]]  # source → platform keys recorded
+    unavailable: dict[str, str]  # source → why it recorded nothing or not everything
+    changed: bool
+    notices: list[str] = field(default_factory=list)
+
+    def summary(self) -> list[str]:
+        """Lines for the user."""
+        lines = [
+            f"{src}: {len(keys)} platform{'s' * (len(keys) != 1)}"
+            for src, keys in self.recorded.items()
+            if keys
+        ]
+        lines += [f"{src}: {why}" for src, why in self.unavailable.items()]
+        return lines
+
+
+def lock(
+    project: Project, *, upgrade: bool = False, reporter: Reporter | None = None
+) -> LockResult:
+    """Resolve the pin and record every lock platform's hashes from every source that can
+    tell them without a download. ``upgrade`` re-resolves a series (``1.22``) even when
+    the lock already names a release of it."""
+    reporter = reporter or Silent()
+    request = project.go_pin().request
+    current = lockfile.read(project.lock_file)
+    sources = sources_for(project)
+    version = None if upgrade else current.pinned(request)
+    if version is None:
+        version = resolve_version(request, sources, platforms.host(), reporter)
+    wanted = project.lock_platforms()
+    recorded: dict[str, list[str]] = {}
+    unavailable: dict[str, str] = {}
+    entries: dict[str, dict[str, Artifact]] = {}
+    for source in sources:
+        done = recorded.setdefault(source.kind, [])
+        missing: list[str] = []
+        for platform in wanted:
+            try:
+                artifact = source.locked(version, platform, reporter)
+            except IntegrityError:
+                raise  # a forged answer is never "unavailable"
+            except NotFound:
+                missing.append(str(platform))
+                continue
+            except SourceError as exc:
+                unavailable[source.kind] = f"unavailable ({exc})"
+                break
+            if artifact is None:
+                unavailable.setdefault(source.kind, "hashes are recorded when installed")
+                break
+            entries.setdefault(platform.key, {})[source.kind] = artifact
+            done.append(platform.key)
+        if missing and source.kind not in unavailable:
+            unavailable[source.kind] = f"no Go {version} for {', '.join(missing)}"
+    before = lockfile.read(project.lock_file)
+    after = lockfile.update(
+        project.lock_file,
+        state_dir=project.state_dir,
+        request=request,
+        version=version,
+        artifacts=entries,
+    )
+    notices = list(getattr(reporter, "notices", []))
+    return LockResult(version, recorded, unavailable, after != before, notices)
+
+
+def problems(project: Project) -> list[str]:
+    """Why gobuild.lock is stale or incomplete for the project, offline (empty: it is fine).
+
+    Stale: made for another request, or another release than an exact pin.
+    Incomplete: a lock platform without an entry a download can be checked
+    against from a source the project uses (the module proxy's h1 or go.dev's sha256).
+    """
+    request = project.go_pin().request
+    if not project.lock_file.exists():
+        return [f"{project.lock_file.name} does not exist: run `gobuild lock`"]
+    current = lockfile.read(project.lock_file)
+    if current.version is None or current.request != str(request):
+        return [
+            f"{project.lock_file.name} was made for Go {current.request}, "
+            f"the project now pins {request}: run `gobuild lock`"
+        ]
+    if request.exact is not None and request.exact != current.version:
+        return [f"{project.lock_file.name} records Go {current.version}, not {request.exact}"]
+    usable = [s for s in project.sources if s in VERIFIABLE] or list(project.sources)
+    lacking = [
+        str(p)
+        for p in project.lock_platforms()
+        if not any(src in current.artifacts.get(p.key, {}) for src in usable)
+    ]
+    if not lacking:
+        return []
+    return [
+        f"{project.lock_file.name} has no {' or '.join(usable)} hash of Go {current.version} "
+        f"for {', '.join(lacking)}: run `gobuild lock` where they can be resolved"
+    ]

