@@ -2,6 +2,11 @@
 
 The template places these values; it decides no flags. Volatile values
 (VERSION, COMMIT, DATE, TREE_STATE) stay make variables computed from git.
+
+``make install-go`` needs no Python: it downloads the pinned Go from the module
+proxy (``golang.org/toolchain``) or from go.dev/the mirror, and checks it with
+sha256sum against what gobuild.lock records for the machine's platform, so this
+module turns the lock's entries into the hex digests a shell can compare.
 """
 
 from __future__ import annotations
@@ -15,11 +20,22 @@ from gobuild.builds.flags import tag_union
 from gobuild.builds.goenv import FIXED, SCRUBBED, profile_env
 from gobuild.builds.plan import BuildPlan, dist_plans, host_plans, quote_field
 from gobuild.checks.commands import make_settings
+from gobuild.errors import ConfigError, GobuildError
+from gobuild.modules.dirhash import h1_hex
 from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
-from gobuild.project.layout import STATE_DIR_NAME
-from gobuild.project.platforms import variant_variables
+from gobuild.project.layout import LOCK_NAME, STATE_DIR_NAME
+from gobuild.project.platforms import Platform, variant_variables
+from gobuild.project.versions import GoVersion
 from gobuild.render.dockerfile import image_name
+
+# The platforms install-go's recipe recognises (uname's names mapped to Go's): a lock's
+# entries for any other platform could never be chosen, so they are not placed.
+INSTALL_PLATFORMS = tuple(
+    Platform(goos, goarch) for goos in ("darwin", "linux") for goarch in ("amd64", "arm64")
+)
+# Go's own default proxy; the go command adds ",direct", which cannot serve toolchains.
+DEFAULT_GOPROXY = "https://proxy.golang.org"
 
 
 def makefile_context(project: Project) -> dict[str, Any]:
@@ -44,11 +60,13 @@ def makefile_context(project: Project) -> dict[str, Any]:
                 "tags": sorted(p.profile.tags),
             }
         )
-    official = (
-        {plat: arts["official"] for plat, arts in lock.artifacts.items() if "official" in arts}
-        if lock.version == version
-        else {}
-    )
+    downloads = go_downloads(lock, version)
+    if not downloads:
+        raise ConfigError(
+            f"{LOCK_NAME} records no download of Go {version} that the Makefile's install-go "
+            f"can use (a goproxy h1 or an official sha256 for any of "
+            f"{', '.join(p.key for p in INSTALL_PLATFORMS)}): run `gobuild lock`"
+        )
     return {
         "go_version": str(version),
         "go_tag": version.tag,
@@ -62,13 +80,77 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "profile_names": " ".join(p["name"] for p in profiles),
         "mirror": project.mirror or "https://dl.google.com/go",
         "mirror_is_default": project.mirror is None,
-        "archives": sorted((k, a.filename, a.sha256) for k, a in official.items()),
+        "downloads": downloads,
+        "goproxy": _configured_goproxy(project) or DEFAULT_GOPROXY,
         "scrubbed": SCRUBBED,
         "image_name": image_name(project),
         "checks": make_settings(project),
         "bench": project.settings.checks.bench,
         "static_env": [(k, v) for k, v in profile_env(base).items() if k in FIXED],
     }
+
+
+def go_downloads(lock: lockfile.Lock, version: GoVersion) -> list[dict[str, str]]:
+    """What install-go may fetch for each platform it knows, in the order the recipe's
+    ``case`` lists them: the module zip (with its h1 as hex) and/or go.dev's archive.
+
+    Platforms with neither are left out (:func:`install_gaps` names them). Raises
+    :class:`~gobuild.errors.ConfigError` for an entry a shell could not check: an
+    h1 that is not 32 bytes, a module zip under another name than the proxy's.
+    """
+    downloads = []
+    for platform in INSTALL_PLATFORMS:
+        zipped = lock.artifact(version, platform, "goproxy")
+        official = lock.artifact(version, platform, "official")
+        entry = {"key": platform.key}
+        if zipped is not None and zipped.h1:
+            # The recipe derives the module root (golang.org/toolchain@VERSION/) from the
+            # file name, so only the proxy's own name is accepted.
+            wanted = f"{toolchain_module_version(version, platform)}.zip"
+            if zipped.filename != wanted:
+                raise ConfigError(
+                    f"{LOCK_NAME}: the goproxy entry for {platform.key} names "
+                    f"{zipped.filename!r}, not {wanted!r}; run `gobuild lock`"
+                )
+            try:
+                hexed = h1_hex(zipped.h1)
+            except GobuildError as exc:
+                raise ConfigError(f"{LOCK_NAME}: {platform.key}: {exc}") from None
+            entry.update(zip=zipped.filename, h1=zipped.h1, h1_hex=hexed)
+        if official is not None and official.sha256:
+            entry.update(archive=official.filename, sha256=_hex64(official.sha256, platform))
+        if len(entry) > 1:
+            downloads.append(entry)
+    return downloads
+
+
+def install_gaps(lock: lockfile.Lock, version: GoVersion) -> list[Platform]:
+    """The platforms install-go knows for which gobuild.lock records nothing it can use."""
+    present = {d["key"] for d in go_downloads(lock, version)}
+    return [p for p in INSTALL_PLATFORMS if p.key not in present]
+
+
+def toolchain_module_version(version: GoVersion, platform: Platform) -> str:
+    """The ``golang.org/toolchain`` module version holding Go ``version`` for ``platform``."""
+    return f"v0.0.1-go{version}.{platform.goos}-{platform.goarch}"
+
+
+def _hex64(sha256: str, platform: Platform) -> str:
+    # The recipe compares this text with sha256sum's output: anything else could never match
+    # (and would reach a shell word unchecked).
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ConfigError(f"{LOCK_NAME}: {platform.key}: {sha256!r} is not a hex sha256")
+    return sha256
+
+
+def _configured_goproxy(project: Project) -> str | None:
+    # Only gobuild.toml's value: GOPROXY from the environment is read by make when it
+    # runs, never frozen into the file by whoever generated it (Project.goproxy mixes both).
+    # TODO(issue 14): read project.settings.toolchain.goproxy directly once the module-proxy
+    # source's [toolchain] goproxy key is committed; until then a settings model without
+    # the key gives Go's default proxy.
+    value = getattr(project.settings.toolchain, "goproxy", None)
+    return str(value) if value else None
 
 
 def _make_build(project: Project, plan: BuildPlan) -> dict[str, Any]:
