@@ -4,6 +4,10 @@ Each generated file carries a header naming its generator and a hash of its
 content, so gobuild can tell a stale file (the config changed) from an edited
 one (the user changed it): regenerating never overwrites an edited file
 without ``force``, and ``check`` reports both for CI.
+
+A file can also come with notes: the Makefile's install-go cannot serve every
+platform when gobuild.lock lacks their downloads. :func:`describe` puts them under
+the file's line, for the CLI to print.
 """
 
 from __future__ import annotations
@@ -11,17 +15,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from gobuild import __version__, atomic
 from gobuild.errors import GobuildError
+from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
 from gobuild.project.layout import (
     DOCKERFILE_NAME,
     DOCKERIGNORE_NAME,
     GENERATED_NAMES,
+    LOCK_NAME,
     MAKEFILE_NAME,
 )
 from gobuild.render import dockerfile, engine, makefile
@@ -51,6 +57,7 @@ class Outcome:
 
     path: Path
     state: State
+    notes: tuple[str, ...] = field(default=())
 
 
 def with_header(name: str, body: str) -> str:
@@ -90,6 +97,24 @@ def render_file(project: Project, name: str) -> str:
     return with_header(name, engine.render(template, **context(project)))
 
 
+def makefile_notes(project: Project) -> list[str]:
+    """Warnings about the Makefile's install-go: the platforms gobuild.lock gives it
+    nothing to download for (neither a module proxy h1 nor a go.dev sha256)."""
+    version = lockfile.locked_version(project)
+    gaps = makefile.install_gaps(lockfile.read(project.lock_file), version)
+    if not gaps:
+        return []
+    names = ", ".join(p.key for p in gaps)
+    return [
+        f"warning: {LOCK_NAME} records no download of Go {version} for {names}: "
+        "`make install-go` fails there (run `gobuild lock`)"
+    ]
+
+
+# Notes per generated file, given when it is written (a --check reports states only).
+_NOTES: dict[str, Callable[[Project], list[str]]] = {MAKEFILE_NAME: makefile_notes}
+
+
 def check_one(project: Project, name: str) -> State:
     """The state of one generated file: unchanged, stale, edited or missing."""
     return _state(project.root / name, render_file(project, name))
@@ -113,14 +138,19 @@ def generate(
     outcomes = []
     for name, text in texts.items():
         path = project.root / name
+        notes = () if check or name not in _NOTES else tuple(_NOTES[name](project))
         if check or states[name] == "unchanged":
-            outcomes.append(Outcome(path, states[name]))
+            outcomes.append(Outcome(path, states[name], notes))
             continue
         atomic.write_text(path, text)
-        outcomes.append(Outcome(path, "written"))
+        outcomes.append(Outcome(path, "written", notes))
     return outcomes
 
 
 def describe(outcomes: list[Outcome]) -> str:
-    """One line per file: what happened to it (or, with check, its state)."""
-    return "\n".join(f"{o.state:<9} {o.path}" for o in outcomes)
+    """One line per file: what happened to it (or, with check, its state), then its notes."""
+    lines = []
+    for o in outcomes:
+        lines.append(f"{o.state:<9} {o.path}")
+        lines.extend(f"  {note}" for note in o.notes)
+    return "\n".join(lines)
