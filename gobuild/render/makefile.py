@@ -81,7 +81,9 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "mirror": project.mirror or "https://dl.google.com/go",
         "mirror_is_default": project.mirror is None,
         "downloads": downloads,
-        "goproxy": _configured_goproxy(project) or DEFAULT_GOPROXY,
+        # gobuild.toml's list only: GOPROXY from the environment is read by make when it
+        # runs, never frozen into the file by whoever generated it (Project.goproxy has both).
+        "goproxy": settings.toolchain.goproxy or DEFAULT_GOPROXY,
         "scrubbed": SCRUBBED,
         "image_name": image_name(project),
         "checks": make_settings(project),
@@ -141,16 +143,6 @@ def _hex64(sha256: str, platform: Platform) -> str:
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise ConfigError(f"{LOCK_NAME}: {platform.key}: {sha256!r} is not a hex sha256")
     return sha256
-
-
-def _configured_goproxy(project: Project) -> str | None:
-    # Only gobuild.toml's value: GOPROXY from the environment is read by make when it
-    # runs, never frozen into the file by whoever generated it (Project.goproxy mixes both).
-    # TODO(issue 14): read project.settings.toolchain.goproxy directly once the module-proxy
-    # source's [toolchain] goproxy key is committed; until then a settings model without
-    # the key gives Go's default proxy.
-    value = getattr(project.settings.toolchain, "goproxy", None)
-    return str(value) if value else None
 
 
 def _make_build(project: Project, plan: BuildPlan) -> dict[str, Any]:

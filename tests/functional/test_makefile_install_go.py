@@ -25,7 +25,6 @@ from gobuild.digest import Artifact, sha256_file
 from gobuild.modules.dirhash import hash_zip
 from gobuild.project import lock as lockfile
 from gobuild.project.platforms import Platform, host
-from gobuild.project.settings import ToolchainSection
 from gobuild.project.versions import GoVersion
 from gobuild.render.makefile import INSTALL_PLATFORMS
 from tests import godist
@@ -273,8 +272,6 @@ def test_direct_is_skipped_with_a_note(tmp_path: Path, proxy: Proxy, zip_h1: str
 
 
 def test_configured_goproxy_is_the_default(tmp_path: Path, proxy: Proxy, zip_h1: str) -> None:
-    if "goproxy" not in ToolchainSection.model_fields:
-        pytest.skip("[toolchain] goproxy is not in gobuild.toml's schema yet")
     root = project(tmp_path, h1=zip_h1, toml=f'goproxy = "{proxy.url}"\n')
     assert_installed(root, install(root))
     # An empty GOPROXY means the default too, as for Go.
