@@ -1,7 +1,14 @@
-"""examples/hello end to end: init-style project, real pinned Go, doit, the go passthrough."""
+"""examples/hello end to end, as committed: its pinned Go (1.27.3) from the real Go module
+proxy, verified against the real checksum database and the committed gobuild.lock; doit;
+the go passthrough.
+
+go1.27.3 is the one toolchain zip tests may fetch from the real proxy. The cache is
+shared by this module's tests, so it is downloaded once per run.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,21 +17,27 @@ from pathlib import Path
 import pytest
 
 from gobuild.project.platforms import host
-from tests.mirror import Mirror
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+PINNED = "go1.27.3"
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hello-cache")
 
 
 @pytest.fixture
-def hello(tmp_path: Path, real_mirror: Mirror, monkeypatch: pytest.MonkeyPatch) -> Path:
+def hello(tmp_path: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     dest = tmp_path / "hello"
     shutil.copytree(
-        REPO / "examples" / "hello",
-        dest,
-        ignore=shutil.ignore_patterns("dist", ".gobuild", "gobuild.lock"),
+        REPO / "examples" / "hello", dest, ignore=shutil.ignore_patterns("dist", ".gobuild")
     )
-    monkeypatch.setenv("GOBUILD_GO_MIRROR", real_mirror.url)
+    monkeypatch.setenv("GOBUILD_CACHE", str(shared_cache))
+    # The real proxy and database, whatever the developer's environment says.
+    for name in ("GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE", "GOFLAGS"):
+        monkeypatch.delenv(name, raising=False)
     return dest
 
 
@@ -46,12 +59,17 @@ def test_doit_build_uses_pinned_go_not_usr_local_go(hello: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    assert info.splitlines()[0] == f"{binary}: go1.22.10"
+    assert info.splitlines()[0] == f"{binary}: {PINNED}"
     out = subprocess.run(
         [str(binary), "--version"], capture_output=True, text=True, check=True
     ).stdout
-    assert "goVersion: go1.22.10" in out
-    assert (hello / "gobuild.lock").is_file()
+    assert f"goVersion: {PINNED}" in out
+    # Installed from the module proxy, and the committed lock already said so: unchanged.
+    assert (hello / "gobuild.lock").read_bytes() == (
+        REPO / "examples" / "hello" / "gobuild.lock"
+    ).read_bytes()
+    marker = next(Path(os.environ["GOBUILD_CACHE"], "toolchains").glob("*.complete"))
+    assert '"source": "goproxy"' in marker.read_text()
     # A second run: the toolchain task is up to date.
     res = subprocess.run(
         [str(BIN / "doit")],
@@ -82,11 +100,9 @@ def test_go_passthrough_exit_code_and_test(hello: Path) -> None:
         check=True,
     )
     goroot, toolchain, version = res.stdout.split()
-    assert goroot.endswith(f"go1.22.10.{host().key}/go") and toolchain == "local"
-    assert version == "go1.22.10"
+    assert goroot.endswith(f"{PINNED}.{host().key}/go") and toolchain == "local"
+    assert version == PINNED
 
 
 def _env() -> dict[str, str]:
-    import os
-
     return {k: v for k, v in os.environ.items() if not k.startswith(("GOROOT", "GOTOOLCHAIN"))}
