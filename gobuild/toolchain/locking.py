@@ -39,13 +39,13 @@ class LockResult:
     notices: list[str] = field(default_factory=list)
 
     def summary(self) -> list[str]:
-        """Lines for the user."""
-        lines = [
-            f"{src}: {len(keys)} platform{'s' * (len(keys) != 1)}"
-            for src, keys in self.recorded.items()
-            if keys
-        ]
-        lines += [f"{src}: {why}" for src, why in self.unavailable.items()]
+        """One line per source: what it recorded, and what it could not."""
+        lines = []
+        for src in dict.fromkeys([*self.recorded, *self.unavailable]):
+            keys = self.recorded.get(src, [])
+            parts = [f"{len(keys)} platform{'s' * (len(keys) != 1)}"] if keys else []
+            parts += [self.unavailable[src]] if src in self.unavailable else []
+            lines.append(f"{src}: {'; '.join(parts)}")
         return lines
 
 
