@@ -5,10 +5,12 @@ import-linter contracts enforce the order):
 
 - ``cli`` (the ``gobuild`` command) and ``tasks`` with ``dodo`` (the doit tasks): the
   front ends, the only printers; ``ui``: what they share.
-- ``image``, ``render``, ``checks``, ``build``, ``toolchain``: the features.
+- ``image``, ``render``, ``checks``, ``builds``, ``toolchain``: the features.
+- ``modules``: Go modules as the go command fetches them (GOPROXY lists, h1 hashes, the
+  checksum database).
 - ``project``: the project model (gobuild.toml, go.mod, gobuild.lock, the environment).
-- ``errors``, ``proc``, ``fetch``, ``atomic``, ``digest``, ``progress``, ``stamps``: the
-  foundation.
+- ``errors``, ``proc``, ``fetch`` over ``network``, ``atomic``, ``digest``, ``progress``,
+  ``stamps``: the foundation.
 """
 
 __version__ = "0.1.0"
