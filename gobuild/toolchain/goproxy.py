@@ -123,6 +123,11 @@ class GoproxySource:
     ) -> Fetched:
         """Download the zip; its ``h1`` (lock's, else the database's) is checked on extraction."""
         modver = module_version(version, platform)
+        what = f"{MODULE}@{modver}"
+        proxies = self._proxies(reporter)
+        # As the go command, ask no checksum database for a zip no proxy would be asked
+        # for (GOPROXY=off, or only direct): that walk fails before any request.
+        proxies.first(what, lambda _base: None)
         want = expected.h1 if expected and expected.h1 else None
         if want is None:
             want = self.checksums.zip_h1(modver, reporter)
@@ -134,7 +139,7 @@ class GoproxySource:
             with dest.open("wb") as sink:
                 return url, self.fetcher.download(url, sink, reporter)
 
-        url, sha256 = self._proxies(reporter).first(f"{MODULE}@{modver}", attempt)
+        url, sha256 = proxies.first(what, attempt)
         return Fetched(
             dest,
             filename,
@@ -142,7 +147,7 @@ class GoproxySource:
             self.kind,
             self.fetcher.redact(url),
             h1=want or "",
-            module_prefix=f"{MODULE}@{modver}",
+            module_prefix=what,
         )
 
 
