@@ -24,7 +24,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,61 +122,101 @@ def extract_toolchain_zip(
     prefix: str,
     limits: Limits | None = None,
     reporter: Reporter | None = None,
+    writers: int | None = None,
 ) -> tuple[Stats, str]:
     """Extract a ``golang.org/toolchain`` module zip into new directory ``dest`` as ``go/``.
 
     Every file must sit under ``prefix`` (``golang.org/toolchain@v0.0.1-go1.22.10.linux-amd64``)
     and passes the same allowlist as a tarball. Module zips carry no file modes,
     so the go command's executables are marked as it marks them (bin/, pkg/tool/,
-    lib's go_*_*_exec), and every ``_go.mod`` gets its ``go.mod`` back. Returns the stats and the zip's ``h1:`` hash (dirhash
-    Hash1), computed from the very bytes written, in the same pass: the caller
-    compares it with the checksum database's before installing anything.
+    lib's go_*_*_exec), and every ``_go.mod`` gets its ``go.mod`` back. Returns the
+    stats and the zip's ``h1:`` hash (dirhash Hash1), computed from the very bytes
+    written, in the same pass: the caller compares it with the checksum database's
+    before installing anything. ``writers`` processes write the files, as for a tar.
     """
     reporter = reporter or Silent()
     checker = Checker(archive.name, prefix, limits or Limits(), None)
     dest.mkdir(parents=True)
+    pool: _Helpers | None = None
     try:
         try:
             zf = zipfile.ZipFile(archive)
         except (zipfile.BadZipFile, OSError) as exc:
             raise ArchiveError(f"{checker.name}: corrupt archive: {exc}") from None
-        writer = _Writer(dest)
-        digests: dict[str, str] = {}
         with zf:
             infos = zf.infolist()
-            reporter.stage("extract", sum(i.file_size for i in infos))
-            for info in infos:
-                if info.is_dir():
-                    # The go command's zips have none; harmless, and hashed as dirhash
-                    # hashes them (an entry with no content).
-                    writer.mkdir(_goroot_path(checker.check(info.filename, "dir", 0, 0), prefix))
-                    digests[info.filename] = hashlib.sha256(b"").hexdigest()
-                    continue
-                mode = info.external_attr >> 16
-                if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-                    raise checker.reject(info.filename, "not a regular file")
-                rel = _goroot_path(
-                    checker.check(info.filename, "file", mode, info.file_size), prefix
-                )
-                data = _read_member(zf, info, checker)
-                digests[info.filename] = hashlib.sha256(data).hexdigest()
-                writer.write(rel, data, 0o755 if _executable(rel) else 0o644)
-                if rel.endswith("/_go.mod"):
-                    # A module zip cannot hold nested modules, so the release renamed
-                    # every go.mod (src/go.mod among them, which the go command needs
-                    # for the standard library); restore them as the go command does.
-                    writer.write(rel[: -len("_go.mod")] + "go.mod", data, 0o644)
-                reporter.advance(info.file_size)
-        if not digests:
+        writer = _Writer(dest)
+        names, jobs = _plan_zip(infos, checker, writer, prefix)
+        if not jobs:
             raise ArchiveError(f"{checker.name}: no files under {prefix}/")
+        reporter.stage("extract", len(jobs))
+        n = writers or _default_writers(archive.stat().st_size)
+        runs = _split_zip(jobs, infos, n)
+        digests: dict[int, str] = {}
+        if n > 1:
+            pool = _Helpers(n, checker.name, "unzip")
+            pool.submit(str(archive.resolve()), str(dest.resolve()), runs)
+            for out in pool.wait(reporter):
+                digests.update({int(k): v for k, v in json.loads(out)["digests"].items()})
+        else:
+            digests = tarworker.write_zip_files(str(archive), str(dest), jobs, reporter.advance)
         writer.seal()
-        return Stats(entries=len(checker.seen), bytes=checker.total), dirhash.hash1(digests)
+        empty = hashlib.sha256(b"").hexdigest()
+        h1 = dirhash.hash1({names[i]: digests.get(i, empty) for i in names})
+        return Stats(entries=len(checker.seen), bytes=checker.total), h1
+    except tarworker.Corrupt as exc:
+        remove_tree(dest)
+        raise ArchiveError(f"{checker.name}: corrupt member {exc}") from None
     except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
         remove_tree(dest)
         raise ArchiveError(f"{checker.name}: conflicting entries at {exc.filename}") from None
     except BaseException:
         remove_tree(dest)
         raise
+    finally:
+        if pool is not None:
+            pool.stop()
+
+
+def _plan_zip(
+    infos: list[zipfile.ZipInfo], checker: Checker, writer: _Writer, prefix: str
+) -> tuple[dict[int, bytes], list[tarworker.ZipJob]]:
+    """Check every member and create the directories; returns the names dirhash hashes
+    (by member index) and the files to write."""
+    names: dict[int, bytes] = {}
+    jobs: list[tarworker.ZipJob] = []
+    for index, info in enumerate(infos):
+        names[index] = dirhash.zip_name(info)
+        if info.is_dir():
+            # The go command's zips have none; harmless, and hashed as dirhash hashes
+            # them (an entry with no content).
+            writer.mkdir(_goroot_path(checker.check(info.filename, "dir", 0, 0), prefix))
+            continue
+        mode = info.external_attr >> 16
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+            raise checker.reject(info.filename, "not a regular file")
+        rel = _goroot_path(checker.check(info.filename, "file", mode, info.file_size), prefix)
+        writer.mkdir(rel.rpartition("/")[0])
+        # A module zip cannot hold nested modules, so the release renamed every go.mod
+        # (src/go.mod among them, which the standard library resolves through) to
+        # _go.mod; the go command restores them, and so does the writer.
+        jobs.append((index, rel, _executable(rel), rel.endswith("/_go.mod")))
+    return names, jobs
+
+
+def _split_zip(
+    jobs: list[tarworker.ZipJob], infos: list[zipfile.ZipInfo], n: int
+) -> list[list[tarworker.ZipJob]]:
+    """``n`` contiguous runs of about equal cost (inflating and writing a member costs
+    about its size, plus a file creation's worth)."""
+    weights = [1 + infos[job[0]].file_size // 65536 for job in jobs]
+    total = sum(weights)
+    runs: list[list[tarworker.ZipJob]] = [[] for _ in range(n)]
+    acc = 0
+    for job, w in zip(jobs, weights, strict=True):
+        runs[min(n - 1, acc * n // max(total, 1))].append(job)
+        acc += w
+    return runs
 
 
 def _goroot_path(clean: str, prefix: str) -> str:
@@ -322,27 +362,31 @@ def _split(files: list[tarworker.Job], n: int) -> list[list[tarworker.Job]]:
 class _Helpers:
     """Helper processes that write runs of files (see :mod:`.tarworker`)."""
 
-    def __init__(self, count: int, name: str) -> None:
+    def __init__(self, count: int, name: str, mode: str = "write") -> None:
         self.name = name
-        self.argv = [*tarworker.helper_argv(), "write", str(os.getpid())]
+        self.argv = [*tarworker.helper_argv(), mode, str(os.getpid())]
         self.procs = [proc.start_helper(self.argv) for _ in range(count)]
         self.sizes: list[int] = []  # files per helper, for progress
 
-    def submit(self, tar: str, dest: str, runs: list[list[tarworker.Job]]) -> None:
+    def submit(self, tar: str, dest: str, runs: Sequence[Sequence[object]]) -> None:
         for p, run in zip(self.procs, runs, strict=True):
             assert p.stdin is not None
             pickle.dump((tar, dest, run), p.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             p.stdin.close()
         self.sizes = [len(run) for run in runs]
 
-    def wait(self, reporter: Reporter) -> None:
+    def wait(self, reporter: Reporter) -> list[bytes]:
+        """Each helper's output, once all have finished."""
+        outputs = []
         for p, count in zip(self.procs, self.sizes, strict=True):
             assert p.stdout is not None
             out = p.stdout.read()
             if p.wait() != 0:
                 _raise_helper_error(self.name, self.argv, p.returncode, out)
             reporter.advance(count)
+            outputs.append(out)
         self.procs = []
+        return outputs
 
     def stop(self) -> None:
         """Stop helpers still running (after an error or Ctrl-C in this process)."""
@@ -364,6 +408,8 @@ def _raise_helper_error(name: str, argv: list[str], code: int, out: bytes) -> No
         raise ArchiveError(f"{name}: rejected by tarfile's data filter: {message}")
     if info.get("kind") == "truncated":
         raise ArchiveError(f"{name}: truncated member {message}")
+    if info.get("kind") == "corrupt":
+        raise ArchiveError(f"{name}: corrupt member {message}")
     if info.get("kind") == "os":
         # OSError(errno, ...) builds the matching subclass (FileExistsError, ...).
         raise OSError(info.get("errno"), message, info.get("filename"))

@@ -1,4 +1,4 @@
-"""Writing checked tar members into a new tree, in this process or a helper.
+"""Writing checked tar (or module zip) members into a new tree, in this process or a helper.
 
 A Go distribution is ~11k small files, and creating them is most of an
 install's time. :mod:`.extract` checks every member first, creates the
@@ -12,10 +12,14 @@ independent safety layer) and copies each file's bytes straight from the
 O_EXCL|O_NOFOLLOW, already read-only, so nothing on disk is overwritten or
 reached through a link.
 
+A toolchain module zip is written the same way (:func:`write_zip_files`): each
+writer inflates its own members from the zip, hashes what it writes (the h1 is
+computed from the very bytes installed) and reports the digests.
+
 Helpers run this file as a script (:func:`helper_argv`), so it imports only
 the standard library (and isal, when installed). ``tarworker.py write PID``
-reads its job from stdin; ``tarworker.py inflate PATH LIMIT`` is the helper of
-:mod:`.gunzip`.
+and ``tarworker.py unzip PID`` read their job from stdin; ``tarworker.py
+inflate PATH LIMIT`` is the helper of :mod:`.gunzip`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 Job = tuple[str, tarfile.TarInfo]  # (checked relative path, the member's own header)
+# (index in the zip's member list, checked relative path, executable, also write go.mod)
+ZipJob = tuple[int, str, bool, bool]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _COPY = 1 << 20
@@ -44,6 +50,63 @@ def helper_argv() -> list[str]:
 
 class Truncated(Exception):
     """The ``.tar`` ends inside a member's data."""
+
+
+class Corrupt(Exception):
+    """A zip member does not inflate, or holds more than its declared size."""
+
+
+def write_zip_files(
+    zip_path: str,
+    dest: str,
+    jobs: Sequence[ZipJob],
+    progress: Callable[[int], None] | None = None,
+    alive: Callable[[], bool] | None = None,
+) -> dict[int, str]:
+    """Write each job's zip member to ``dest/<path>`` (directories exist already) and
+    return the hex sha256 of each member's bytes, by member index.
+
+    Files are read-only, executable where the job says; a job marked for it also
+    gets a ``go.mod`` beside its ``_go.mod`` (what a toolchain zip renamed).
+    """
+    import hashlib  # noqa: PLC0415 - helpers only
+    import zipfile  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    digests: dict[int, str] = {}
+    with zipfile.ZipFile(zip_path) as zf:
+        infos = zf.infolist()
+        for i, (index, rel, executable, restore) in enumerate(jobs):
+            if i % 64 == 63:
+                if progress:
+                    progress(64)
+                if alive and not alive():
+                    return digests
+            info = infos[index]
+            try:
+                with zf.open(info) as src:
+                    data = src.read(info.file_size + 1)  # never trust the declared size
+            except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                raise Corrupt(f"{info.filename!r}: {exc}") from None
+            if len(data) != info.file_size:
+                raise Corrupt(f"{info.filename!r}: not its declared size")
+            digests[index] = hashlib.sha256(data).hexdigest()
+            _write(f"{dest}/{rel}", data, 0o555 if executable else 0o444)
+            if restore:
+                _write(f"{dest}/{rel[: -len('_go.mod')]}go.mod", data, 0o444)
+    if progress:
+        progress(len(jobs) % 64)
+    return digests
+
+
+def _write(path: str, data: bytes, mode: int) -> None:
+    fd = os.open(path, _FLAGS, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def write_files(
@@ -127,6 +190,8 @@ def describe(exc: BaseException) -> dict[str, object]:
         return {"kind": "filter", "message": str(exc)}
     if isinstance(exc, Truncated):
         return {"kind": "truncated", "message": str(exc)}
+    if isinstance(exc, Corrupt):
+        return {"kind": "corrupt", "message": str(exc)}
     if isinstance(exc, OSError):
         return {
             "kind": "os",
@@ -211,12 +276,17 @@ def main(argv: list[str]) -> int:
     if not _die_with_parent(parent):
         return 1
     # The job comes from the parent over a private pipe: trusted data.
-    tar_path, dest, jobs = pickle.load(sys.stdin.buffer)  # noqa: S301
+    archive, dest, jobs = pickle.load(sys.stdin.buffer)  # noqa: S301
     try:
         # Paths relative to the tree: the data filter's realpath() then checks only a
         # member's own components, not the tree's location over again for every file.
         os.chdir(dest)
-        write_files(tar_path, ".", jobs, alive=lambda: os.getppid() == parent)
+        alive = lambda: os.getppid() == parent  # noqa: E731 - one line, used once
+        if argv[1] == "unzip":
+            digests = write_zip_files(archive, ".", jobs, alive=alive)
+            sys.stdout.write(json.dumps({"digests": digests}) + "\n")
+        else:
+            write_files(archive, ".", jobs, alive=alive)
     except Exception as exc:  # reported to the parent, which raises the matching error
         sys.stdout.write(json.dumps(describe(exc)) + "\n")
         return 1
