@@ -42,7 +42,7 @@ MAKE = shutil.which("make") or "make"
 # A port nothing listens on: no test may reach go.dev by accident.
 NOWHERE = "http://127.0.0.1:1"
 # What install-go's recipe runs, for PATHs made of symbolic links (sha256sum and shasum apart).
-TOOLS = ["cat", "chmod", "curl", "cut", "find", "grep", "gzip", "head", "mkdir", "mktemp"]
+TOOLS = ["cat", "chmod", "cp", "curl", "cut", "find", "grep", "gzip", "head", "mkdir", "mktemp"]
 TOOLS += ["mv", "rm", "sed", "sort", "tail", "tar", "tr", "uname", "unzip", "xargs"]
 
 
@@ -147,6 +147,11 @@ def assert_installed(root: Path, res: subprocess.CompletedProcess[str]) -> None:
     compile_ = next((goroot(root) / "pkg" / "tool").glob("*/compile"))
     for exe in (go, goroot(root) / "bin" / "gofmt", compile_):
         assert stat.S_IMODE(exe.stat().st_mode) & 0o111 == 0o111, exe
+    # Every go.mod the release renamed _go.mod (src/go.mod among them) is back beside it.
+    renamed = sorted(goroot(root).rglob("_go.mod"))
+    assert goroot(root) / "src" / "_go.mod" in renamed
+    for m in renamed:
+        assert m.with_name("go.mod").read_bytes() == m.read_bytes(), m
     shown = subprocess.run([str(go), "version", "-m", str(go)], capture_output=True, text=True)
     assert shown.stdout.startswith(f"{go}: go{VERSION}\n"), shown
     # Nothing is left in the state directory's temp folder.
