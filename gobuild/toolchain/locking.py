@@ -83,6 +83,15 @@ def lock(
             if artifact is None:
                 unavailable.setdefault(source.kind, "hashes are recorded when installed")
                 break
+            held = current.artifact(version, platform, source.kind)
+            differs = held.mismatch(artifact) if held else None
+            if differs:
+                # A release's hashes never change: another answer is an attack or a mistake.
+                raise IntegrityError(
+                    f"{artifact.filename}: {source.name} contradicts gobuild.lock, which "
+                    f"records {differs}; refusing to replace it (delete the entry if the "
+                    "new hash is right)"
+                )
             entries.setdefault(platform.key, {})[source.kind] = artifact
             done.append(platform.key)
         if missing and source.kind not in unavailable:
