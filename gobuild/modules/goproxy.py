@@ -16,8 +16,13 @@ from typing import TypeVar
 
 from gobuild.errors import ConfigError, NotFound, SourceError
 from gobuild.modules.paths import escape_path, escape_version
+from gobuild.project.platforms import Platform
+from gobuild.project.versions import GoVersion
 
 T = TypeVar("T")
+
+# The module every Go release is published as, one version per release and platform.
+TOOLCHAIN_MODULE = "golang.org/toolchain"
 
 
 @dataclass(frozen=True)
@@ -126,3 +131,14 @@ def module_url(base: str, path: str, tail: str) -> str:
 def version_file(version: str, suffix: str) -> str:
     """The ``@v/`` file name of ``version`` with ``suffix`` (``.zip``, ``.mod``, ``.info``)."""
     return escape_version(version) + suffix
+
+
+def toolchain_version(version: GoVersion, platform: Platform) -> str:
+    """The ``golang.org/toolchain`` version holding Go ``version`` for ``platform``:
+    ``v0.0.1-go1.22.10.linux-amd64``."""
+    return f"v0.0.1-{version.tag}.{platform.goos}-{platform.goarch}"
+
+
+def toolchain_zip(version: GoVersion, platform: Platform) -> str:
+    """The proxy's file name for that version's zip (what gobuild.lock records)."""
+    return version_file(toolchain_version(version, platform), ".zip")

@@ -22,6 +22,7 @@ from gobuild.builds.plan import BuildPlan, dist_plans, host_plans, quote_field
 from gobuild.checks.commands import make_settings
 from gobuild.errors import ConfigError, GobuildError
 from gobuild.modules.dirhash import h1_hex
+from gobuild.modules.goproxy import toolchain_zip
 from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
 from gobuild.project.layout import LOCK_NAME, STATE_DIR_NAME
@@ -108,7 +109,7 @@ def go_downloads(lock: lockfile.Lock, version: GoVersion) -> list[dict[str, str]
         if zipped is not None and zipped.h1:
             # The recipe derives the module root (golang.org/toolchain@VERSION/) from the
             # file name, so only the proxy's own name is accepted.
-            wanted = f"{toolchain_module_version(version, platform)}.zip"
+            wanted = toolchain_zip(version, platform)
             if zipped.filename != wanted:
                 raise ConfigError(
                     f"{LOCK_NAME}: the goproxy entry for {platform.key} names "
@@ -130,11 +131,6 @@ def install_gaps(lock: lockfile.Lock, version: GoVersion) -> list[Platform]:
     """The platforms install-go knows for which gobuild.lock records nothing it can use."""
     present = {d["key"] for d in go_downloads(lock, version)}
     return [p for p in INSTALL_PLATFORMS if p.key not in present]
-
-
-def toolchain_module_version(version: GoVersion, platform: Platform) -> str:
-    """The ``golang.org/toolchain`` module version holding Go ``version`` for ``platform``."""
-    return f"v0.0.1-go{version}.{platform.goos}-{platform.goarch}"
 
 
 def _hex64(sha256: str, platform: Platform) -> str:

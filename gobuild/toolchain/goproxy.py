@@ -24,18 +24,8 @@ from gobuild.project.platforms import Platform
 from gobuild.project.versions import GoVersion
 from gobuild.toolchain.source import Fetched
 
-MODULE = "golang.org/toolchain"
+MODULE = goproxy.TOOLCHAIN_MODULE
 _PREFIX = "v0.0.1-"
-
-
-def module_version(version: GoVersion, platform: Platform) -> str:
-    """The module version holding ``version`` for ``platform``: ``v0.0.1-go1.22.10.linux-amd64``."""
-    return f"{_PREFIX}{version.tag}.{platform.goos}-{platform.goarch}"
-
-
-def zip_name(version: GoVersion, platform: Platform) -> str:
-    """The proxy's file name for that module version's zip (what gobuild.lock records)."""
-    return goproxy.version_file(module_version(version, platform), ".zip")
 
 
 class Checksums:
@@ -110,8 +100,8 @@ class GoproxySource:
     def locked(self, version: GoVersion, platform: Platform, reporter: Reporter) -> Artifact | None:
         """The zip's name and its verified ``h1``, from the checksum database (no download);
         None where the database is turned off for it."""
-        h1 = self.checksums.zip_h1(module_version(version, platform), reporter)
-        return Artifact(zip_name(version, platform), h1=h1) if h1 else None
+        h1 = self.checksums.zip_h1(goproxy.toolchain_version(version, platform), reporter)
+        return Artifact(goproxy.toolchain_zip(version, platform), h1=h1) if h1 else None
 
     def fetch(
         self,
@@ -122,7 +112,7 @@ class GoproxySource:
         reporter: Reporter,
     ) -> Fetched:
         """Download the zip; its ``h1`` (lock's, else the database's) is checked on extraction."""
-        modver = module_version(version, platform)
+        modver = goproxy.toolchain_version(version, platform)
         what = f"{MODULE}@{modver}"
         proxies = self._proxies(reporter)
         # As the go command, ask no checksum database for a zip no proxy would be asked
@@ -131,7 +121,7 @@ class GoproxySource:
         want = expected.h1 if expected and expected.h1 else None
         if want is None:
             want = self.checksums.zip_h1(modver, reporter)
-        filename = zip_name(version, platform)
+        filename = goproxy.toolchain_zip(version, platform)
         dest = into / filename
 
         def attempt(base: str) -> tuple[str, str]:

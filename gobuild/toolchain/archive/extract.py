@@ -164,18 +164,17 @@ def extract_toolchain_zip(
         empty = hashlib.sha256(b"").hexdigest()
         h1 = dirhash.hash1({names[i]: digests.get(i, empty) for i in names})
         return Stats(entries=len(checker.seen), bytes=checker.total), h1
-    except tarworker.Corrupt as exc:
-        remove_tree(dest)
-        raise ArchiveError(f"{checker.name}: corrupt member {exc}") from None
-    except (NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
-        remove_tree(dest)
-        raise ArchiveError(f"{checker.name}: conflicting entries at {exc.filename}") from None
-    except BaseException:
-        remove_tree(dest)
-        raise
-    finally:
+    except BaseException as exc:
+        # Helpers still writing must stop before the tree is removed, or they would
+        # recreate parts of it.
         if pool is not None:
             pool.stop()
+        remove_tree(dest)
+        if isinstance(exc, tarworker.Corrupt):
+            raise ArchiveError(f"{checker.name}: corrupt member {exc}") from None
+        if isinstance(exc, (NotADirectoryError, FileExistsError, IsADirectoryError)):
+            raise ArchiveError(f"{checker.name}: conflicting entries at {exc.filename}") from None
+        raise
 
 
 def _plan_zip(
