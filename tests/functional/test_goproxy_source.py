@@ -17,7 +17,7 @@ import os
 import socket
 import stat
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +263,36 @@ def test_install_real_go_from_the_module_proxy(
     assert len(proxy.requests()) == asked
 
 
+def test_series_pin_resolves_from_the_proxy_list(
+    proxy: Proxy,
+    modenv: dict[str, str],
+    projects: Projects,
+    cache: Path,
+    fakes: Path,
+) -> None:
+    for version in ("1.22.9", "1.22.10", "1.21.13"):
+        publish_fake(proxy, fakes, version)
+    # Listed but not for this host, or not a release of the series' stable line.
+    proxy.versions += [
+        godist.toolchain_module_version("1.22.11", Platform("darwin", "arm64")),
+        godist.toolchain_module_version("1.22rc1"),
+        "v0.0.1-go1.22.12.linux-amd64.extra",
+        "v0.0.2-go1.22.13." + KEY,
+    ]
+    root = projects("1.22")
+    code, out, err = run("-C", str(root), "toolchain", "install")
+    assert (code, err) == (0, "")
+    assert f"Go 1.22.10 ({HOST}) installed from goproxy" in out
+    assert proxy.requests("/@v/list") == [f"/{MODULE}/@v/list"]
+    assert proxy.requests(".zip") == [ZIP]
+    lock = read_lock(root)["go"]
+    assert (lock["request"], lock["version"]) == ("1.22", "1.22.10")
+    # Resolved offline from now on.
+    code, out, _ = run("-C", str(root), "toolchain", "install")
+    assert code == 0 and "already installed" in out
+    assert len(proxy.requests("/@v/list")) == 1
+
+
 # -- 2-4. answers that do not verify: refused, nothing installed, no other source tried ---
 
 
@@ -288,8 +318,26 @@ def test_zip_not_matching_the_database_is_refused_without_falling_back(
     assert_nothing_installed(cache, root)
 
 
-@pytest.mark.parametrize("fault", ["sign_with_other_key", "forge_signature"])
-def test_database_signature_not_verifying_is_refused(
+def lie_about_the_record(db: SumDB, modver: str) -> None:
+    # The lookup answers a record the signed tree does not hold.
+    db.lie(MODULE, modver, f"{MODULE} {modver} {fake_h1('lie')}\n".encode())
+
+
+def present_an_older_tree(db: SumDB, modver: str) -> None:
+    # A signed head from before the record was added (a rollback).
+    db.present(db.size - 1)
+
+
+FAULTS: dict[str, tuple[str, Callable[[SumDB, str], None]]] = {
+    "sign_with_other_key": ("signature", lambda db, _: setattr(db, "sign_with_other_key", True)),
+    "forge_signature": ("signature", lambda db, _: setattr(db, "forge_signature", True)),
+    "lie": ("not record", lie_about_the_record),
+    "present": ("cannot be in the signed tree", present_an_older_tree),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_database_answer_not_verifying_is_refused(
     fault: str,
     proxy: Proxy,
     db: SumDB,
@@ -299,18 +347,20 @@ def test_database_signature_not_verifying_is_refused(
     fakes: Path,
     fallback: Mirror,
 ) -> None:
-    publish_fake(proxy, fakes)
-    setattr(db, fault, True)
+    modver = publish_fake(proxy, fakes)
+    why, make = FAULTS[fault]
+    make(db, modver)
     root = projects(sources=("goproxy", "official"), mirror=fallback)
     code, out, err = run("-C", str(root), "toolchain", "install")
     assert (code, out) == (1, "")
     assert err.count("\n") == 1, err
-    assert f"checksum database {NAME}" in err
-    assert "signature" in err
+    assert f"checksum database {NAME}: {MODULE}@{modver}" in err
+    assert why in err
     assert proxy.requests(".zip") == []  # refused before any download
     assert fallback.requests() == []
     assert_nothing_installed(cache, root)
-    assert not (cache / "sumdb" / NAME / "latest").exists()
+    if why == "signature":  # an unverified head is never remembered
+        assert not (cache / "sumdb" / NAME / "latest").exists()
 
 
 def test_database_forking_from_the_remembered_tree_is_refused(
