@@ -258,13 +258,21 @@ def test_off_stops_the_list(tmp_path: Path, proxy: Proxy, empty_proxy: Proxy, zi
     marker = fake_install(root)
     res = install(root, f"GOPROXY={empty_proxy.url},off,{proxy.url}")
     assert res.returncode != 0
-    assert messages(res)[-1] == "install-go: GOPROXY lists off: not downloading Go"
+    no_archive = (
+        "install-go: the module proxy gave no Go 1.22.10 for linux-amd64, and gobuild.lock "
+        "records no go.dev archive for it: run 'gobuild lock'"
+    )
+    assert messages(res)[-2:] == [
+        "install-go: GOPROXY lists off: the module proxy is not used",
+        no_archive,
+    ]
     assert empty_proxy.requests() == [(toolchain_path(ZIP), 404)]
     assert proxy.requests() == []
     assert marker.exists()
     res = install(root, "GOPROXY=off")
     assert res.returncode != 0 and messages(res) == [
-        "install-go: GOPROXY lists off: not downloading Go"
+        "install-go: GOPROXY lists off: the module proxy is not used",
+        no_archive,
     ]
 
 
@@ -369,10 +377,19 @@ def test_falls_back_to_the_mirror_when_no_proxy_has_it(
         f"go version go{VERSION} {host()}",
     ]
     assert go_mirror.requests(archive) == [(archive, "ok")]
-    # direct too leads to the mirror (the proxy is skipped, not failed).
+    # direct too leads to the mirror (the proxy is skipped, not failed), and so do off and a
+    # proxy that fails: the mirror is the next source, as for gobuild's own installs.
     res = install(root, "GOPROXY=direct")
     assert res.returncode == 0, res.stderr
     assert len(go_mirror.requests(archive)) == 2
+    res = install(root, "GOPROXY=off")
+    assert res.returncode == 0, res.stderr
+    assert "install-go: GOPROXY lists off: the module proxy is not used" in messages(res)
+    empty_proxy.fail(toolchain_path(ZIP), 500)
+    res = install(root, f"GOPROXY={empty_proxy.url}")
+    assert res.returncode == 0, res.stderr
+    assert f"install-go: {empty_proxy.url}: HTTP 500" in messages(res)
+    assert len(go_mirror.requests(archive)) == 4
 
 
 def test_only_an_archive_in_the_lock_goes_to_the_mirror(
