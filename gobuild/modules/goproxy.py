@@ -86,8 +86,14 @@ class ProxyList:
     @property
     def single_file_proxy(self) -> bool:
         """Whether the list is one ``file://`` proxy (a local copy of a distribution, the
-        only case where the go command lets toolchains skip the checksum database)."""
-        return len(self.entries) == 1 and self.entries[0].url.startswith("file://")
+        only case where the go command lets toolchains skip the checksum database).
+        As the go command, the raw value decides: any ``,`` or ``|`` makes it a list,
+        even with nothing after it."""
+        return (
+            len(self.entries) == 1
+            and self.entries[0].url.startswith("file://")
+            and not any(sep in self.value for sep in ",|")
+        )
 
     def describe(self) -> str:
         """The list for messages, with credentials redacted."""

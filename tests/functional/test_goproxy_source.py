@@ -895,6 +895,30 @@ def test_single_file_goproxy_without_a_database_installs_unverified(
     assert info["url"] == f"{local.as_uri()}/{MODULE}/@v/v0.0.1-go1.22.10.{KEY}.zip"
 
 
+@pytest.mark.parametrize("separator", [",", "|"])
+def test_a_file_goproxy_in_a_list_is_not_the_exception(
+    separator: str,
+    proxy: Proxy,
+    monkeypatch: pytest.MonkeyPatch,
+    modenv: dict[str, str],
+    projects: Projects,
+    cache: Path,
+    fakes: Path,
+    tmp_path: Path,
+) -> None:
+    # The go command skips the database only for a GOPROXY with no ',' or '|' at all:
+    # "file:///dir," is a list (with nothing after the comma), and is checked.
+    publish_fake(proxy, fakes, record=False)
+    local = proxy.write_to(tmp_path / "local-proxy")
+    monkeypatch.setenv("GOPROXY", f"{local.as_uri()}{separator}")
+    monkeypatch.setenv("GOSUMDB", "off")
+    root = projects()
+    code, out, err = run("-C", str(root), "toolchain", "install")
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and "GOSUMDB=off" in err, err
+    assert_nothing_installed(cache, root)
+
+
 @pytest.mark.parametrize("forge", [False, True])
 def test_single_file_goproxy_is_verified_when_a_database_is_set(
     forge: bool,
