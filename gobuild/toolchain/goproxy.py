@@ -35,8 +35,9 @@ class Checksums:
     against the database even when GOSUMDB=off or GONOSUMDB/GOPRIVATE match;
     gobuild does the same (with a notice where the user's setting is
     overridden). The one exception is Go's too: a GOPROXY of a single
-    ``file://`` directory (a local copy of a distribution), where nothing is
-    checked and a notice says so. An h1 in gobuild.lock (recorded from an
+    ``file://`` directory (a local copy of a distribution) follows the rule for
+    any module, so GOSUMDB=off or a matching GONOSUMDB/GOPRIVATE leaves it
+    unchecked, and a notice says so. An h1 in gobuild.lock (recorded from an
     earlier verified lookup) makes the lookup unnecessary altogether.
     """
 
@@ -49,7 +50,9 @@ class Checksums:
         """The checksum database's ``h1`` for ``golang.org/toolchain@version``, verified;
         None only for a single ``file://`` GOPROXY."""
         what = f"{MODULE}@{version}"
-        if self.local_only and self.client is None:
+        private = bool(self.nosumdb) and paths.match_patterns(self.nosumdb, MODULE)
+        # Go's exception: a single file:// GOPROXY falls back to the rule for any module.
+        if self.local_only and (self.client is None or private):
             reporter.notice(f"GOPROXY is one file:// directory: {what} is not verified")
             return None
         if self.client is None:
@@ -57,7 +60,7 @@ class Checksums:
                 f"{what}: checksum database disabled by GOSUMDB=off; toolchains are always "
                 "verified (record them with `gobuild lock` where the database is reachable)"
             )
-        if self.nosumdb and paths.match_patterns(self.nosumdb, MODULE):
+        if private:
             reporter.notice(
                 f"GONOSUMDB/GOPRIVATE matches {MODULE}, but toolchains are always checked "
                 "against the checksum database (as the go command does)"

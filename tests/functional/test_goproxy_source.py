@@ -895,6 +895,33 @@ def test_single_file_goproxy_without_a_database_installs_unverified(
     assert info["url"] == f"{local.as_uri()}/{MODULE}/@v/v0.0.1-go1.22.10.{KEY}.zip"
 
 
+def test_single_file_goproxy_with_gonosumdb_installs_unverified(
+    proxy: Proxy,
+    db: SumDB,
+    monkeypatch: pytest.MonkeyPatch,
+    modenv: dict[str, str],
+    projects: Projects,
+    cache: Path,
+    fakes: Path,
+    tmp_path: Path,
+) -> None:
+    # The go command's rule for a single file:// GOPROXY is the rule for any module:
+    # GONOSUMDB matching skips the database as GOSUMDB=off does.
+    publish_fake(proxy, fakes, h1=fake_h1("would not verify"))
+    local = proxy.write_to(tmp_path / "local-proxy")
+    monkeypatch.setenv("GOPROXY", local.as_uri())
+    monkeypatch.setenv("GONOSUMDB", "golang.org")
+    with db.serve() as direct:
+        monkeypatch.setenv("GOSUMDB", f"{db.vkey} {direct.url}")
+        root = projects()
+        code, out, err = run("-C", str(root), "toolchain", "install")
+    assert code == 0, err
+    assert "installed from goproxy" in out
+    lines = notices(err)
+    assert len(lines) == 1 and "is not verified" in lines[0], err
+    assert direct.log == [] and proxy.requests() == []
+
+
 @pytest.mark.parametrize("separator", [",", "|"])
 def test_a_file_goproxy_in_a_list_is_not_the_exception(
     separator: str,
