@@ -134,8 +134,9 @@ def modenv(monkeypatch: pytest.MonkeyPatch, proxy: Proxy, db: SumDB) -> dict[str
 
 
 @pytest.fixture
-def cache() -> Path:
-    return Path(os.environ["GOBUILD_CACHE"])
+def cache(cache_dir: Path) -> Path:
+    """GOBUILD_CACHE, this test's own."""
+    return cache_dir
 
 
 class Projects:
