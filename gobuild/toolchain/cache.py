@@ -41,6 +41,7 @@ class Installed:
     artifact: Artifact
     size: int
     installed_at: str
+    verified: bool = True  # False: nothing vouched for its hash (not recorded in the lock)
 
     @property
     def locked(self) -> Artifact:
@@ -142,6 +143,7 @@ class Cache:
             ),
             size=int(data.get("size", 0)),
             installed_at=str(data.get("installed_at", "")),
+            verified=data.get("verified", True) is not False,
         )
 
 

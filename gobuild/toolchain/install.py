@@ -134,7 +134,14 @@ class _Installer:
                     found = self._install(version)
         if cached:
             self._check_against_lock(found)
-        if req.lock_path and req.state_dir and req.record_lock:
+        if not found.verified:
+            # Nothing vouched for it (a lone file:// GOPROXY without the checksum
+            # database): its hash must not become what the team's installs trust.
+            self.notice(
+                f"Go {version} from {found.source} was not verified: not recorded in "
+                f"{req.lock_path.name if req.lock_path else 'gobuild.lock'}"
+            )
+        elif req.lock_path and req.state_dir and req.record_lock:
             lockfile.record(
                 req.lock_path,
                 state_dir=req.state_dir,
@@ -173,7 +180,9 @@ class _Installer:
             staged = work / "tree"
             from gobuild.toolchain.archive import extract as archive  # noqa: PLC0415 - installs only
 
+            verified = True
             if fetched.module_prefix is not None:
+                verified = bool(fetched.h1)  # from gobuild.lock or the checksum database
                 stats, h1 = archive.extract_toolchain_zip(
                     fetched.path, staged, prefix=fetched.module_prefix, reporter=self.reporter
                 )
@@ -200,6 +209,7 @@ class _Installer:
                 "filename": fetched.filename,
                 "sha256": fetched.sha256,
                 "h1": fetched.h1,
+                "verified": verified,
                 "size": stats.bytes,
                 "entries": stats.entries,
                 "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),

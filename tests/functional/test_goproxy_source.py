@@ -889,11 +889,20 @@ def test_single_file_goproxy_without_a_database_installs_unverified(
     assert code == 0, err
     assert "installed from goproxy" in out
     lines = notices(err)
-    assert len(lines) == 1, err
+    assert len(lines) == 2, err
     assert "file://" in lines[0] and "is not verified" in lines[0]
+    # An unverified hash never becomes what later installs trust.
+    assert "not recorded in gobuild.lock" in lines[1]
+    lock = root / "gobuild.lock"
+    assert not lock.exists() or "goproxy" not in lock.read_text()
     assert proxy.requests() == []
     info = json.loads(marker(cache).read_text())
     assert info["url"] == f"{local.as_uri()}/{MODULE}/@v/v0.0.1-go1.22.10.{KEY}.zip"
+    assert info["verified"] is False
+    # Asked again (cached), it is still not recorded.
+    code, _out, err = run("-C", str(root), "toolchain", "install")
+    assert code == 0, err
+    assert not lock.exists() or "goproxy" not in lock.read_text()
 
 
 def test_single_file_goproxy_with_gonosumdb_installs_unverified(
@@ -919,7 +928,8 @@ def test_single_file_goproxy_with_gonosumdb_installs_unverified(
     assert code == 0, err
     assert "installed from goproxy" in out
     lines = notices(err)
-    assert len(lines) == 1 and "is not verified" in lines[0], err
+    assert len(lines) == 2 and "is not verified" in lines[0], err
+    assert "not recorded in gobuild.lock" in lines[1]
     assert direct.log == [] and proxy.requests() == []
 
 
