@@ -432,6 +432,13 @@ def test_unavailable_proxy_falls_back_to_the_next_source(
     assert [r[0] for r in archive_requests(fallback)] == [f"go1.22.10.{KEY}.tar.gz"]
     assert list(artifacts(root)[KEY]) == ["official"]
     assert marker(cache).exists()
+    # The fallback is noticed once, by the install: later commands find the toolchain
+    # offline, ask no source and say nothing.
+    seen = (len(proxy.requests()), len(fallback.requests()))
+    for argv in (("env", "--json"), ("go", "version"), ("toolchain", "install")):
+        code, _out, err = run("-C", str(root), *argv)
+        assert (code, err) == (0, ""), (argv, err)
+    assert (len(proxy.requests()), len(fallback.requests())) == seen
 
 
 def test_goproxy_off_falls_back_to_the_next_source(
