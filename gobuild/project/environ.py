@@ -120,11 +120,6 @@ class Environment:
         return self._get("GONOSUMDB") or self._get("GOPRIVATE") or ""
 
     @property
-    def gonosumcheck(self) -> bool:
-        """GONOSUMCHECK=1: skip checksum-database checks (with GONOSUMDB patterns)."""
-        return self._get("GONOSUMCHECK") == "1"
-
-    @property
     def network(self) -> Network:
         """The network these variables describe: HTTP_PROXY, HTTPS_PROXY, NO_PROXY (and
         their lower-case forms), SSL_CERT_FILE, SSL_CERT_DIR, GOAUTH, NETRC and HOME
