@@ -3,10 +3,10 @@
 Retries with exponential backoff on connection errors, truncated bodies, 5xx,
 408 and 429 (honouring a short Retry-After); never on other 4xx. Every error
 names the URL and, where there is one, the HTTP status; URLs pass through
-:func:`gobuild.network.redact` and the library's error texts through
-:func:`~gobuild.network.redact_text` first, so no credential reaches a message.
+:func:`gobuild.network.redact.redact` and the library's error texts through
+:func:`~gobuild.network.redact.redact_text` first, so no credential reaches a message.
 
-Requests go the way a :class:`~gobuild.network.Network` says: through its proxy for
+Requests go the way a :class:`~gobuild.network.config.Network` says: through its proxy for
 the URL (one urllib3 ``ProxyManager`` per proxy; https through an http proxy tunnels
 with CONNECT), verified with its CA certificates, with its credentials. Redirects are
 followed here rather than by urllib3, so that each hop gets the proxy and credentials
@@ -29,7 +29,8 @@ from gobuild.progress import Reporter, Silent
 if TYPE_CHECKING:
     import urllib3
 
-    from gobuild.network import Credential, Network
+    from gobuild.network.config import Network
+    from gobuild.network.credentials import Credential
 
 # urllib3 and urllib.request are imported where first used: they cost ~0.1 s at
 # start-up, and a no-op build (which never downloads) imports this module. So is
@@ -79,7 +80,7 @@ class Fetcher:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if network is None:
-            from gobuild.network import Network  # noqa: PLC0415 - see the module note
+            from gobuild.network.config import Network  # noqa: PLC0415 - see the module note
 
             network = Network()
         self.network = network
@@ -90,7 +91,8 @@ class Fetcher:
         self._pools: dict[str | None, urllib3.PoolManager] = {}
 
     def redact(self, url: str) -> str:
-        """``url`` fit for a message: its credentials masked (:func:`gobuild.network.redact`)."""
+        """``url`` fit for a message: its credentials masked
+        (:func:`gobuild.network.redact.redact`)."""
         return _shown(url)
 
     def get_bytes(self, url: str, limit: int = 64 << 20) -> bytes:
@@ -156,7 +158,8 @@ class Fetcher:
     def _http(self, url: str, shown: str, reporter: Reporter) -> Iterator[bytes]:
         import urllib3  # noqa: PLC0415 - see the module note
 
-        from gobuild.network import split_userinfo, url_credential  # noqa: PLC0415
+        from gobuild.network.credentials import url_credential  # noqa: PLC0415
+        from gobuild.network.redact import split_userinfo  # noqa: PLC0415
 
         first, user, password = split_userinfo(url)
         target = first
@@ -211,7 +214,7 @@ class Fetcher:
     ) -> urllib3.BaseHTTPResponse:
         import urllib3  # noqa: PLC0415 - see the module note
 
-        from gobuild.network import split_userinfo  # noqa: PLC0415
+        from gobuild.network.redact import split_userinfo  # noqa: PLC0415
 
         proxy = self.network.proxy_for(target)
         if proxy is not None:
@@ -237,7 +240,8 @@ class Fetcher:
     def _pool(self, proxy: str | None) -> urllib3.PoolManager:
         import urllib3  # noqa: PLC0415 - see the module note
 
-        from gobuild.network import basic_auth, split_userinfo  # noqa: PLC0415
+        from gobuild.network.credentials import basic_auth  # noqa: PLC0415
+        from gobuild.network.redact import split_userinfo  # noqa: PLC0415
 
         pool = self._pools.get(proxy)
         if pool is None:
@@ -334,7 +338,7 @@ def _retry_after(resp: urllib3.BaseHTTPResponse) -> float | None:
 
 
 def _shown(url: str) -> str:
-    from gobuild.network import redact  # noqa: PLC0415 - see the module note
+    from gobuild.network.redact import redact  # noqa: PLC0415 - see the module note
 
     return redact(url)
 
@@ -372,7 +376,7 @@ def _discard(resp: urllib3.BaseHTTPResponse) -> None:
 
 
 def _reason(exc: BaseException, secrets: set[str]) -> str:
-    from gobuild.network import redact_text  # noqa: PLC0415 - see the module note
+    from gobuild.network.redact import redact_text  # noqa: PLC0415 - see the module note
 
     inner = getattr(exc, "reason", None) or exc
     text = str(inner)

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gobuild.network import Network
+    from gobuild.network.config import Network
 
 # The variables a loaded project depends on (gobuild.project.config, platformdirs'
 # cache directory): a remembered answer stamped with them is stale when one changes.
@@ -125,7 +125,7 @@ class Environment:
         their lower-case forms), SSL_CERT_FILE, SSL_CERT_DIR, GOAUTH, NETRC and HOME
         (see :mod:`gobuild.network`). A new value on each call: nothing is read yet."""
         # Imported here: this module stays standard-library only for the fast paths.
-        from gobuild.network import Network  # noqa: PLC0415
+        from gobuild.network.config import Network  # noqa: PLC0415
 
         return Network.from_variables(self.variables)
 

@@ -14,7 +14,7 @@ import pytest
 
 from gobuild.errors import ConfigError, GobuildError, NotFound, SourceError, SourceUnreachable
 from gobuild.fetch import Fetcher
-from gobuild.network import Network
+from gobuild.network.config import Network
 from tests.netproxy import (
     ForwardProxy,
     Origin,
