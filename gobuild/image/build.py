@@ -22,10 +22,10 @@ def build(
     tag: str,
     values: Mapping[str, str],
     environ: Environment,
-    dockerfile: str = DOCKERFILE_NAME,
+    dockerfile: Path | None = None,
 ) -> str:
-    """Build ``root`` with its Dockerfile and return the image id."""
-    argv = [*builder.argv(), "-f", str(root / dockerfile), "-t", tag]
+    """Build ``root`` with ``dockerfile`` (default: its Dockerfile) and return the image id."""
+    argv = [*builder.argv(), "-f", str(dockerfile or root / DOCKERFILE_NAME), "-t", tag]
     for key, arg in BUILD_ARGS.items():
         argv += ["--build-arg", f"{arg}={values[key]}"]
     netrc = environ.netrc

@@ -1,6 +1,8 @@
 """The Docker build context: what a ``docker build`` of the module would send.
 
-The rules are the project's .dockerignore, else the generated ones
+The rules are those BuildKit reads for gobuild's Dockerfile: the Dockerfile's own
+ignore file (``<dockerfile>.dockerignore``, where ``[generate]`` puts gobuild's files
+beside a project's own), else the .dockerignore at the root, else the generated ones
 (:mod:`gobuild.render.dockerignore`); matching uses the docker SDK's implementation
 of the .dockerignore pattern language, so ``gobuild context`` reports what an engine
 would really receive, and which rule kept out what.
@@ -19,10 +21,23 @@ from gobuild.project.layout import DOCKERFILE_NAME, DOCKERIGNORE_NAME
 from gobuild.render.dockerignore import ignore_groups
 
 
+def rules_file(project: Project) -> Path | None:
+    """The ignore file BuildKit reads for gobuild's Dockerfile, if there is one: the
+    Dockerfile-specific ``<dockerfile>.dockerignore`` first, then the root .dockerignore."""
+    dockerfile = project.generated(DOCKERFILE_NAME)
+    for path in (
+        dockerfile.with_name(dockerfile.name + ".dockerignore"),
+        project.root / DOCKERIGNORE_NAME,
+    ):
+        if path.is_file():
+            return path
+    return None
+
+
 def patterns(project: Project) -> list[str]:
-    """The rules in effect: the project's .dockerignore if it has one, else the generated."""
-    path = project.root / DOCKERIGNORE_NAME
-    if path.is_file():
+    """The rules in effect: the ignore file BuildKit would read, else the generated rules."""
+    path = rules_file(project)
+    if path is not None:
         return parse(path.read_text(encoding="utf-8", errors="replace"))
     return [p for _, group in ignore_groups(project) for p in group]
 
@@ -50,13 +65,15 @@ class Report:
     rules_from: str = ""
 
 
-def report(project: Project, dockerfile: str = DOCKERFILE_NAME) -> Report:
+def report(project: Project) -> Report:
     """Walk the context as the engine would, attributing each excluded file to its rule."""
     root = project.root
     rules = patterns(project)
+    found = rules_file(project)
     out = Report(
-        rules_from=DOCKERIGNORE_NAME if (root / DOCKERIGNORE_NAME).is_file() else "generated rules"
+        rules_from=found.relative_to(root).as_posix() if found is not None else "generated rules"
     )
+    dockerfile = project.generated(DOCKERFILE_NAME).relative_to(root).as_posix()
     matcher = PatternMatcher([*rules, f"!{dockerfile}"])
     compiled = [Pattern(r) for r in rules]
     for dirpath, dirnames, filenames in os.walk(root):

@@ -54,10 +54,11 @@ class ImageReport:
 def make_image(project: Project, reporter: Reporter) -> ImageReport:
     """Build and check ``project``'s image; warnings go to ``reporter``'s notices."""
     state = check_one(project, DOCKERFILE_NAME)
+    shown = project.generated(DOCKERFILE_NAME).relative_to(project.root)
     if state in ("missing", "stale"):
-        raise ConfigError(f"the Dockerfile is {state}: run `gobuild generate` (or doit generate)")
+        raise ConfigError(f"{shown} is {state}: run `gobuild generate` (or doit generate)")
     if state == "edited":
-        reporter.notice("warning: building the hand-edited Dockerfile")
+        reporter.notice(f"warning: building {shown}, edited by hand")
     info = gitinfo.of(project)
     for message in info.warnings:
         reporter.notice(f"warning: {message}")
@@ -68,7 +69,14 @@ def make_image(project: Project, reporter: Reporter) -> ImageReport:
     client.require_images(engine, [build_base, *([runtime_base] if runtime_base else [])])
     tag = build.tag_for(dockerfile.image_name(project), info.version)
     sent = context.report(project)
-    image_id = build.build(builder, project.root, tag=tag, values=values, environ=project.env)
+    image_id = build.build(
+        builder,
+        project.root,
+        tag=tag,
+        values=values,
+        environ=project.env,
+        dockerfile=project.generated(DOCKERFILE_NAME),
+    )
     binary = dockerfile.image_binary(dockerfile.image_project(project))
     docker = project.settings.docker
     labels = {

@@ -107,6 +107,11 @@ class Project:
         """gobuild's own working state (gitignored)."""
         return state_dir(self.root)
 
+    def generated(self, role: str) -> Path:
+        """Where the generated file ``role`` (``Dockerfile``, ``.dockerignore``,
+        ``Makefile``) goes: ``[generate]``'s path, else the role's own name."""
+        return self.root / self.settings.generate.paths()[role]
+
     @property
     def vendored(self) -> bool:
         """Whether the module vendors its dependencies (vendor/modules.txt exists)."""

@@ -13,7 +13,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gobuild.errors import GobuildError
-from gobuild.project.layout import STATE_DIR_NAME
+from gobuild.project.layout import (
+    DOCKERFILE_NAME,
+    DOCKERIGNORE_NAME,
+    MAKEFILE_NAME,
+    STATE_DIR_NAME,
+)
 from gobuild.project.names import Enforcement, Linter, Runtime, SourceName
 from gobuild.project.platforms import Platform, Target
 from gobuild.project.quantities import MAX_CPUS, Memory, parse_duration, parse_size
@@ -515,6 +520,49 @@ class ChecksSection(Section):
         return value
 
 
+class GenerateSection(Section):
+    """``[generate]``: where ``gobuild generate`` writes its files, relative to go.mod's
+    directory; names that leave a project's own Dockerfile and Makefile alone."""
+
+    dockerfile: str = DOCKERFILE_NAME
+    # Default: .dockerignore beside a Dockerfile named Dockerfile at the root; else
+    # BuildKit's Dockerfile-specific ignore file, <dockerfile>.dockerignore.
+    dockerignore: str | None = None
+    makefile: str = MAKEFILE_NAME
+
+    @field_validator("dockerfile", "dockerignore", "makefile")
+    @classmethod
+    def _relative_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = value.split("/")
+        if value.startswith("/") or ".." in parts or "" in parts or "." in parts:
+            raise ValueError(f"{value!r} must be a relative file path inside the module")
+        # It lands in shell recipes (make -f, docker build -f) and .dockerignore patterns.
+        if not _OUT_DIR.match(value):
+            raise ValueError(
+                f"{value!r}: only letters, digits, '.', '_', '+', '-', '/' (no leading '-')"
+            )
+        if parts[0] in (".git", STATE_DIR_NAME, "vendor"):
+            raise ValueError(f"{value!r} would write into {parts[0]}/")
+        return value
+
+    def paths(self) -> dict[str, str]:
+        """Each generated file's role (its default name) → where it is written."""
+        ignore = self.dockerignore
+        if ignore is None:
+            ignore = (
+                DOCKERIGNORE_NAME
+                if self.dockerfile == DOCKERFILE_NAME
+                else f"{self.dockerfile}.dockerignore"
+            )
+        return {
+            DOCKERFILE_NAME: self.dockerfile,
+            DOCKERIGNORE_NAME: ignore,
+            MAKEFILE_NAME: self.makefile,
+        }
+
+
 class Settings(Section):
     """The whole of gobuild.toml."""
 
@@ -526,6 +574,7 @@ class Settings(Section):
     profiles: dict[str, ProfileSection] = {}
     docker: DockerSection = DockerSection()
     checks: ChecksSection = ChecksSection()
+    generate: GenerateSection = GenerateSection()
 
     @field_validator("binaries")
     @classmethod

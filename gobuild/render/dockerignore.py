@@ -24,7 +24,10 @@ def ignore_groups(project: Project) -> list[tuple[str, list[str]]]:
         ("gobuild state and build output", [STATE_DIR_NAME, out_dir]),
         ("editors and IDEs", list(_IDE)),
         ("local secrets: never in an image layer", list(_SECRETS)),
-        ("generated files the build does not read", list(GENERATED_NAMES)),
+        (
+            "generated files the build does not read",
+            [project.settings.generate.paths()[role] for role in GENERATED_NAMES],
+        ),
     ]
     if _tests_unused(project):
         # go build never reads tests or testdata; leaving them out keeps a test-only

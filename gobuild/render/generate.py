@@ -89,12 +89,24 @@ def _state(path: Path, wanted: str) -> State:
     return "stale"
 
 
+def role_of(project: Project, name: str) -> str:
+    """The generated file ``name`` means: a role (``Dockerfile``, ``.dockerignore``,
+    ``Makefile``) or the path ``[generate]`` gives one (``gobuild.mk``)."""
+    if name in _GENERATORS:
+        return name
+    for role, path in project.settings.generate.paths().items():
+        if name in (path, str(project.root / path)):
+            return role
+    known = ", ".join(dict.fromkeys([*GENERATORS, *project.settings.generate.paths().values()]))
+    raise GobuildError(f"unknown generated file {name!r} (known: {known})")
+
+
 def render_file(project: Project, name: str) -> str:
-    """The full text ``name`` should have, header included."""
-    if name not in _GENERATORS:
-        raise GobuildError(f"unknown generated file {name!r} (known: {', '.join(GENERATORS)})")
-    template, context = _GENERATORS[name]
-    return with_header(name, engine.render(template, **context(project)))
+    """The full text the generated file ``name`` (a role or its path) should have,
+    header included."""
+    role = role_of(project, name)
+    template, context = _GENERATORS[role]
+    return with_header(role, engine.render(template, **context(project)))
 
 
 def makefile_notes(project: Project) -> list[str]:
@@ -117,7 +129,7 @@ _NOTES: dict[str, Callable[[Project], list[str]]] = {MAKEFILE_NAME: makefile_not
 
 def check_one(project: Project, name: str) -> State:
     """The state of one generated file: unchanged, stale, edited or missing."""
-    return _state(project.root / name, render_file(project, name))
+    return _state(project.generated(role_of(project, name)), render_file(project, name))
 
 
 def generate(
@@ -127,21 +139,29 @@ def generate(
     force: bool = False,
     check: bool = False,
 ) -> list[Outcome]:
-    """Render ``names``; with ``check``, write nothing and report what differs."""
-    texts = {name: render_file(project, name) for name in names}  # all render before any write
-    states = {name: _state(project.root / name, text) for name, text in texts.items()}
-    edited = [name for name, state in states.items() if state == "edited"]
+    """Render ``names`` (roles, or the paths ``[generate]`` gives them); with ``check``,
+    write nothing and report what differs."""
+    roles = list(dict.fromkeys(role_of(project, name) for name in names))
+    texts = {role: render_file(project, role) for role in roles}  # all render before any write
+    paths = {role: project.generated(role) for role in roles}
+    states = {role: _state(paths[role], text) for role, text in texts.items()}
+    edited = [
+        paths[role].relative_to(project.root) for role, st in states.items() if st == "edited"
+    ]
     if edited and not (force or check):
         raise GobuildError(
-            f"{', '.join(edited)} in {project.root} edited by hand; use --force to overwrite"
+            f"{', '.join(map(str, edited))} in {project.root} not written by gobuild (or edited "
+            "by hand): use --force to overwrite, or [generate] in gobuild.toml to put "
+            "gobuild's files elsewhere"
         )
     outcomes = []
-    for name, text in texts.items():
-        path = project.root / name
-        notes = () if check or name not in _NOTES else tuple(_NOTES[name](project))
-        if check or states[name] == "unchanged":
-            outcomes.append(Outcome(path, states[name], notes))
+    for role, text in texts.items():
+        path = paths[role]
+        notes = () if check or role not in _NOTES else tuple(_NOTES[role](project))
+        if check or states[role] == "unchanged":
+            outcomes.append(Outcome(path, states[role], notes))
             continue
+        path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_text(path, text)
         outcomes.append(Outcome(path, "written", notes))
     return outcomes

@@ -25,7 +25,7 @@ from gobuild.modules.dirhash import h1_hex
 from gobuild.modules.goproxy import toolchain_zip
 from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
-from gobuild.project.layout import LOCK_NAME, STATE_DIR_NAME
+from gobuild.project.layout import DOCKERFILE_NAME, LOCK_NAME, STATE_DIR_NAME
 from gobuild.project.platforms import Platform, variant_variables
 from gobuild.project.versions import GoVersion
 from gobuild.render.dockerfile import image_name
@@ -87,6 +87,7 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "goproxy": settings.toolchain.goproxy or DEFAULT_GOPROXY,
         "scrubbed": SCRUBBED,
         "image_name": image_name(project),
+        "dockerfile": project.settings.generate.paths()[DOCKERFILE_NAME],
         "checks": make_settings(project),
         "bench": project.settings.checks.bench,
         "static_env": [(k, v) for k, v in profile_env(base).items() if k in FIXED],

@@ -49,7 +49,7 @@ def describe(project: Project) -> Spec:
         "dist": [_plan_spec(root, p) for p in dists],
         "platforms": " ".join([*sorted({str(p.target) for p in dists}), version]),
         "sums": str(project.out_dir / SUMS_NAME),
-        "generated": [str(root / name) for name in GENERATED_NAMES],
+        "generated": [str(project.generated(role)) for role in GENERATED_NAMES],
         "config_files": [str(p) for p in (project.config_file, project.lock_file) if p.exists()],
     }
 
