@@ -5,7 +5,8 @@ The values (:mod:`.units`); the command lines, decided once for gobuild and the
 Makefile (:mod:`.commands`); the run's plan (:mod:`.plan`) and budget
 (:mod:`.budget`, shared through :mod:`.ledger`); running it (:mod:`.run`,
 :mod:`.scheduler`, :mod:`.runner`, under :mod:`.limits`); what it reports
-(:mod:`.report`, :mod:`.junit`, :mod:`.benchstats`).
+(:mod:`.report`, what failed and where in :mod:`.failures`, :mod:`.junit`,
+:mod:`.benchstats`).
 
 May import: gobuild.builds (the go command's environment and flags; not its runner),
 gobuild.toolchain (to install the pinned Go), gobuild.project, the foundation.

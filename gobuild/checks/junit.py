@@ -29,6 +29,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BUILD_FAILED = ("[build failed]", "[setup failed]")
 # A build ImportPath: "pkg" or "pkg_test [pkg.test]" or "pkg [pkg.test]".
 _IMPORT_PATH = re.compile(r"(\S+)(?: \[(\S+?)(?:\.test)?\])?")
+_BRACKETED = re.compile(r"\[(\S+?)(?:\.test)?\]")
 
 
 @dataclass
@@ -41,7 +42,9 @@ class _Test:
 
 
 @dataclass
-class _Package:
+class Package:
+    """One package of the stream: its events as read, its result once it ended."""
+
     name: str
     started: str | None = None
     tests: dict[str, _Test] = field(default_factory=dict)
@@ -52,18 +55,32 @@ class _Package:
 
 
 @dataclass(frozen=True)
-class _Case:
+class Case:
+    """One test (or a package's ``[package]`` stand-in) and how it ended."""
+
     name: str
     status: str  # "pass", "fail" or "skip"
     time: float
-    output: str
-    message: str
+    output: str  # everything it printed, as go test wrote it
+    message: str  # the one line that says why it failed or was skipped
+    finished: bool = True  # it had a result event (``time`` is then its own)
 
 
 @dataclass(frozen=True)
-class _Suite:
-    package: _Package
-    cases: list[_Case]
+class Suite:
+    """A package and its cases."""
+
+    package: Package
+    cases: list[Case]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A ``go test -json`` stream read: its packages, and the non-JSON lines no package
+    took (stderr text: ``go: ...`` messages, not compiler errors)."""
+
+    suites: list[Suite]
+    stray: list[str]
 
 
 @dataclass(frozen=True)
@@ -149,11 +166,20 @@ def summarize_events(lines: Iterable[str]) -> TestSummary:
     )
 
 
-def _suites(lines: Iterable[str]) -> list[_Suite]:
+def _suites(lines: Iterable[str]) -> list[Suite]:
+    return read_stream(lines).suites
+
+
+def read_stream(lines: Iterable[str]) -> Stream:
+    """The packages and cases of a ``go test -json`` stream, as the JUnit has them.
+
+    ``lines`` may be the whole stream as one string. A package that failed without a
+    failing test has a failing :data:`PACKAGE_CASE` with its build output.
+    """
     # A str is an Iterable[str] of characters: take it as the whole stream instead.
     if isinstance(lines, str):
         lines = lines.splitlines()
-    packages: dict[str, _Package] = {}
+    packages: dict[str, Package] = {}
     build: dict[str, list[str]] = {}  # build ImportPath -> compiler output
     orphans: list[str] = []  # non-JSON lines under no "# pkg" header
     block: list[str] | None = None
@@ -174,15 +200,16 @@ def _suites(lines: Iterable[str]) -> list[_Suite]:
         _apply(event, packages, build)
     unowned = [line for key, out in build.items() if _owner(key) not in packages for line in out]
     suites = []
+    stray = unowned + orphans  # until a failed build takes them
     for pkg in packages.values():
         cases = [_test_case(pkg, test) for test in pkg.tests.values()]
         if pkg.result not in ("pass", "skip") and not _any_failed(cases):
             found = _build_output(pkg, build)
-            if not found and _is_build_failure(pkg):
-                found = unowned + orphans
+            if not found and is_build_failure(pkg):
+                found, stray = unowned + orphans, []
             cases.append(_package_case(pkg, found))
-        suites.append(_Suite(pkg, cases))
-    return suites
+        suites.append(Suite(pkg, cases))
+    return Stream(suites, stray)
 
 
 def parse_event(text: str) -> dict[str, Any] | None:
@@ -200,7 +227,7 @@ def parse_event(text: str) -> dict[str, Any] | None:
 
 
 def _apply(
-    event: dict[str, Any], packages: dict[str, _Package], build: dict[str, list[str]]
+    event: dict[str, Any], packages: dict[str, Package], build: dict[str, list[str]]
 ) -> None:
     action = event["Action"]
     output = event.get("Output")
@@ -213,7 +240,7 @@ def _apply(
     name = event.get("Package")
     if not isinstance(name, str) or not name:
         return
-    pkg = packages.setdefault(name, _Package(name))
+    pkg = packages.setdefault(name, Package(name))
     if pkg.started is None and isinstance(event.get("Time"), str):
         pkg.started = event["Time"]
     elapsed = event.get("Elapsed")
@@ -236,7 +263,7 @@ def _apply(
         test.paused = action == "pause"
 
 
-def _test_case(pkg: _Package, test: _Test) -> _Case:
+def _test_case(pkg: Package, test: _Test) -> Case:
     output = "".join(test.output)
     status = test.result
     message = ""
@@ -246,10 +273,10 @@ def _test_case(pkg: _Package, test: _Test) -> _Case:
         message = _panic(output) or message or _message(output) or "Failed"
     elif status == "skip":
         message = message or _message(output) or "Skipped"
-    return _Case(test.name, status, test.elapsed, output, message)
+    return Case(test.name, status, test.elapsed, output, message, test.result is not None)
 
 
-def _unfinished(pkg: _Package, test: _Test, output: str) -> tuple[str, str]:
+def _unfinished(pkg: Package, test: _Test, output: str) -> tuple[str, str]:
     """Status of a test without a result event, and why."""
     # The binary stopped while it ran (timeout, crash, os.Exit) or before a paused
     # parallel test resumed; or it is a benchmark, which gets a result event only when
@@ -273,18 +300,19 @@ def _unfinished(pkg: _Package, test: _Test, output: str) -> tuple[str, str]:
     return "skip", "no result: the package failed before the test finished"
 
 
-def _package_case(pkg: _Package, build_output: list[str]) -> _Case:
+def _package_case(pkg: Package, build_output: list[str]) -> Case:
     output = "".join(build_output) + "".join(pkg.output)
     if pkg.result is None:
         message = "no result: the stream ended before the package finished"
-    elif _is_build_failure(pkg):
+    elif is_build_failure(pkg):
         message = "build failed"
     else:
         message = _panic(output) or "package failed without a failing test"
-    return _Case(PACKAGE_CASE, "fail", pkg.elapsed or 0.0, output, message[:200])
+    finished = pkg.result is not None
+    return Case(PACKAGE_CASE, "fail", pkg.elapsed or 0.0, output, message[:200], finished)
 
 
-def _build_output(pkg: _Package, build: dict[str, list[str]]) -> list[str]:
+def _build_output(pkg: Package, build: dict[str, list[str]]) -> list[str]:
     # Go >= 1.24 names the failed build; before, match the "# importpath" headers.
     if pkg.failed_build is not None and pkg.failed_build in build:
         return build[pkg.failed_build]
@@ -293,19 +321,24 @@ def _build_output(pkg: _Package, build: dict[str, list[str]]) -> list[str]:
 
 def _owner(import_path: str) -> str:
     """The package whose test binary a build ImportPath belongs to."""
+    # go vet's part of go test (Go < 1.24) heads its findings "# [pkg]" or "# [pkg.test]".
+    bracketed = _BRACKETED.fullmatch(import_path.strip())
+    if bracketed is not None:
+        return bracketed.group(1)
     match = _IMPORT_PATH.fullmatch(import_path.strip())
     if match is None:
         return import_path
     return match.group(2) or match.group(1)
 
 
-def _is_build_failure(pkg: _Package) -> bool:
+def is_build_failure(pkg: Package) -> bool:
+    """Whether go test could not build (or set up) the package's test binary."""
     return pkg.failed_build is not None or any(
         marker in line for line in pkg.output for marker in _BUILD_FAILED
     )
 
 
-def _any_failed(cases: list[_Case]) -> bool:
+def _any_failed(cases: list[Case]) -> bool:
     return any(case.status == "fail" for case in cases)
 
 
@@ -320,7 +353,7 @@ def _panic(output: str) -> str:
     return line.strip()[:200]
 
 
-def _counts(cases: list[_Case]) -> dict[str, int]:
+def _counts(cases: list[Case]) -> dict[str, int]:
     return {
         "tests": len(cases),
         "failures": sum(c.status == "fail" for c in cases),

@@ -17,11 +17,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 from gobuild import atomic, proc
+from gobuild.checks import failures
 from gobuild.checks.budget import GIB, Budget
 from gobuild.checks.units import Result, Unit
 from gobuild.project.names import Mechanism
 
 MIB = 1 << 20
+# How much of a failure's output a block shows (the unit's log has all of it), how many
+# failures the summary lists, and how many compiler errors under each build failure.
+EXCERPT_LINES = 80
+SUMMARY_LIMIT = 100
+COMPILER_ERRORS = 10
 
 
 def opening(budget: Budget, mechanism: Mechanism, passed_over: list[str]) -> str:
@@ -38,12 +44,65 @@ def started(unit: Unit) -> str:
     return f"started  {unit.name}  ({unit.caps.cpus:g} CPU, {unit.caps.memory / MIB:.0f} MiB)"
 
 
-def block(result: Result) -> str:
-    """A unit's ending: a heading with its status, then its output as a person reads it."""
+def block(result: Result, root: Path | None = None) -> str:
+    """A unit's ending: a heading with its status, then what a person needs of its output.
+
+    A test unit: one line per package (as go test sums them up), then each failing
+    test's own output under ``=== FAIL: pkg TestName (0.01s)`` (gotestsum's testname
+    format, without go test's ``=== RUN``/``--- FAIL`` framing). A linter: its
+    ``file:line`` findings. Output gobuild cannot read is shown as it is; benchmarks too.
+    File names are relative to ``root`` where they can be.
+    """
     note = f", {result.note}" if result.note else ""
     heading = f"── {result.name}: {result.status} ({result.wall:.1f}s{note}) ──"
-    text = human_output(result).rstrip()
+    text = _body(result, failures.read(result, root)).rstrip()
     return f"{heading}\n{text}" if text else heading
+
+
+def _body(result: Result, reading: failures.Reading) -> str:
+    if not reading.understood:
+        return human_output(result)
+    if result.kind == "lint":
+        return "\n".join(reading.findings)
+    lines = [*_package_lines(reading.packages), *reading.stray]
+    for failure in reading.failures:
+        if failure.kind != "test" or not failure.package:
+            continue
+        lines += ["", _heading(failure), *_excerpt(failure.output, result.log)]
+    return "\n".join(lines)
+
+
+def _package_lines(packages: tuple[failures.PackageResult, ...]) -> list[str]:
+    lines = []
+    for pkg in packages:
+        if pkg.result == "skip":
+            continue
+        word = {"pass": "ok", "fail": "FAIL"}.get(pkg.result, "FAIL")
+        if pkg.build_failed:
+            tail = "[build failed]"
+        elif not pkg.result:
+            tail = "[did not finish]"
+        else:
+            tail = f"{pkg.elapsed or 0:.3f}s"
+        lines.append(f"{word:<4}  {pkg.name}  {tail}")
+    untested = sum(pkg.result == "skip" for pkg in packages)
+    if untested:
+        lines.append(f"{untested} package{'s' if untested > 1 else ''} without test files")
+    return lines
+
+
+def _heading(failure: failures.Failure) -> str:
+    name = failure.test or ("[build failed]" if failure.reason == "build failed" else "")
+    why = "" if failure.reason == "build failed" else f" ({failure.why})"
+    return f"=== FAIL: {' '.join(w for w in (failure.package, name) if w)}{why}"
+
+
+def _excerpt(lines: tuple[str, ...], log: str) -> list[str]:
+    """At most EXCERPT_LINES of a failure's output, and where the rest is."""
+    if len(lines) <= EXCERPT_LINES:
+        return list(lines)
+    more = len(lines) - EXCERPT_LINES
+    return [*lines[:EXCERPT_LINES], f"… {more} more line{'s' if more > 1 else ''} in {log}"]
 
 
 def status_line(running: list[tuple[str, float]], queued: int, done: int) -> str:
@@ -68,9 +127,103 @@ def table(results: list[Result]) -> str:
     )
 
 
-def closing(results: list[Result], reports: Path) -> str:
-    """The table and where the reports are."""
-    return f"{table(results)}\nreports: {reports}"
+def closing(results: list[Result], reports: Path, root: Path | None = None) -> str:
+    """The table, every failure of the run in one list, and where the reports are."""
+    parts = [table(results)]
+    found = [f for r in results for f in failures.read(r, root).failures]
+    if found:
+        parts.append(failure_summary(found))
+    return "\n".join([*parts, reports_line(results, reports)])
+
+
+def failure_summary(found: list[failures.Failure]) -> str:
+    """``N failures:`` and a line for each: ``pkg TestName file.go:LINE (0.01s)``, a build
+    failure with its compiler errors, a linter's ``unit file:line: message``."""
+    count = f"{len(found)} failure{'s' if len(found) != 1 else ''}:"
+    lines = [count]
+    for failure in found[:SUMMARY_LIMIT]:
+        lines.append("  " + summary_line(failure))
+        if failure.reason == "build failed":
+            lines += [f"      {e}" for e in failure.compiler_errors[:COMPILER_ERRORS]]
+    if len(found) > SUMMARY_LIMIT:
+        lines.append(f"  … and {len(found) - SUMMARY_LIMIT} more (see each unit's block)")
+    return "\n".join(lines)
+
+
+def summary_line(failure: failures.Failure) -> str:
+    """One failure in one line."""
+    if failure.kind == "lint" and failure.reason == "finding":
+        return f"{failure.unit} {failure.location}: {failure.message}"
+    if failure.reason == "build failed":
+        return f"{failure.package} [build failed]"
+    if not failure.package:  # the unit itself: nothing in its output to blame
+        message = f" ({failure.message})" if failure.message else ""
+        return f"{failure.unit} {failure.reason}{message}"
+    words = (failure.package, failure.test or "[package]", failure.location, f"({failure.why})")
+    return " ".join(w for w in words if w)
+
+
+def reports_line(results: list[Result], reports: Path) -> str:
+    """The run's last line: where the reports are, the full go test -json stream among them."""
+    kept = []
+    if any(r.kind == "test" and r.output for r in results):
+        kept += ["full go test -json output: test.json", "JUnit: junit.xml"]
+    if any(r.kind == "bench" and r.output for r in results):
+        kept.append("benchmarks: bench.txt")
+    kept.append("each unit's output: <unit>.log")
+    return f"reports: {reports} ({'; '.join(kept)})"
+
+
+def json_document(
+    results: list[Result],
+    reports: Path,
+    root: Path | None,
+    budget: Budget,
+    mechanism: Mechanism,
+) -> str:
+    """The run as one JSON document (``gobuild check --json``): its units, its failures
+    (with package, test, file, line, elapsed and an excerpt of the output) and its reports."""
+    units = [
+        {
+            "name": r.name, "kind": r.kind, "status": r.status, "passed": r.passed,
+            "note": r.note, "returncode": r.returncode, "elapsed": round(r.wall, 3),
+            "cpu": round(r.cpu, 3), "peak_memory": r.peak_memory,
+            "caps": {"cpus": r.cpus, "memory": r.memory}, "exclusive": r.exclusive,
+            "mechanism": r.mechanism, "log": r.log or None,
+        }
+        for r in results
+    ]  # fmt: skip
+    found = [
+        {
+            "unit": f.unit, "kind": f.kind, "reason": f.reason, "package": f.package or None,
+            "test": f.test or None, "file": f.file or None, "line": f.line,
+            "column": f.column, "elapsed": f.elapsed, "message": f.message,
+            "output": "\n".join(_excerpt(f.output, _log(results, f.unit))),
+        }
+        for r in results
+        for f in failures.read(r, root).failures
+    ]  # fmt: skip
+    tests = any(r.kind == "test" and r.output for r in results)
+    bench = any(r.kind == "bench" and r.output for r in results)
+    document = {
+        "passed": all(r.passed for r in results),
+        "budget": {"cpus": budget.cpus, "memory": budget.memory},
+        "mechanism": mechanism,
+        "units": units,
+        "failures": found,
+        "reports": {
+            "directory": str(reports),
+            "summary": str(reports / "summary.json"),
+            "test_json": str(reports / "test.json") if tests else None,
+            "junit": str(reports / "junit.xml") if tests else None,
+            "bench": str(reports / "bench.txt") if bench else None,
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _log(results: list[Result], unit: str) -> str:
+    return next((r.log for r in results if r.name == unit), "")
 
 
 def human_output(result: Result) -> str:

@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     for option in (options.CPUS, options.MEMORY, options.ENFORCEMENT, options.PROFILE):
         option.add_to(p)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON document on stdout (units, failures with "
+        "file:line, reports); what is printed as the checks run goes to stderr",
+    )
     p.set_defaults(handler=check)
 
     p = sub.add_parser("bench", help="benchmark results")
@@ -58,17 +64,25 @@ def check(inv: Invocation) -> int:
         project = inv.project.with_profile(profile)
         plan = plan_checks(project, kinds, cpus=cpus, memory=memory, enforcement=enforcement)
         memo.remember_checks(inv.cwd, project.root, inv.env, key, plan.to_json())
-    return _run(inv, plan)
+    return _run(inv, plan, as_json=args.json)
 
 
-def _run(inv: Invocation, plan: CheckPlan) -> int:
+def _run(inv: Invocation, plan: CheckPlan, *, as_json: bool) -> int:
     from gobuild.checks import report  # noqa: PLC0415
     from gobuild.checks.run import run_planned  # noqa: PLC0415
     from gobuild.checks.units import failures  # noqa: PLC0415
     from gobuild.ui.console import CheckPrinter  # noqa: PLC0415
 
-    outcome = run_planned(plan, inv.env, CheckPrinter(inv.out, inv.err))
-    print(report.closing(outcome.results, outcome.reports), file=inv.out, flush=True)
+    # With --json, stdout carries the document alone: what a person reads goes to stderr.
+    human = inv.err if as_json else inv.out
+    root = Path(plan.root)
+    outcome = run_planned(plan, inv.env, CheckPrinter(human, inv.err, root))
+    print(report.closing(outcome.results, outcome.reports, root), file=human, flush=True)
+    if as_json:
+        document = report.json_document(
+            outcome.results, outcome.reports, root, outcome.budget, outcome.mechanism
+        )
+        print(document, file=inv.out, flush=True)
     bad = failures(outcome.results)
     if bad:
         names = ", ".join(f"{r.name} {r.status}" for r in bad)

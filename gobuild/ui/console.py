@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from gobuild.checks import report
@@ -97,10 +98,14 @@ def reporter(err: TextIO) -> Iterator[Reporter]:
 
 class CheckPrinter(Listener):
     """A check run as it happens: one block on ``out`` per unit as it ends, and a live
-    status line on ``err`` when it is a terminal (a line per start otherwise)."""
+    status line on ``err`` when it is a terminal (a line per start otherwise).
 
-    def __init__(self, out: TextIO, err: TextIO) -> None:
+    ``root`` is the module's root: the blocks name files relative to it.
+    """
+
+    def __init__(self, out: TextIO, err: TextIO, root: Path | None = None) -> None:
         self.out, self.err = out, err
+        self.root = root
         self.tty = err.isatty()
         self.last = 0.0
 
@@ -117,7 +122,7 @@ class CheckPrinter(Listener):
         """Print the unit's block."""
         if self.tty:
             print("\r\033[K", end="", file=self.err)
-        print(report.block(result), file=self.out, flush=True)
+        print(report.block(result, self.root), file=self.out, flush=True)
 
     def tick(self, running: list[tuple[str, float]], queued: int, done: int) -> None:
         """Redraw the status line, at most five times a second."""

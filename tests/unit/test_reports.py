@@ -731,3 +731,13 @@ def test_a_test_running_when_the_binary_was_killed_fails_and_a_paused_one_is_ski
     hog = cases["TestHog"].find("failure")
     assert hog is not None and "died while this test ran" in (hog.get("message") or "")
     assert cases["TestWaits"].find("skipped") is not None
+
+
+def test_go_test_s_own_vet_findings_are_the_build_failure() -> None:
+    # go1.22 heads what go test's vet finds "# [pkg]": those lines are the package's too.
+    root = junit(lines("go122-many.jsonl"))
+    element = failure(root, "example.com/m/pv", PACKAGE_CASE)
+    assert element.get("message") == "build failed"
+    assert "pv/pv.go:6:9: fmt.Sprintf format %d has arg name of wrong type string" in (
+        element.text or ""
+    )
