@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -153,16 +154,22 @@ def test_hog_over_memory_hang_timed_out_others_pass(
     # The budget held: 2 CPUs / 1 GiB with 1-CPU units, and units did run side by side.
     peak_cpus, peak_mem, peak_n = max_concurrency(list(rows.values()))
     assert peak_cpus <= 2 and peak_mem <= 2 << 30 and peak_n == 2
-    # The Go runtime was told its share.
-    assert f"GOMAXPROCS=1 GOMEMLIMIT={int(512 * MIB * 0.9)}" in res.stdout
+    # The Go runtime was told its share (a passing test's log: in the reports, not on stdout).
+    reports = root / ".gobuild" / "checks" / "test"
+    assert f"GOMAXPROCS=1 GOMEMLIMIT={int(512 * MIB * 0.9)}" in (reports / "test.json").read_text()
     # The memory hog's peak was held at its cap.
     assert int(str(rows["test:hog"]["peak_memory"])) <= 600 * MIB
     # One block per unit: a unit's lines never interleave with another's.
     blocks = res.stdout.split("── ")
     slow = next(b for b in blocks if b.startswith("test:slow: passed"))
-    assert "TestSlow" in slow and "TestNormal" not in slow and "TestHog" not in slow
+    assert "ok    example.com/limits/slow  " in slow and "normal" not in slow and "hog" not in slow
+    assert "=== RUN" not in res.stdout  # passing tests are a line per package
+    # The summary names the tests gobuild stopped, and why.
+    hog = r"\n  example\.com/limits/hog TestHog (\S+ )?\(over memory limit, cap 512 MiB\)\n"
+    assert re.search(hog, res.stdout), res.stdout
+    hang = r"\n  example\.com/limits/hang TestHang (\S+ )?\(timed out after 10s\)\n"
+    assert re.search(hang, res.stdout), res.stdout
     # Reports: the go test -json log and JUnit XML.
-    reports = root / ".gobuild" / "checks" / "test"
     assert '"Action":"pass"' in (reports / "test.json").read_text()
     suites = ElementTree.parse(reports / "junit.xml").getroot()
     failed = {c.get("name") for c in suites.iter("testcase") if c.find("failure") is not None}
