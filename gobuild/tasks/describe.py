@@ -1,5 +1,9 @@
 """Every task of a project, described as plain data: names, inputs, targets and each
 build plan's fingerprint. :mod:`.specs` remembers it; :mod:`.dicts` makes doit tasks of it.
+
+Each plan's inputs are an index into ``input_sets`` (a dist matrix's plans mostly share
+one list); ``inputs_from`` says how they were found
+(:data:`gobuild.builds.planinputs.Source`).
 """
 
 from __future__ import annotations
@@ -7,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gobuild.builds import inputs
 from gobuild.builds.plan import BuildPlan, dist_plans, host_plans
+from gobuild.builds.planinputs import plan_inputs
 from gobuild.builds.records import SUMS_NAME
 from gobuild.project import lock, platforms
 from gobuild.project.config import Project
@@ -31,7 +35,7 @@ def describe(project: Project) -> Spec:
         # binary that is wrong stays an error when the tasks load.)
         hosts, dists = [], []
         build_error = f"{project.root}: no main package to build (and no [[binaries]])"
-    deps = [str(p) for p in inputs.build_inputs(project.root, (project.out_dir, project.state_dir))]
+    found = plan_inputs(project, [*hosts, *dists])
     root = project.root
     return {
         "root": str(root),
@@ -43,10 +47,11 @@ def describe(project: Project) -> Spec:
             "lock": str(project.lock_file),
         },
         "out_dir": project.settings.build.out_dir,
-        "inputs": deps,
-        "build": [_plan_spec(root, p) for p in hosts],
+        "input_sets": found.sets,
+        "inputs_from": found.source,
+        "build": [_plan_spec(root, p, found.index[i]) for i, p in enumerate(hosts)],
         "build_error": build_error,
-        "dist": [_plan_spec(root, p) for p in dists],
+        "dist": [_plan_spec(root, p, found.index[len(hosts) + i]) for i, p in enumerate(dists)],
         "platforms": " ".join([*sorted({str(p.target) for p in dists}), version]),
         "sums": str(project.out_dir / SUMS_NAME),
         "generated": [str(project.generated(role)) for role in GENERATED_NAMES],
@@ -54,7 +59,7 @@ def describe(project: Project) -> Spec:
     }
 
 
-def _plan_spec(root: Path, plan: BuildPlan) -> Spec:
+def _plan_spec(root: Path, plan: BuildPlan, inputs: int) -> Spec:
     return {
         "binary": plan.binary,
         "package": plan.package,
@@ -62,4 +67,5 @@ def _plan_spec(root: Path, plan: BuildPlan) -> Spec:
         "name": Path(plan.output).name,
         "output": str(root / plan.output),
         "fingerprint": plan.fingerprint(),
+        "inputs": inputs,
     }

@@ -6,6 +6,12 @@ they depend on: every file's path, size and mtime, the environment variables
 configuration reads, the profile and gobuild's own code. A no-op ``doit build`` then
 loads JSON instead of importing the planner and reading the module's files.
 Standard library only on the cached path.
+
+One more thing decides whether remembered specs hold: how their build inputs were found
+(``inputs_from``, :mod:`gobuild.builds.planinputs`). go list's answer holds while the
+stamp does; the file finder's, used before the pinned Go was installed, only until it is
+(doit describes every task before its ``toolchain`` task installs Go: the next run
+describes them again, with go list); inputs found despite go list's errors never do.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from gobuild.project.layout import state_dir
 Spec = dict[str, Any]
 
 CACHE_NAME = "tasks.json"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def stamp(root: Path, env: Environment, profile: str | None, out_dir: str) -> str:
@@ -46,8 +52,11 @@ def load_specs(root: Path, env: Environment, profile: str | None) -> Spec:
     cache = state_dir(root) / CACHE_NAME
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached.get("stamp") == stamp(root, env, profile, cached["specs"]["out_dir"]):
-            return dict(cached["specs"])
+        specs = cached["specs"]
+        if cached.get("stamp") == stamp(root, env, profile, specs["out_dir"]) and _inputs_hold(
+            specs
+        ):
+            return dict(specs)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     from gobuild import atomic  # noqa: PLC0415 - the slow path only
@@ -63,6 +72,32 @@ def load_specs(root: Path, env: Environment, profile: str | None) -> Spec:
     data = {"stamp": stamp(root, env, profile, specs["out_dir"]), "specs": specs}
     atomic.write_text(cache, json.dumps(data))
     return specs
+
+
+def _inputs_hold(specs: Spec) -> bool:
+    """Whether remembered build inputs are still the ones to use (see the docstring)."""
+    found_by = specs["inputs_from"]
+    if found_by == "go list":
+        return True
+    return found_by == "no go" and not _go_installed(specs["toolchain"])
+
+
+def _go_installed(spec: Mapping[str, str]) -> bool:
+    """Whether the pinned Go is installed (as :func:`gobuild.builds.planinputs.installed_go`
+    finds it: offline)."""
+    from gobuild.errors import GobuildError  # noqa: PLC0415 - light modules, loaded on use
+    from gobuild.project.platforms import Platform  # noqa: PLC0415
+    from gobuild.project.versions import VersionRequest  # noqa: PLC0415
+    from gobuild.toolchain.cache import find  # noqa: PLC0415
+
+    try:
+        request = VersionRequest.parse(spec["request"])
+        found = find(
+            Path(spec["cache"]), request, Platform.parse(spec["platform"]), Path(spec["lock"])
+        )
+    except GobuildError:
+        return False
+    return found is not None
 
 
 def profile_from_argv(argv: list[str]) -> str | None:
