@@ -44,6 +44,7 @@ def init(inv: Invocation) -> int:
         inv.say(f"wrote {path}")
     pkgs = ", ".join(result.packages) or "none found"
     inv.say(f"module {result.module}, Go {result.go_version}, main packages: {pkgs}")
+    inv.say(result.variables_summary())
     # The lock is written now, so it is committed with gobuild.toml: a build that
     # wrote it later would leave the tree modified (and stamp vcs.modified=true).
     from gobuild.cli.toolchain import report_lock  # noqa: PLC0415

@@ -37,6 +37,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(
         toml=escape.toml_string,
         toml_array=escape.toml_array,
+        comment=escape.comment,
         py=escape.python_string,
         make=escape.make_value,
         sh=escape.make_shell_word,

@@ -24,6 +24,12 @@ def toml_array(values: list[str]) -> str:
     return "[" + ", ".join(toml_string(v) for v in values) + "]"
 
 
+def comment(value: object) -> str:
+    """Text for a ``#`` comment (TOML, Python, shell): one line, no control characters;
+    those are shown as escapes (a comment is read, not parsed)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+
+
 def python_string(value: object) -> str:
     """A Python string literal."""
     return repr(str(value))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gobuild import atomic
 from gobuild.errors import ConfigError
-from gobuild.project import gomod
+from gobuild.project import gomod, govars
 from gobuild.project.config import binary_name
 from gobuild.project.layout import CONFIG_NAME, STATE_DIR_NAME
+from gobuild.project.settings import Variables
 from gobuild.render import engine
 
 DODO_NAME = "dodo.py"
@@ -24,6 +25,22 @@ class InitResult:
     go_version: str
     packages: list[str]
     written: list[Path]
+    variables: dict[str, govars.Guess] = field(default_factory=dict)  # by [build.variables] key
+
+    def variables_summary(self) -> str:
+        """One line: the -X variables init chose, and the values left at their defaults."""
+        defaults = Variables()
+        chosen = [f"{key} {g.variable.symbol}" for key, g in self.variables.items()]
+        left = [
+            f"{key} {getattr(defaults, key)}" for key in govars.ROLES if key not in self.variables
+        ]
+        if not chosen:
+            return (
+                "build variables: none found named like a version, commit, date or tree state; "
+                f"the defaults stay ({', '.join(left)})"
+            )
+        text = f"build variables (guessed from their names, check them): {', '.join(chosen)}"
+        return f"{text}; defaults kept: {', '.join(left)}" if left else text
 
 
 def init(root: Path, force: bool = False) -> InitResult:
@@ -48,15 +65,43 @@ def init(root: Path, force: bool = False) -> InitResult:
         )
     packages = gomod.main_packages(root)
     binaries = [{"name": binary_name(mod.module, p), "package": p} for p in packages]
+    guesses = govars.guess(govars.module_variables(root, mod.module, packages))
     config_text = engine.render(
-        "gobuild.toml.j2", module=mod.module, go_version=go_version, binaries=binaries
+        "gobuild.toml.j2",
+        module=mod.module,
+        go_version=go_version,
+        binaries=binaries,
+        variables=_variables_lines(guesses),
     )
     atomic.write_text(root / CONFIG_NAME, config_text)
     atomic.write_text(root / DODO_NAME, engine.render("dodo.py.j2"))
     written = list(targets)
     if _add_gitignore_entry(root / ".gitignore"):
         written.append(root / ".gitignore")
-    return InitResult(mod.module, go_version, packages, written)
+    return InitResult(mod.module, go_version, packages, written, guesses)
+
+
+def _variables_lines(guesses: dict[str, govars.Guess]) -> list[dict[str, str | bool]]:
+    """[build.variables]'s lines: each value's variable, where it was found (or that none
+    was, the default kept commented out)."""
+    defaults = Variables()
+    lines: list[dict[str, str | bool]] = []
+    for key in govars.ROLES:
+        g = guesses.get(key)
+        if g is None:
+            lines.append(
+                {"key": key, "symbol": getattr(defaults, key), "found": False, "note": "default"}
+            )
+            continue
+        notes = [g.variable.where]
+        if g.missing_from:
+            notes.append(f"not linked by {', '.join(g.missing_from)}")
+        if g.others:
+            notes.append(f"also named like it: {', '.join(g.others[:3])}")
+        lines.append(
+            {"key": key, "symbol": g.variable.symbol, "found": True, "note": "; ".join(notes)}
+        )
+    return lines
 
 
 def _add_gitignore_entry(path: Path) -> bool:

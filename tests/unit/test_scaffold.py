@@ -358,3 +358,83 @@ def test_unknown_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
 def test_no_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([], stdout=io.StringIO(), stderr=io.StringIO()) != 0
     capsys.readouterr()
+
+
+# --- [build.variables]: the variables a build stamps --------------------------------------
+
+BUILDINFO = """// Package buildinfo says what was built.
+package buildinfo
+
+// Set by the build (-X).
+var (
+	Version   = "dev"
+	GitCommit string
+	BuildDate = "unknown"
+)
+
+const Name = "app"
+"""
+
+
+def test_init_finds_variables_in_an_imported_module_package(module: Path) -> None:
+    (module / "internal/buildinfo").mkdir(parents=True)
+    (module / "internal/buildinfo/info.go").write_text(BUILDINFO, encoding="utf-8")
+    (module / "cmd/a/main.go").write_text(
+        'package main\n\nimport "example.com/app/internal/buildinfo"\n\n'
+        "func main() { println(buildinfo.Version) }\n",
+        encoding="utf-8",
+    )
+    code, out, _err = gobuild(module, "init")
+    assert code == 0
+    variables = load_settings(module / "gobuild.toml").build.variables
+    assert variables.model_fields_set == {"version", "commit", "date"}
+    assert variables.version == "example.com/app/internal/buildinfo.Version"
+    assert variables.commit == "example.com/app/internal/buildinfo.GitCommit"
+    assert variables.date == "example.com/app/internal/buildinfo.BuildDate"
+    assert (variables.tree_state, variables.go_version) == ("main.treeState", "main.goVersion")
+    text = (module / "gobuild.toml").read_text(encoding="utf-8")
+    # Each guess names where it came from, and the binary that does not link it.
+    assert (
+        'version = "example.com/app/internal/buildinfo.Version"  '
+        "# internal/buildinfo/info.go:6; not linked by ./cmd/b\n"
+    ) in text
+    assert "internal/buildinfo/info.go:7" in text and "internal/buildinfo/info.go:8" in text
+    assert '# tree_state = "main.treeState"  # the default' in text
+    summary = [ln for ln in out.splitlines() if ln.startswith("build variables")]
+    assert len(summary) == 1
+    assert "version example.com/app/internal/buildinfo.Version" in summary[0]
+    assert "defaults kept: tree_state main.treeState, go_version main.goVersion" in summary[0]
+
+
+def test_init_without_variables_keeps_the_defaults_and_says_so(module: Path) -> None:
+    code, out, _err = gobuild(module, "init")
+    assert code == 0
+    variables = load_settings(module / "gobuild.toml").build.variables
+    assert variables.model_fields_set == set()
+    assert variables.version == "main.version"
+    assert "build variables: none found named like a version" in out
+    text = (module / "gobuild.toml").read_text(encoding="utf-8")
+    assert '# version = "main.version"  # the default' in text
+
+
+def test_init_main_package_variables_are_named_main(module: Path) -> None:
+    for name in ("a", "b"):
+        (module / f"cmd/{name}/main.go").write_text(
+            'package main\n\nvar (\n\tversion = "dev"\n\tcommit  string\n)\n\nfunc main() {}\n',
+            encoding="utf-8",
+        )
+    variables = init_ok(module).build.variables
+    assert (variables.version, variables.commit) == ("main.version", "main.commit")
+    text = (module / "gobuild.toml").read_text(encoding="utf-8")
+    assert 'version = "main.version"  # cmd/a/main.go:4\n' in text
+
+
+def test_init_comment_carries_an_awkward_file_name_safely(module: Path) -> None:
+    (module / "cmd/a/v\nx\u2028y.go").write_text(
+        'package main\n\nvar version = "dev"\n', encoding="utf-8"
+    )
+    (module / "cmd/b/main.go").unlink()
+    variables = init_ok(module).build.variables
+    assert variables.version == "main.version"
+    text = (module / "gobuild.toml").read_text(encoding="utf-8")
+    assert "# cmd/a/v\\nx\\u2028y.go:3" in text
