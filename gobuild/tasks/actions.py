@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gobuild.builds import records
+from gobuild.builds import records, xvars
 from gobuild.builds import run as build
 from gobuild.builds.plan import BuildPlan, build_plan, checked_binaries, dist_plans
 from gobuild.errors import ConfigError
@@ -55,7 +55,10 @@ def _build(project: Project, plan: BuildPlan) -> tuple[build.Built, Installed]:
     values, warnings = build.values_for(project, installed)
     for message in warnings:
         print(f"gobuild: warning: {message}", file=sys.stderr)
-    return build.run(plan, installed, values, project.root, project.env.variables), installed
+    built = build.run(plan, installed, values, project.root, project.env.variables)
+    if unset := xvars.warning(project, plan, installed):
+        print(f"gobuild: warning: {unset}", file=sys.stderr)
+    return built, installed
 
 
 def install_toolchain(env: Environment, root: str, profile: str | None) -> dict[str, str]:
