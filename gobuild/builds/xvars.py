@@ -25,21 +25,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gobuild import atomic, proc, stamps
+from gobuild import atomic, stamps
+from gobuild.builds import golist
 from gobuild.builds.plan import BuildPlan
 from gobuild.errors import GobuildError
 from gobuild.project import govars
 from gobuild.project.config import Project
-from gobuild.project.versions import GoVersion
 from gobuild.toolchain.cache import Installed
 
 MEMO_DIR = "xvars"
 _MEMO_FORMAT = "1"
-# Flags that change which packages or files a build compiles, and the ones of them that
-# take a value (which a user's [build] flags may give as the next element).
-_SELECTING = frozenset({"tags", "mod", "modfile", "overlay", "race", "msan", "asan"})
-_VALUED = frozenset({"tags", "mod", "modfile", "overlay"})
-_FIELD_LIST_SINCE = GoVersion(1, 19, 0)
 _REASONS = {
     govars.CONST: "a constant",
     govars.OTHER: "not a string",
@@ -52,7 +47,7 @@ class Linked:
     """One package a build links, as ``go list`` describes it."""
 
     import_path: str
-    name: str
+    main: bool  # the package asked for (the rest are its dependencies)
     standard: bool
     dir: str
     files: tuple[str, ...]  # the .go files this build compiles (build constraints applied)
@@ -143,11 +138,10 @@ def linked(
     plan: BuildPlan, installed: Installed, root: Path, environ: Mapping[str, str]
 ) -> list[Linked]:
     """The packages ``plan``'s build links, with the files it compiles of each."""
-    # -json=FIELDS (Go 1.19) spares go list the work of the fields not asked (staleness).
-    fields = "-json=ImportPath,Name,Standard,Dir,GoFiles,CgoFiles"
-    json_flag = fields if installed.version >= _FIELD_LIST_SINCE else "-json"
-    argv = [str(installed.go), "list", "-deps", json_flag, *list_flags(plan.flags), plan.package]
-    out = proc.run(argv, cwd=root, env=plan.environ(installed.goroot, environ)).stdout
+    command = golist.argv(installed.go, installed.version, plan.flags, [plan.package])
+    out = golist.output(command, root, plan.environ(installed.goroot, environ))
+    if out is None:
+        raise GobuildError("go list failed")
     decoder, i = json.JSONDecoder(), 0
     found: list[Linked] = []
     while True:
@@ -162,34 +156,18 @@ def linked(
         found.append(
             Linked(
                 import_path=obj.get("ImportPath", ""),
-                name=obj.get("Name", ""),
+                main=not obj.get("DepOnly"),
                 standard=bool(obj.get("Standard")),
                 dir=obj.get("Dir", ""),
-                files=(*obj.get("GoFiles", ()), *obj.get("CgoFiles", ())),
+                files=(*(obj.get("GoFiles") or ()), *(obj.get("CgoFiles") or ())),
             )
         )
-
-
-def list_flags(flags: Sequence[str]) -> list[str]:
-    """The build flags that choose packages and files, for ``go list``."""
-    out: list[str] = []
-    take_next = False
-    for flag in flags:
-        if take_next:
-            out.append(flag)
-            take_next = False
-            continue
-        name, eq, _value = flag.lstrip("-").partition("=")
-        if flag.startswith("-") and name in _SELECTING:
-            out.append(flag)
-            take_next = not eq and name in _VALUED
-    return out
 
 
 def problems_in(plan: BuildPlan, packages: Sequence[Linked], root: Path) -> list[tuple[str, str]]:
     """(variable, why it embeds nothing) for ``plan``'s variables, given what it links."""
     by_path = {p.import_path: p for p in packages}
-    main = next((p for p in packages if p.name == "main"), None)
+    main = next((p for p in packages if p.main), None)
     declared: dict[str, dict[str, govars.Kind]] = {}
     problems: list[tuple[str, str]] = []
     for var in dict.fromkeys(var for var, _key in plan.xvars):

@@ -1,6 +1,6 @@
 """gobuild.builds.xvars without Go: what the linker would do with each -X variable, given
-the packages a build links (go list's answer, written out here), and the flags go list
-needs to see the build's packages. Real builds: tests/functional/test_xvars.py."""
+the packages a build links (go list's answer, written out here). Real builds:
+tests/functional/test_xvars.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gobuild.builds.plan import BuildPlan
-from gobuild.builds.xvars import Linked, list_flags, problems_in
+from gobuild.builds.xvars import Linked, problems_in
 
 
 def plan(*variables: str) -> BuildPlan:
@@ -43,23 +43,15 @@ def linked(tmp_path: Path) -> list[Linked]:
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text, encoding="utf-8")
+
+    def package(path: str, folder: str, files: tuple[str, ...], main: bool = False) -> Linked:
+        return Linked(path, main=main, standard=False, dir=str(tmp_path / folder), files=files)
+
     return [
-        Linked("fmt", "fmt", True, "/goroot/src/fmt", ("print.go",)),
+        Linked("fmt", main=False, standard=True, dir="/goroot/src/fmt", files=("print.go",)),
         # Only the files this build compiles count: excluded_windows.go is not listed.
-        Linked(
-            "example.com/app/internal/info",
-            "info",
-            False,
-            str(tmp_path / "internal/info"),
-            ("info.go",),
-        ),
-        Linked(
-            "example.com/app/cmd/app",
-            "main",
-            False,
-            str(tmp_path / "cmd/app"),
-            ("main.go", "other.go"),
-        ),
+        package("example.com/app/internal/info", "internal/info", ("info.go",)),
+        package("example.com/app/cmd/app", "cmd/app", ("main.go", "other.go"), main=True),
     ]
 
 
@@ -101,27 +93,3 @@ def test_a_variable_named_twice_is_named_once(linked: list[Linked], tmp_path: Pa
     assert problems_in(plan("main.nope", "main.nope"), linked, tmp_path) == [
         ("main.nope", "no such variable in main")
     ]
-
-
-@pytest.mark.parametrize(
-    ("flags", "listed"),
-    [
-        (
-            ("-trimpath", "-buildvcs=false", "-tags=a,b", "-mod=vendor"),
-            ["-tags=a,b", "-mod=vendor"],
-        ),
-        (
-            ("-v", "-race", "-p", "4", "--tags", "x", "-modfile", "alt.mod"),
-            ["-race", "--tags", "x", "-modfile", "alt.mod"],
-        ),
-        (
-            ("-gcflags=all=-N", "-asan", "-msan", "-overlay=o.json"),
-            ["-asan", "-msan", "-overlay=o.json"],
-        ),
-        (("-a", "-x"), []),
-    ],
-)
-def test_go_list_gets_the_flags_that_choose_packages(
-    flags: tuple[str, ...], listed: list[str]
-) -> None:
-    assert list_flags(flags) == listed
