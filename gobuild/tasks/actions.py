@@ -86,6 +86,17 @@ def dist_one(
     return {"sha256": built.sha256}
 
 
+def list_inputs(
+    env: Environment, root: str, profile: str | None, spec: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """calc_dep: a build's inputs, listed once the toolchain task installed the pinned Go
+    (the task specs were described before it was)."""
+    from gobuild.builds.planinputs import plan_inputs  # noqa: PLC0415
+
+    project = _project(env, root, profile)
+    return {"file_dep": plan_inputs(project, [_plan(project, spec)]).of(0)}
+
+
 def check_platforms(env: Environment, root: str, profile: str | None) -> None:
     """Refuse targets the pinned Go cannot build, before anything builds."""
     project = _project(env, root, profile)
@@ -165,6 +176,7 @@ ACTIONS = {
     "install_toolchain": install_toolchain,
     "build_one": build_one,
     "dist_one": dist_one,
+    "list_inputs": list_inputs,
     "check_platforms": check_platforms,
     "write_sums": write_sums,
     "verify_dist": verify_dist,

@@ -8,7 +8,7 @@ gets the environment :mod:`gobuild.dodo` read, with the project's root and profi
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,18 +86,45 @@ def build_tasks(specs: Spec, env: Environment) -> Iterator[Task]:
         "params": [PROFILE_PARAM],
     }
     for spec in specs["build"]:
+        deps = yield from _inputs(specs, spec, "build", spec["binary"], args)
         yield {
             "basename": "build",
             "name": spec["binary"],
             "doc": f"build {spec['package']} into {spec['output']}",
             "actions": [(action, ["build_one", *args, spec])],
-            "file_dep": specs["input_sets"][spec["inputs"]],
+            **deps,
             "targets": [spec["output"]],
             "task_dep": ["toolchain"],
             "uptodate": [config_changed(spec["fingerprint"])],
             "verbosity": 2,
             "params": [PROFILE_PARAM],
         }
+
+
+def _inputs(
+    specs: Spec, spec: Spec, basename: str, name: str, args: list[Any]
+) -> Generator[Task, None, dict[str, list[str]]]:
+    """A build task's inputs: its ``file_dep``, as the specs list them.
+
+    Described before the pinned Go was installed, the specs have only the file finder's
+    list (:data:`gobuild.builds.planinputs.NO_GO`). doit would record that list with the
+    build and, the next run having go list's, build again for nothing; so instead a
+    ``calc_dep`` task (yielded here) lists the inputs with go list once the ``toolchain``
+    task has installed Go, and doit records those.
+    """
+    if specs["inputs_from"] != "no go":
+        return {"file_dep": specs["input_sets"][spec["inputs"]]}
+    calc = f"{name}@inputs"  # '@' is in no binary's or artifact's name
+    yield {
+        "basename": basename,
+        "name": calc,
+        "doc": f"list {basename}:{name}'s inputs with the pinned Go, once installed",
+        "actions": [(action, ["list_inputs", *args, spec])],
+        "task_dep": ["toolchain"],
+        "uptodate": [False],
+        "params": [PROFILE_PARAM],
+    }
+    return {"file_dep": [], "calc_dep": [f"{basename}:{calc}"]}
 
 
 def _failing(basename: str, message: str) -> Task:
@@ -132,12 +159,13 @@ def dist_tasks(specs: Spec, env: Environment) -> Iterator[Task]:
     names = []
     for spec in specs["dist"]:
         names.append(f"dist:{spec['name']}")
+        deps = yield from _inputs(specs, spec, "dist", spec["name"], args)
         yield {
             "basename": "dist",
             "name": spec["name"],
             "doc": f"build {spec['package']} for {spec['target']}",
             "actions": [(action, ["dist_one", *args, spec])],
-            "file_dep": specs["input_sets"][spec["inputs"]],
+            **deps,
             "targets": [spec["output"]],
             "task_dep": ["toolchain", "dist:platforms"],
             "uptodate": [config_changed(spec["fingerprint"])],

@@ -169,6 +169,7 @@ def reassembled(root: Path) -> None:
     assemble(root / "asm" / "marker_amd64.syso", 2)
 
 
+DIST = '[dist]\nplatforms = ["linux/amd64", "linux/arm64"]\n'
 EXTRA_S = '#include "textflag.h"\n\nTEXT ·extra(SB),NOSPLIT,$0-0\n\tRET\n'
 # (what, change, does build:app run again, its first output line after, or None: same output)
 MATRIX: list[tuple[str, Callable[[Path], None], bool, str | None]] = [
@@ -264,26 +265,33 @@ def test_a_no_op_run_lists_nothing_and_an_unrelated_edit_does_not_list_again(
     assert (state / "inputs.json").stat().st_mtime_ns == listed
 
 
+@pytest.mark.parametrize("command", ["build", "dist"])
 def test_inputs_found_before_go_was_installed_do_not_stay(
-    tmp_path: Path, go: GoEnv, proxy: tuple[Proxy, list[str]], proxy_env: dict[str, str]
+    tmp_path: Path,
+    go: GoEnv,
+    proxy: tuple[Proxy, list[str]],
+    proxy_env: dict[str, str],
+    command: str,
 ) -> None:
-    root = made(tmp_path, go, proxy)
+    root = made(tmp_path, go, proxy, DIST)
+    task = "build:app" if command == "build" else "dist:app_linux_amd64"
     # A fresh toolchain cache: doit describes the tasks before its toolchain task installs
-    # the pinned Go, so the first inputs come from the file finder.
+    # the pinned Go, so the described inputs are the file finder's; the build's are listed
+    # once Go is there (a calc_dep task), and doit records those.
     fresh = {**proxy_env, "GOBUILD_CACHE": str(tmp_path / "fresh-cache")}
-    res = doit(root, go, "build", env=fresh)
-    assert ran(res, "toolchain") and ran(res, "build:app")
+    res = doit(root, go, command, env=fresh)
+    assert ran(res, "toolchain") and ran(res, task) and ran(res, f"{task}@inputs")
     tasks = root / ".gobuild" / "tasks.json"
     assert json.loads(tasks.read_text())["specs"]["inputs_from"] == "no go"
-    doit(root, go, "build", env=fresh)  # described again, with go list
+    # The next run describes the tasks again, with go list, and finds nothing to build.
+    res = doit(root, go, command, env=fresh)
     assert json.loads(tasks.read_text())["specs"]["inputs_from"] == "go list"
-    assert not ran(doit(root, go, "build", env=fresh), "build:app")
+    assert not ran(res, task)
+    assert f"{task}@inputs" not in res.stdout
     replace_in("asm/add_amd64.s", "ADDQ $BIAS, AX", "ADDQ $BIAS+100, AX")(root)
-    assert ran(doit(root, go, "build", env=fresh), "build:app")
-    assert run_binary(root / "dist" / "app").startswith("banner one\n103 loc one hello")
-
-
-DIST = '[dist]\nplatforms = ["linux/amd64", "linux/arm64"]\n'
+    assert ran(doit(root, go, command, env=fresh), task)
+    if command == "build":
+        assert run_binary(root / "dist" / "app").startswith("banner one\n103 loc one hello")
 
 
 @pytest.mark.parametrize(

@@ -687,3 +687,40 @@ def test_build_and_dist_tasks_depend_on_their_own_inputs(
     dist = {t["name"]: t for t in dicts.dist_tasks(described, env) if t.get("name")}
     assert "internal/lib/lib_other.go" in relative(root, tuple(dist["a_linux_arm64"]["file_dep"]))
     assert "internal/lib/lib_amd64.s" in relative(root, tuple(dist["a_linux_amd64"]["file_dep"]))
+
+
+def test_described_before_go_the_inputs_are_listed_after_the_toolchain_task(
+    module_with_binaries: tuple[Path, Environment], fake_go: FakeGoList, tmp_path: Path
+) -> None:
+    root, env = module_with_binaries
+    lock_pin(root)
+    described = specs.load_specs(root, env, None)
+    assert described["inputs_from"] == planinputs.NO_GO
+    _, calc_a, a, calc_b, b = list(dicts.build_tasks(described, env))
+    # The finder's list is not recorded with the build: a calc_dep task lists the inputs
+    # with go list after the toolchain task ran.
+    assert (calc_a["name"], calc_b["name"]) == ("a@inputs", "b@inputs")
+    assert calc_a["task_dep"] == ["toolchain"] and calc_a["uptodate"] == [False]
+    assert (a["file_dep"], a["calc_dep"]) == ([], ["build:a@inputs"])
+    assert b["calc_dep"] == ["build:b@inputs"] and b["task_dep"] == ["toolchain"]
+    dist = [t for t in dicts.dist_tasks(described, env) if t.get("name")]
+    calcs = {t["name"] for t in dist if t["name"].endswith("@inputs")}
+    assert calcs == {f"{x}_linux_{arch}@inputs" for x in "ab" for arch in ("amd64", "arm64")}
+    assert dist[-1]["task_dep"] == [
+        f"dist:{x}_linux_{arch}" for x in "ab" for arch in ("amd64", "arm64")
+    ]  # SHA256SUMS waits for the artifacts, as before
+    # What doit runs once Go is installed...
+    install(tmp_path / "cache")
+    ((run, args),) = calc_a["actions"]
+    values = run(*args)
+    assert relative(root, tuple(values["file_dep"])) == {
+        "go.mod",
+        "cmd/a/main.go",
+        "internal/lib/lib.go",
+        "internal/lib/lib_amd64.s",
+    }
+    # ...is what the next run describes: doit finds the build up to date.
+    again = specs.load_specs(root, env, None)
+    assert again["inputs_from"] == planinputs.GO_LIST
+    _, a_again, _ = list(dicts.build_tasks(again, env))
+    assert a_again["file_dep"] == values["file_dep"] and "calc_dep" not in a_again

@@ -46,13 +46,17 @@ def test_toolchain_task_is_not_up_to_date_before_install(make_project: MakeProje
 
 def test_build_tasks_one_per_binary(make_project: MakeProject) -> None:
     root = two_binaries(make_project)
-    group, *subtasks = list(tasks.build_tasks(describe(load_project(root)), ENV))
+    specs = describe(load_project(root))
+    group, *subtasks = list(tasks.build_tasks(specs, ENV))
     assert group["basename"] == "build" and group["name"] is None
-    assert [t["name"] for t in subtasks] == ["a", "b"]
+    # No Go is installed: each build's inputs are listed by a calc_dep task once the
+    # toolchain task installed it (tests/unit/test_inputs.py).
+    assert [t["name"] for t in subtasks] == ["a@inputs", "a", "b@inputs", "b"]
     assert all(t["task_dep"] == ["toolchain"] for t in subtasks)
-    assert subtasks[0]["targets"] == [str(root / "dist" / "a")]
-    # Inputs: the non-test .go files and go.mod, nothing from dist/ or the state dir.
-    deps = {Path(p).relative_to(root).as_posix() for p in subtasks[0]["file_dep"]}
+    assert subtasks[1]["targets"] == [str(root / "dist" / "a")]
+    # Described inputs without Go: the non-test .go files and go.mod, nothing from dist/
+    # or the state dir.
+    deps = {Path(p).relative_to(root).as_posix() for p in specs["input_sets"][0]}
     assert deps == {"go.mod", "cmd/a/main.go", "cmd/b/main.go"}
 
 
@@ -60,6 +64,7 @@ def test_dist_tasks_depend_on_platform_check(make_project: MakeProject) -> None:
     root = make_project("1.22.10", extra='[dist]\nplatforms = ["linux/arm64", "windows/amd64"]\n')
     specs = describe(load_project(root))
     _, check, *artifacts, sums = list(tasks.dist_tasks(specs, ENV))
+    artifacts = [t for t in artifacts if not t["name"].endswith("@inputs")]  # no Go yet
     assert check["name"] == "platforms"
     assert [t["name"] for t in artifacts] == ["proj_linux_arm64", "proj_windows_amd64.exe"]
     assert all("dist:platforms" in t["task_dep"] for t in artifacts)
