@@ -45,6 +45,8 @@ def init(inv: Invocation) -> int:
     pkgs = ", ".join(result.packages) or "none found"
     inv.say(f"module {result.module}, Go {result.go_version}, main packages: {pkgs}")
     inv.say(result.variables_summary())
+    for note in result.placed.notes:
+        inv.say(note)
     # The lock is written now, so it is committed with gobuild.toml: a build that
     # wrote it later would leave the tree modified (and stamp vcs.modified=true).
     from gobuild.cli.toolchain import report_lock  # noqa: PLC0415

@@ -11,7 +11,7 @@ from gobuild.project import gomod, govars
 from gobuild.project.config import binary_name
 from gobuild.project.layout import CONFIG_NAME, STATE_DIR_NAME
 from gobuild.project.settings import Variables
-from gobuild.render import engine
+from gobuild.render import engine, placement
 
 DODO_NAME = "dodo.py"
 GITIGNORE_ENTRIES = (f"/{STATE_DIR_NAME}/", "/dist/")
@@ -26,6 +26,7 @@ class InitResult:
     packages: list[str]
     written: list[Path]
     variables: dict[str, govars.Guess] = field(default_factory=dict)  # by [build.variables] key
+    placed: placement.Placement = field(default_factory=placement.Placement)
 
     def variables_summary(self) -> str:
         """One line: the -X variables init chose, and the values left at their defaults."""
@@ -66,19 +67,21 @@ def init(root: Path, force: bool = False) -> InitResult:
     packages = gomod.main_packages(root)
     binaries = [{"name": binary_name(mod.module, p), "package": p} for p in packages]
     guesses = govars.guess(govars.module_variables(root, mod.module, packages))
+    placed = placement.choose(root)
     config_text = engine.render(
         "gobuild.toml.j2",
         module=mod.module,
         go_version=go_version,
         binaries=binaries,
         variables=_variables_lines(guesses),
+        generate=placed.paths,
     )
     atomic.write_text(root / CONFIG_NAME, config_text)
     atomic.write_text(root / DODO_NAME, engine.render("dodo.py.j2"))
     written = list(targets)
     if _add_gitignore_entry(root / ".gitignore"):
         written.append(root / ".gitignore")
-    return InitResult(mod.module, go_version, packages, written, guesses)
+    return InitResult(mod.module, go_version, packages, written, guesses, placed)
 
 
 def _variables_lines(guesses: dict[str, govars.Guess]) -> list[dict[str, str | bool]]:
