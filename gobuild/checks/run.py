@@ -17,7 +17,7 @@ from gobuild.builds.goenv import go_environ
 from gobuild.checks import report, scheduler
 from gobuild.checks.budget import Budget
 from gobuild.checks.ledger import Ledger
-from gobuild.checks.limits.detect import detect
+from gobuild.checks.limits.detect import Probe, detect
 from gobuild.checks.plan import CheckPlan
 from gobuild.checks.runner import Context
 from gobuild.checks.units import Result
@@ -36,8 +36,13 @@ class Outcome:
     budget: Budget
 
 
-def run_planned(plan: CheckPlan, env: Environment, listener: scheduler.Listener) -> Outcome:
-    """Run ``plan`` in the environment ``env`` (inherited by the units, scrubbed)."""
+def run_planned(
+    plan: CheckPlan, env: Environment, listener: scheduler.Listener, probe: Probe | None = None
+) -> Outcome:
+    """Run ``plan`` in the environment ``env`` (inherited by the units, scrubbed).
+
+    ``probe`` says which enforcement mechanisms the host offers (default: ask the host;
+    see :func:`~.limits.detect.detect`)."""
     goroot, root = Path(plan.goroot), Path(plan.root)
     budget = Budget(cpus=plan.budget_cpus, memory=plan.budget_memory)
     reports = plan.reports
@@ -46,7 +51,7 @@ def run_planned(plan: CheckPlan, env: Environment, listener: scheduler.Listener)
     reports.mkdir(parents=True)
     base_env = go_environ(goroot, env.variables, scrub=plan.scrubbed)
     units = list(plan.units)
-    mechanism, passed_over = detect(plan.enforcement, env)
+    mechanism, passed_over = detect(plan.enforcement, env, probe)
     tools = find_tools(goroot, {u.argv[0] for u in units}, env.path)
     listener.begun(budget, mechanism, passed_over)
     context = Context(tools, root, base_env, mechanism, reports, plan.grace)

@@ -18,11 +18,12 @@ CheckKind = Literal["test", "lint", "bench"]
 Linter = Literal["vet", "gofmt", "staticcheck", "golangci-lint"]
 """The linters ``[checks] linters`` may name."""
 
-Mechanism = Literal["cgroup2", "systemd-run", "cgroup1", "watchdog"]
-"""How a unit's caps are enforced, best first."""
+Mechanism = Literal["cgroup2", "systemd-run", "cgroup1", "watchdog", "none"]
+"""How a unit's caps are enforced, best first; ``none``: not by the OS (the Go runtime's
+share, ``-p``/``-parallel`` and the timeouts still apply)."""
 
 Enforcement = Literal["auto", Mechanism]
-"""A mechanism, or ``auto``: the best one the host offers."""
+"""A mechanism, or ``auto``: the best one the host offers (``none`` where it offers none)."""
 
 Runtime = Literal["alpine", "scratch", "distroless"]
 """The generated Dockerfile's runtime stage."""

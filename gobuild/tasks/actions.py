@@ -146,6 +146,7 @@ def run_checks(  # noqa: PLR0917 - the task's arguments, in order
     kinds: list[CheckKind],
     cpus: str = "",
     memory: str = "",
+    enforcement: str = "",
 ) -> str | None:
     """Run test/lint/bench units within the budget; a failure message if any failed."""
     from gobuild.checks import report  # noqa: PLC0415
@@ -155,8 +156,11 @@ def run_checks(  # noqa: PLR0917 - the task's arguments, in order
     from gobuild.ui.console import CheckPrinter  # noqa: PLC0415
 
     budget_cpus, budget_memory = options.CPUS.value(cpus), options.MEMORY.value(memory)
+    mechanism = options.ENFORCEMENT.value(enforcement)
     project = _project(env, root, profile)
-    plan = plan_checks(project, tuple(kinds), cpus=budget_cpus, memory=budget_memory)
+    plan = plan_checks(
+        project, tuple(kinds), cpus=budget_cpus, memory=budget_memory, enforcement=mechanism
+    )
     outcome = run_planned(plan, env, CheckPrinter(sys.stdout, sys.stderr))
     print(report.closing(outcome.results, outcome.reports), flush=True)
     bad = failures(outcome.results)

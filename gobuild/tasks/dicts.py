@@ -217,9 +217,10 @@ def checks_action(  # noqa: PLR0917 - doit passes the parameters by position and
     profile: str | None,
     cpus: str = "",
     memory: str = "",
+    enforcement: str = "",
 ) -> Any:
-    """doit passes the task's --cpus/--memory by parameter name."""
-    return action("run_checks", env, root, profile, kinds, cpus, memory)
+    """doit passes the task's --cpus/--memory/--enforcement by parameter name."""
+    return action("run_checks", env, root, profile, kinds, cpus, memory, enforcement)
 
 
 def check_task(specs: Spec, env: Environment, name: str) -> Task:
@@ -232,7 +233,12 @@ def check_task(specs: Spec, env: Environment, name: str) -> Task:
         "task_dep": ["toolchain"],
         "uptodate": [False],
         "verbosity": 2,
-        "params": [PROFILE_PARAM, options.CPUS.doit_param(), options.MEMORY.doit_param()],
+        "params": [
+            PROFILE_PARAM,
+            options.CPUS.doit_param(),
+            options.MEMORY.doit_param(),
+            options.ENFORCEMENT.doit_param(),
+        ],
     }
 
 

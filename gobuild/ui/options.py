@@ -97,7 +97,8 @@ MEMORY: Option[Memory] = Option(
 )
 ENFORCEMENT: Option[Enforcement] = Option(
     "enforcement",
-    "how caps are enforced (default: [checks] enforcement, auto)",
+    "how caps are enforced: auto (the best mechanism here, else none), a mechanism, or "
+    "none (GOMAXPROCS, GOMEMLIMIT, -p and timeouts only) (default: [checks] enforcement)",
     _enforcement,
     metavar="{" + ",".join(ENFORCEMENTS) + "}",
 )

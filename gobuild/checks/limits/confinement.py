@@ -3,7 +3,8 @@
 A :class:`Confinement` wraps the command line, knows afterwards whether the memory cap
 was hit, reports the peak, and can kill everything it holds, including processes that
 left the process group. The mechanisms: :mod:`.cgroups` (v1 and v2), :mod:`.systemd`,
-:mod:`.watchdog`; :mod:`.detect` picks the best the host offers.
+:mod:`.watchdog`, and :class:`Unenforced` where the host offers none of them;
+:mod:`.detect` picks the best the host offers.
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ class Confinement:
     def close(self) -> None:
         """Kill what remains and release the mechanism's resources."""
         self.kill_all()
+
+
+class Unenforced(Confinement):
+    """``none``: nothing holds the caps (macOS, a BSD, or asked for). The unit still gets
+    its share through the Go runtime (GOMAXPROCS, GOMEMLIMIT) and ``-p``/``-parallel``,
+    its timeout, and its process group killed at the end; its peak is what rusage says."""
+
+    mechanism: Mechanism = "none"
 
 
 def gate(argv: list[str]) -> list[str]:

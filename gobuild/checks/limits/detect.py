@@ -2,18 +2,21 @@
 confinement of it for each unit.
 
 Best first: a delegated cgroup v2 subtree, ``systemd-run --user --scope``, cgroup v1
-when running as root, else the watchdog. Never RLIMIT_AS: the Go runtime reserves far
-more address space than it uses and would not start.
+when running as root, else the watchdog (Linux's /proc); where none of them can be had
+(macOS, the BSDs), ``none``: the caps are not enforced, the Go side of them still
+applies. Never RLIMIT_AS: the Go runtime reserves far more address space than it uses
+and would not start.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from gobuild import proc
 from gobuild.checks.limits.cgroups import CgroupV1, CgroupV2
-from gobuild.checks.limits.confinement import Confinement
+from gobuild.checks.limits.confinement import Confinement, Unenforced
 from gobuild.checks.limits.systemd import SystemdScope
 from gobuild.checks.limits.watchdog import Watchdog
 from gobuild.checks.units import Caps
@@ -21,11 +24,19 @@ from gobuild.errors import GobuildError
 from gobuild.project.environ import Environment
 from gobuild.project.names import MECHANISMS, Enforcement, Mechanism
 
+Probe = Callable[[Mechanism, Environment], str | None]
+"""Whether a mechanism can be used here: None, or why not (:func:`available`)."""
+
+# The mechanisms that hold caps, best first: ``auto`` takes the first available.
+ENFORCING: tuple[Mechanism, ...] = tuple(m for m in MECHANISMS if m != "none")
+
 
 def available(mechanism: Mechanism, env: Environment) -> str | None:
-    """None when ``mechanism`` can be used here, else why not."""
+    """None when ``mechanism`` can be used here, else why not (``none`` always can)."""
+    if mechanism == "none":
+        return None
     if mechanism == "watchdog":
-        return None if Path("/proc/self/stat").exists() else "no /proc"
+        return None if Path("/proc/self/stat").exists() else "no /proc to sample memory from"
     if mechanism == "systemd-run":
         return _systemd_missing(env)
     if mechanism == "cgroup1" and os.geteuid() != 0:
@@ -56,20 +67,34 @@ def _systemd_missing(env: Environment) -> str | None:
     return None if res.returncode == 0 else (res.stderr.strip().splitlines() or ["failed"])[0]
 
 
-def detect(preferred: Enforcement, env: Environment) -> tuple[Mechanism, list[str]]:
-    """The mechanism to use, and why each better one was passed over."""
+def detect(
+    preferred: Enforcement, env: Environment, probe: Probe | None = None
+) -> tuple[Mechanism, list[str]]:
+    """The mechanism to use, and why each better one was passed over.
+
+    ``auto`` never fails: it takes the best mechanism the host offers, else ``none``
+    (the reasons passed over then say why nothing enforces the caps). A mechanism asked
+    for by name that cannot be used here is an error. ``probe`` answers whether a
+    mechanism can be used (default :func:`available`: the host's answer).
+    """
+    probe = probe or available
+    if preferred == "none":
+        return "none", []
     if preferred != "auto":
-        why = available(preferred, env)
+        why = probe(preferred, env)
         if why is not None:
-            raise GobuildError(f"limits: {preferred} cannot be used here: {why}")
+            raise GobuildError(
+                f"limits: {preferred} cannot be used here: {why}; enforcement "
+                '"auto" takes the best this host offers, "none" enforces no caps'
+            )
         return preferred, []
     skipped: list[str] = []
-    for name in MECHANISMS:
-        why = available(name, env)
+    for name in ENFORCING:
+        why = probe(name, env)
         if why is None:
             return name, skipped
         skipped.append(f"{name}: {why}")
-    raise GobuildError("no way to enforce limits here: " + "; ".join(skipped))
+    return "none", skipped
 
 
 def confine(mechanism: Mechanism, caps: Caps, label: str) -> Confinement:
@@ -82,4 +107,6 @@ def confine(mechanism: Mechanism, caps: Caps, label: str) -> Confinement:
         return CgroupV2.create(caps, name)
     if mechanism == "systemd-run":
         return SystemdScope(caps, name)
-    return Watchdog(caps)
+    if mechanism == "watchdog":
+        return Watchdog(caps)
+    return Unenforced(caps)
