@@ -3,19 +3,25 @@ rendered by the Makefile.
 
 A :class:`~.units.Unit` is pure data: argv (with the tool as a symbolic first word),
 caps, timeout, whether it runs alone, and the environment that tells the Go runtime
-its share (GOMAXPROCS, GOMEMLIMIT; ``go test -p`` and ``-parallel``).
+its share (GOMAXPROCS, GOMEMLIMIT; ``go test -p`` and ``-parallel``). ``[checks.test]
+race`` turns cgo on for the test units only (the race detector needs it; builds keep
+``[build] cgo``), once a C compiler is found (:func:`race_env`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 
 from gobuild.builds.flags import mod_flags, tag_union, tags_flag
 from gobuild.builds.goenv import SCRUBBED, profile_env
 from gobuild.checks.budget import Budget, caps_for, memlimit, procs
 from gobuild.checks.units import Caps, OutputKind, Unit, file_stem
+from gobuild.errors import ConfigError
 from gobuild.project.config import Project
 from gobuild.project.names import CHECK_KINDS, Linter
 from gobuild.project.quantities import MAX_CPUS
@@ -26,12 +32,61 @@ from gobuild.project.settings import CapsSection
 CHECK_SCRUBBED = (*SCRUBBED, "GOMAXPROCS", "GOMEMLIMIT", "GOGC")
 
 
-def runtime_env(project: Project, caps: Caps) -> tuple[tuple[str, str], ...]:
-    """The go command's environment plus the runtime's share of the caps, as a unit holds it."""
+def runtime_env(
+    project: Project, caps: Caps, extra: dict[str, str] | None = None
+) -> tuple[tuple[str, str], ...]:
+    """The go command's environment plus the runtime's share of the caps, as a unit
+    holds it (``extra`` on top: :func:`race_env`'s for the test units)."""
     env = profile_env(project)
     env["GOMAXPROCS"] = str(procs(caps))
     env["GOMEMLIMIT"] = str(memlimit(caps.memory))
+    env.update(extra or {})
     return tuple(sorted(env.items()))
+
+
+# The C compilers looked for when CC is unset, after the go command's own default.
+_CC_FALLBACKS = ("cc", "clang", "gcc")
+
+
+def default_cc(platform: str = sys.platform) -> str:
+    """The C compiler the go command runs when CC is unset (cmd/dist's choice: clang
+    on macOS and the BSDs that ship it, gcc elsewhere)."""
+    return "clang" if platform.startswith(("darwin", "freebsd", "openbsd")) else "gcc"
+
+
+def race_env(project: Project) -> dict[str, str]:
+    """What ``[checks.test] race`` adds to the test units' environment: CGO_ENABLED=1
+    (``-race`` requires cgo), and CC when the go command's default compiler is missing
+    but another is on PATH. Without race, nothing.
+
+    Raises :class:`~gobuild.errors.ConfigError` (one line naming gobuild.toml's key)
+    when no C compiler is found: CC's, else the go command's default, cc, clang or gcc
+    on PATH. Only PATH is looked at, and only with race on.
+    """
+    if not project.settings.checks.test.race:
+        return {}
+    env, key = project.env, f"{project.config_file}: checks.test.race"
+    if env.cc:
+        try:
+            words = shlex.split(env.cc)  # CC may carry arguments: "ccache gcc", "zig cc"
+        except ValueError:  # an unbalanced quote: the go command fails on it too
+            words = [env.cc]
+        program = words[0] if words else env.cc
+        if not shutil.which(program, path=env.path):
+            raise ConfigError(
+                f"{key}: the race detector needs cgo, and CC's compiler {program!r} "
+                "is not found: fix CC, or set race = false"
+            )
+        return {"CGO_ENABLED": "1"}
+    default = default_cc()
+    for name in (default, *_CC_FALLBACKS):
+        if shutil.which(name, path=env.path):
+            return {"CGO_ENABLED": "1", **({} if name == default else {"CC": name})}
+    raise ConfigError(
+        f"{key}: the race detector needs cgo and a C compiler, and none is on PATH "
+        f"({', '.join(dict.fromkeys((default, *_CC_FALLBACKS)))}): install one, set CC, "
+        "or set race = false"
+    )
 
 
 def _tags(project: Project) -> list[str]:
@@ -48,7 +103,7 @@ def test_units(project: Project, budget: Budget, packages: list[str], reports: P
     else:
         size = max(1, math.ceil(len(packages) / section.split))
         groups = [packages[i : i + size] for i in range(0, len(packages), size)] or [["./..."]]
-    env = runtime_env(project, caps)
+    env = runtime_env(project, caps, race_env(project))
     units = []
     for i, group in enumerate(groups):
         name = "test" if len(groups) == 1 else f"test:{_short(group, i)}"
@@ -118,7 +173,9 @@ def go_files(project: Project) -> list[str]:
 
 
 def make_settings(project: Project) -> dict[str, dict[str, str]]:
-    """What the Makefile's test/lint/bench targets pass: procs, memory limit, timeout.
+    """What the Makefile's test/lint/bench targets pass: procs, memory limit, timeout,
+    and the test target's race flag with the cgo it needs (``race``: ``-race`` or empty;
+    ``cgo``: CGO_ENABLED's value over the profile's, or empty).
 
     make has no budget to clamp against, so configured caps are used as they are and
     the defaults as the defaults; a bench without caps leaves GOMAXPROCS to the runtime.
@@ -133,5 +190,9 @@ def make_settings(project: Project) -> dict[str, dict[str, str]]:
             "procs": str(procs(caps)) if bounded else "",
             "memlimit": str(memlimit(caps.memory)) if kind != "bench" or section.memory else "",
             "timeout": f"{timeout:g}s",
+            "race": "",
+            "cgo": "",
         }
+    if project.settings.checks.test.race:  # the C compiler is make's user's to provide
+        out["test"].update(race="-race", cgo="1")
     return out

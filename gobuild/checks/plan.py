@@ -108,6 +108,8 @@ def plan_checks(
     from gobuild.toolchain.install import ensure, request_for  # noqa: PLC0415
 
     kinds = check_kinds(kinds)
+    if "test" in kinds:
+        commands.race_env(project)  # race without a C compiler: refused before Go installs
     settings = project.settings.checks
     budget = resolve_budget(project, Host.measure(), cpus, memory)
     request = request_for(project)

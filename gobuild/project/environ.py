@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from gobuild.network.config import Network
 
 # The variables a loaded project depends on (gobuild.project.config, platformdirs'
-# cache directory): a remembered answer stamped with them is stale when one changes.
+# cache directory, and CC for a check plan's race units): a remembered answer stamped
+# with them is stale when one changes.
 CONFIG_KEYS = (
     "GOBUILD_PROFILE",
     "GOBUILD_TAGS",
@@ -30,6 +31,7 @@ CONFIG_KEYS = (
     "SOURCE_DATE_EPOCH",
     "HOME",
     "XDG_CACHE_HOME",
+    "CC",
 )
 
 
@@ -88,6 +90,11 @@ class Environment:
         """PATH: where linters and clients are looked up (unset: the system's default)."""
         found = self._get("PATH")
         return os.defpath if found is None else found
+
+    @property
+    def cc(self) -> str | None:
+        """CC: the C compiler cgo runs (unset: the go command's default, gcc or clang)."""
+        return self._get("CC") or None
 
     @property
     def docker_host(self) -> str | None:

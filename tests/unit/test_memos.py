@@ -274,6 +274,7 @@ VALUES = {
     "SOURCE_DATE_EPOCH": ("1700000000", "1700000001"),
     "HOME": ("/home/a", "/home/b"),
     "XDG_CACHE_HOME": ("/xdg/a", "/xdg/b"),
+    "CC": ("gcc", "clang"),
 }
 Value = str | int | None  # an index into VALUES, a literal, or None for unset
 ENV_CHANGES: dict[str, tuple[Value, Value]] = {
