@@ -32,10 +32,15 @@ COMPILER_ERRORS = 10
 
 def opening(budget: Budget, mechanism: Mechanism, passed_over: list[str]) -> str:
     """The run's first line: its budget and how the caps are enforced."""
-    line = (
-        f"checks: budget {budget.cpus:g} CPUs, {budget.memory / GIB:.1f} GiB; "
-        f"limits enforced by {mechanism}"
-    )
+    line = f"checks: budget {budget.cpus:g} CPUs, {budget.memory / GIB:.1f} GiB; "
+    if mechanism == "none":
+        # GOMAXPROCS, GOMEMLIMIT, -p/-parallel and timeouts still shape every unit.
+        line += (
+            "caps not enforced (mechanism none): GOMAXPROCS, GOMEMLIMIT, -p and timeouts "
+            "still apply"
+        )
+        return line + (f" (not available: {'; '.join(passed_over)})" if passed_over else "")
+    line += f"limits enforced by {mechanism}"
     return line + (f" (not available: {'; '.join(passed_over)})" if passed_over else "")
 
 

@@ -161,8 +161,10 @@ def run_checks(  # noqa: PLR0917 - the task's arguments, in order
     plan = plan_checks(
         project, tuple(kinds), cpus=budget_cpus, memory=budget_memory, enforcement=mechanism
     )
-    outcome = run_planned(plan, env, CheckPrinter(sys.stdout, sys.stderr))
-    print(report.closing(outcome.results, outcome.reports), flush=True)
+    # File names in the output are shown relative to the module, as `gobuild check` shows them.
+    module = Path(plan.root)
+    outcome = run_planned(plan, env, CheckPrinter(sys.stdout, sys.stderr, module))
+    print(report.closing(outcome.results, outcome.reports, module), flush=True)
     bad = failures(outcome.results)
     return f"checks: {', '.join(f'{r.name} {r.status}' for r in bad)}" if bad else None
 
