@@ -13,7 +13,8 @@ cache is read-only and pinned by go.sum. Tests and testdata are never inputs.
 
 The answer comes with what could change it (:class:`Watch`): the module files, each
 local package directory (its entries: a new file, a removed one, an edited build
-constraint or import) and the directories ``//go:embed`` patterns reach.
+constraint or import: its source files, not its README or subdirectories) and the
+directories ``//go:embed`` patterns reach.
 """
 
 from __future__ import annotations
@@ -58,6 +59,31 @@ FIELDS = (
     "EmbedPatterns",
     *FILE_FIELDS,
 )
+# The files go/build takes into a package (its known extensions), and the names that
+# change what it takes: a nested go.mod ends the package's module, default.pgo (-pgo=auto).
+SOURCE_SUFFIXES = (
+    ".go",
+    ".c",
+    ".cc",
+    ".cpp",
+    ".cxx",
+    ".m",
+    ".h",
+    ".hh",
+    ".hpp",
+    ".hxx",
+    ".f",
+    ".F",
+    ".for",
+    ".f90",
+    ".s",
+    ".S",
+    ".sx",
+    ".swig",
+    ".swigcxx",
+    ".syso",
+)
+SOURCE_NAMES = ("go.mod", "default.pgo")
 # go list -json=FIELDS (Go 1.19) skips the work the other fields cost (staleness).
 _FIELD_LIST_SINCE = GoVersion(1, 19, 0)
 _GLOB = frozenset("*?[\\")
@@ -74,16 +100,30 @@ class Watch:
     """What could change go list's answer, each kept as a path."""
 
     files: tuple[str, ...] = ()  # module files: size and mtime (or missing)
-    dirs: tuple[str, ...] = ()  # package directories: every entry's size and mtime
+    dirs: tuple[str, ...] = ()  # package directories: their source files' sizes and mtimes
     trees: tuple[str, ...] = ()  # where //go:embed patterns reach: every subdirectory's mtime
 
-    def stamp(self) -> str:
-        """A digest of the watched paths as they are now."""
+    def stamp(self, seen: dict[str, list[str]] | None = None) -> str:
+        """A digest of the watched paths as they are now; ``seen`` keeps each path's part
+        for other stamps taken at the same time (the ways of building share directories)."""
+        seen = {} if seen is None else seen
+
+        def part(kind: str, path: str) -> list[str]:
+            key = f"{kind}{path}"
+            found = seen.get(key)
+            if found is None:
+                if kind == "f":
+                    found = [stamps.file(Path(path))]
+                else:
+                    found = list((_entries if kind == "d" else _subdirs)(Path(path)))
+                seen[key] = found
+            return found
+
         return stamps.digest(
             [
-                *(stamps.file(Path(f)) for f in self.files),
-                *(line for d in self.dirs for line in _entries(Path(d))),
-                *(line for t in self.trees for line in _subdirs(Path(t))),
+                *(line for f in self.files for line in part("f", f)),
+                *(line for d in self.dirs for line in part("d", d)),
+                *(line for t in self.trees for line in part("t", t)),
             ]
         )
 
@@ -98,19 +138,24 @@ class Watch:
 
 
 def _entries(folder: Path) -> Iterator[str]:
-    yield stamps.file(folder)
+    # Only the files go could take into a package (not subdirectories: other packages,
+    # watched when imported; not READMEs, not the state or output directory).
     try:
         entries = sorted(folder.iterdir())
     except OSError:
+        yield f"{folder}\0-"
         return
+    yield f"D{folder}"
     for entry in entries:
-        yield stamps.file(entry)
+        if entry.name.endswith(SOURCE_SUFFIXES) or entry.name in SOURCE_NAMES:
+            yield stamps.file(entry)
 
 
 def _subdirs(top: Path) -> Iterator[str]:
+    # Embedding never reaches into directories named .* or _* (but with all:, rare).
     yield stamps.file(top)
     for dirpath, dirnames, _ in os.walk(top):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
         for d in dirnames:
             yield stamps.file(Path(dirpath) / d)
 

@@ -121,6 +121,9 @@ def _context(project: Project, installed: Installed, plan: BuildPlan) -> str:
     """What chooses go list's answer for ``plan``, besides the files: the go command, the
     flags and the variables that pick packages and files."""
     environ = plan.environ(installed.goroot, project.env.variables)
+    # The host build is its platform's dist build: one go list answers both.
+    environ.setdefault("GOOS", installed.platform.goos)
+    environ.setdefault("GOARCH", installed.platform.goarch)
     env = sorted((k, v) for k, v in environ.items() if k.startswith("GO") or k in _CHOOSERS)
     return stamps.digest(
         [
@@ -160,6 +163,7 @@ class _Memo:
         self.path = path
         self.entries: dict[str, Any] = {}
         self.changed = False
+        self.seen: dict[str, list[str]] = {}  # stamp parts, taken once per path
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") == MEMO_FORMAT and isinstance(data.get("entries"), dict):
@@ -171,7 +175,7 @@ class _Memo:
         entry: Any = self.entries.get(key)
         try:
             watch = golist.Watch.from_json(entry["watch"])
-            if watch.stamp() != entry["stamp"]:
+            if watch.stamp(self.seen) != entry["stamp"]:
                 return None
             inputs = {k: tuple(v) for k, v in entry["inputs"].items()}
         except (TypeError, KeyError, AttributeError):

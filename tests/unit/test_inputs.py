@@ -353,6 +353,35 @@ def test_watch_stamp_ignores(tree: Path, tmp_path: Path, change: str) -> None:
     assert listing.watch.stamp() == before
 
 
+def test_a_main_package_at_the_module_root_is_watched_for_sources_only(tmp_path: Path) -> None:
+    root = tmp_path / "mod"
+    write(root / "go.mod")
+    write(root / "main.go")
+    write(root / "README.md")
+    text = stream(
+        package(root, "example.com/mod", main_module(root), main=True, GoFiles=["main.go"])
+    )
+    listing = golist.read(text, root, ["."])
+    assert listing is not None
+    before = listing.watch.stamp()
+    # What a build, doit and a person do beside the sources change nothing...
+    write(root / ".gobuild" / "inputs.json")
+    write(root / "dist" / "mod")
+    write(root / "README.md", "more\n")
+    write(root / "gobuild.toml")
+    write(root / "docs" / "x.md")
+    assert listing.watch.stamp() == before
+    # ...a source file or a build constraint's target does.
+    for name in ("extra_linux.go", "asm_amd64.s", "x.syso", "default.pgo", "go.mod"):
+        write(root / "sub" / name)  # a subdirectory is another package
+        assert listing.watch.stamp() == before
+    changed = before
+    for name in ("extra_linux.go", "asm_amd64.s", "x.syso", "default.pgo", "c.h"):
+        write(root / name)
+        assert listing.watch.stamp() != changed, name
+        changed = listing.watch.stamp()
+
+
 # --- each plan's inputs, remembered -----------------------------------------------------------
 
 
@@ -426,7 +455,7 @@ def fake_go(monkeypatch: pytest.MonkeyPatch) -> FakeGoList:
 
 @pytest.fixture
 def module_with_binaries(make_project: MakeProject, tmp_path: Path) -> tuple[Path, Environment]:
-    root = make_project(VERSION, extra='[dist]\nplatforms = ["linux/amd64", "linux/arm64"]\n')
+    root = make_project(VERSION, extra='[dist]\nplatforms = ["freebsd/amd64", "freebsd/arm64"]\n')
     (root / "main.go").unlink()
     for name in ("a", "b"):
         write(root / "cmd" / name / "main.go", "package main\n\nfunc main() {}\n")
@@ -466,7 +495,8 @@ def test_with_go_each_plan_gets_its_own_inputs(
     project, plans = plans_of(root, env)
     found = planinputs.plan_inputs(project, plans)
     assert found.source == planinputs.GO_LIST
-    # One run per way of building: the host, linux/amd64, linux/arm64 (both binaries in each).
+    # One run per way of building: the host (never a FreeBSD machine), freebsd/amd64,
+    # freebsd/arm64; both binaries in each.
     assert len(fake_go.calls) == 3
     assert all(
         c[0] == str(goroot / "bin" / "go") and c[-2:] == ["./cmd/a", "./cmd/b"]
@@ -479,26 +509,40 @@ def test_with_go_each_plan_gets_its_own_inputs(
     }
     lib = {"internal/lib/lib.go"}
     assert by_name[("a", "None")] == {"go.mod", "cmd/a/main.go", "internal/lib/lib_amd64.s", *lib}
-    assert by_name[("b", "linux/amd64")] == {
+    assert by_name[("b", "freebsd/amd64")] == {
         "go.mod",
         "cmd/b/main.go",
         "internal/lib/lib_amd64.s",
         *lib,
     }
-    assert by_name[("a", "linux/arm64")] == {
+    assert by_name[("a", "freebsd/arm64")] == {
         "go.mod",
         "cmd/a/main.go",
         "internal/lib/lib_other.go",
         *lib,
     }
-    # Equal lists are kept once: a's host and linux/amd64 builds read the same files.
+    # Equal lists are kept once: a's host and freebsd/amd64 builds read the same files.
     assert len(found.sets) == 4
     a_host, a_amd64 = (
         i
         for i, p in enumerate(plans)
-        if p.binary == "a" and str(p.target) in ("None", "linux/amd64")
+        if p.binary == "a" and str(p.target) in ("None", "freebsd/amd64")
     )
     assert found.index[a_host] == found.index[a_amd64]
+
+
+def test_the_host_build_and_its_platforms_dist_build_share_one_run(
+    make_project: MakeProject, fake_go: FakeGoList, tmp_path: Path
+) -> None:
+    here = host()
+    root = make_project(VERSION, extra=f'[dist]\nplatforms = ["{here}", "windows/arm64"]\n')
+    env = Environment({"GOBUILD_CACHE": str(tmp_path / "cache"), "HOME": str(tmp_path)})
+    install_by_hand(tmp_path / "cache", root)
+    project, plans = plans_of(root, env)
+    assert [str(p.target) for p in plans] == ["None", str(here), "windows/arm64"]
+    found = planinputs.plan_inputs(project, plans)
+    assert len(fake_go.calls) == 2  # this platform's (host and dist), windows/arm64's
+    assert found.index[0] == found.index[1]
 
 
 def test_answers_are_remembered_until_a_watched_path_changes(
@@ -685,8 +729,8 @@ def test_build_and_dist_tasks_depend_on_their_own_inputs(
     }
     assert "cmd/b/main.go" in relative(root, tuple(b["file_dep"]))
     dist = {t["name"]: t for t in dicts.dist_tasks(described, env) if t.get("name")}
-    assert "internal/lib/lib_other.go" in relative(root, tuple(dist["a_linux_arm64"]["file_dep"]))
-    assert "internal/lib/lib_amd64.s" in relative(root, tuple(dist["a_linux_amd64"]["file_dep"]))
+    assert "internal/lib/lib_other.go" in relative(root, tuple(dist["a_freebsd_arm64"]["file_dep"]))
+    assert "internal/lib/lib_amd64.s" in relative(root, tuple(dist["a_freebsd_amd64"]["file_dep"]))
 
 
 def test_described_before_go_the_inputs_are_listed_after_the_toolchain_task(
@@ -705,9 +749,9 @@ def test_described_before_go_the_inputs_are_listed_after_the_toolchain_task(
     assert b["calc_dep"] == ["build:b@inputs"] and b["task_dep"] == ["toolchain"]
     dist = [t for t in dicts.dist_tasks(described, env) if t.get("name")]
     calcs = {t["name"] for t in dist if t["name"].endswith("@inputs")}
-    assert calcs == {f"{x}_linux_{arch}@inputs" for x in "ab" for arch in ("amd64", "arm64")}
+    assert calcs == {f"{x}_freebsd_{arch}@inputs" for x in "ab" for arch in ("amd64", "arm64")}
     assert dist[-1]["task_dep"] == [
-        f"dist:{x}_linux_{arch}" for x in "ab" for arch in ("amd64", "arm64")
+        f"dist:{x}_freebsd_{arch}" for x in "ab" for arch in ("amd64", "arm64")
     ]  # SHA256SUMS waits for the artifacts, as before
     # What doit runs once Go is installed...
     install(tmp_path / "cache")
