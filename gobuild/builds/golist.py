@@ -12,9 +12,9 @@ module cache are left out: the pinned Go's version is part of the plan, and the 
 cache is read-only and pinned by go.sum. Tests and testdata are never inputs.
 
 The answer comes with what could change it (:class:`Watch`): the module files, each
-local package directory (its entries: a new file, a removed one, an edited build
-constraint or import: its source files, not its README or subdirectories) and the
-directories ``//go:embed`` patterns reach.
+local package directory's source files (a new file, a removed one, an edited build
+constraint, import or ``//go:embed``: their shapes, :mod:`.shapes`; not a README, not a
+subdirectory) and the directories ``//go:embed`` patterns reach.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gobuild import proc, stamps
+from gobuild.builds.shapes import Shapes
 from gobuild.errors import ProcessError
 from gobuild.project.versions import GoVersion
 
@@ -100,13 +101,15 @@ class Watch:
     """What could change go list's answer, each kept as a path."""
 
     files: tuple[str, ...] = ()  # module files: size and mtime (or missing)
-    dirs: tuple[str, ...] = ()  # package directories: their source files' sizes and mtimes
+    dirs: tuple[str, ...] = ()  # package directories: their source files' names and shapes
     trees: tuple[str, ...] = ()  # where //go:embed patterns reach: every subdirectory's mtime
 
-    def stamp(self, seen: dict[str, list[str]] | None = None) -> str:
-        """A digest of the watched paths as they are now; ``seen`` keeps each path's part
-        for other stamps taken at the same time (the ways of building share directories)."""
+    def stamp(self, seen: dict[str, list[str]] | None = None, shapes: Shapes | None = None) -> str:
+        """A digest of the watched paths as they are now. ``seen`` keeps each path's part
+        for other stamps taken at the same time (the ways of building share directories);
+        ``shapes`` remembers source files' shapes (:mod:`.shapes`) from run to run."""
         seen = {} if seen is None else seen
+        shapes = Shapes() if shapes is None else shapes
 
         def part(kind: str, path: str) -> list[str]:
             key = f"{kind}{path}"
@@ -114,8 +117,10 @@ class Watch:
             if found is None:
                 if kind == "f":
                     found = [stamps.file(Path(path))]
+                elif kind == "d":
+                    found = list(_entries(Path(path), shapes))
                 else:
-                    found = list((_entries if kind == "d" else _subdirs)(Path(path)))
+                    found = list(_subdirs(Path(path)))
                 seen[key] = found
             return found
 
@@ -137,9 +142,10 @@ class Watch:
         return cls(tuple(data["files"]), tuple(data["dirs"]), tuple(data["trees"]))
 
 
-def _entries(folder: Path) -> Iterator[str]:
+def _entries(folder: Path, shapes: Shapes) -> Iterator[str]:
     # Only the files go could take into a package (not subdirectories: other packages,
-    # watched when imported; not READMEs, not the state or output directory).
+    # watched when imported; not READMEs, not the state or output directory), each by
+    # name and shape: an edit inside a function changes no go list answer.
     try:
         entries = sorted(folder.iterdir())
     except OSError:
@@ -148,7 +154,7 @@ def _entries(folder: Path) -> Iterator[str]:
     yield f"D{folder}"
     for entry in entries:
         if entry.name.endswith(SOURCE_SUFFIXES) or entry.name in SOURCE_NAMES:
-            yield stamps.file(entry)
+            yield f"{entry.name}\0{shapes.of(entry)}"
 
 
 def _subdirs(top: Path) -> Iterator[str]:

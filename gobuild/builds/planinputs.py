@@ -6,7 +6,7 @@ GOOS/GOARCH's files). Plans built the same way share one go list run. Each answe
 remembered in the state directory (``inputs.json``) under the go command, the flags,
 the packages and the variables that choose files, and is used again while its
 :class:`~gobuild.builds.golist.Watch` stamp holds: describing the tasks again after an
-edit outside the packages (a README, gobuild.toml) runs no go list.
+edit outside the packages (a README, gobuild.toml) or inside a function runs no go list.
 
 Before the pinned Go is installed (doit describes the tasks before its ``toolchain``
 task runs), the inputs come from the file finder (:mod:`.inputs`) and say so:
@@ -26,13 +26,14 @@ from gobuild import atomic, stamps
 from gobuild.builds import golist
 from gobuild.builds.inputs import build_inputs
 from gobuild.builds.plan import BuildPlan
+from gobuild.builds.shapes import Shapes
 from gobuild.errors import GobuildError
 from gobuild.project import platforms
 from gobuild.project.config import Project
 from gobuild.toolchain.cache import Installed, find
 
 MEMO_NAME = "inputs.json"
-MEMO_FORMAT = 1
+MEMO_FORMAT = 2
 MEMO_ENTRIES = 32  # answers kept for other profiles, tags and targets
 # Variables that change which packages and files go list picks (beside GO*).
 _CHOOSERS = ("CC", "CXX", "CGO_ENABLED")
@@ -164,18 +165,21 @@ class _Memo:
         self.entries: dict[str, Any] = {}
         self.changed = False
         self.seen: dict[str, list[str]] = {}  # stamp parts, taken once per path
+        known: Any = None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") == MEMO_FORMAT and isinstance(data.get("entries"), dict):
                 self.entries = data["entries"]
+                known = data.get("shapes")
         except (OSError, ValueError, AttributeError):
             pass
+        self.shapes = Shapes(known)
 
     def get(self, key: str) -> golist.Listing | None:
         entry: Any = self.entries.get(key)
         try:
             watch = golist.Watch.from_json(entry["watch"])
-            if watch.stamp(self.seen) != entry["stamp"]:
+            if watch.stamp(self.seen, self.shapes) != entry["stamp"]:
                 return None
             inputs = {k: tuple(v) for k, v in entry["inputs"].items()}
         except (TypeError, KeyError, AttributeError):
@@ -184,7 +188,7 @@ class _Memo:
 
     def put(self, key: str, listing: golist.Listing) -> None:
         self.entries[key] = {
-            "stamp": listing.watch.stamp(),
+            "stamp": listing.watch.stamp(shapes=self.shapes),
             "watch": listing.watch.as_json(),
             "inputs": {k: list(v) for k, v in listing.inputs.items()},
         }
@@ -192,14 +196,15 @@ class _Memo:
 
     def save(self, used: Sequence[str]) -> None:
         """Write the answers back when one is new: those just used first, then the others
-        as they were (most recent first), up to :data:`MEMO_ENTRIES`."""
-        if not self.changed:
+        as they were (most recent first), up to :data:`MEMO_ENTRIES`; with the shapes of
+        the files looked at (when one had to be read)."""
+        if not (self.changed or self.shapes.changed):
             return
         order = [*used, *(k for k in self.entries if k not in used)]
         kept = {k: self.entries[k] for k in order[:MEMO_ENTRIES] if k in self.entries}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_text(
             self.path,
-            json.dumps({"format": MEMO_FORMAT, "entries": kept}),
+            json.dumps({"format": MEMO_FORMAT, "entries": kept, "shapes": self.shapes.used}),
             durable=False,
         )

@@ -66,15 +66,34 @@ def tree(tmp_path: Path) -> Path:
     write(root / "go.sum")
     write(root / "cmd" / "app" / "main.go")
     write(root / "cmd" / "app" / "static" / "hello.txt")
-    write(root / "cmd" / "tool" / "main.go")
-    for name in ("add.go", "add_amd64.s", "add.h", "add_test.go", "add_arm64.s", "x.syso"):
+    write(root / "cmd" / "tool" / "main.go", TOOL_MAIN)
+    for name in ("add.go", "add_test.go", "add_arm64.s", "x.syso"):
         write(root / "asm" / name)
+    write(root / "asm" / "add_amd64.s", '#include "add.h"\n\nTEXT ·Add(SB),$0-24\n\tRET\n')
+    write(root / "asm" / "add.h", "#define BIAS 0\n")
     for name in ("c.go", "c.c", "c.h"):
         write(root / "cgo" / name)
-    write(root / "tool" / "tool.go")
+    write(root / "tool" / "tool.go", 'package tool\n\nconst Name = "tool"\n')
     write(tmp_path / "loc" / "go.mod", "module example.com/loc\n")
     write(tmp_path / "loc" / "loc.go")
     return root
+
+
+TOOL_MAIN = """// Command tool.
+package main
+
+import "example.com/mod/tool"
+
+func main() {
+	println(tool.Name)
+}
+"""
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
 
 
 def answer(root: Path, modcache: Path) -> str:
@@ -316,7 +335,15 @@ CHANGES: dict[str, WatchChange] = {
     "new .go file": lambda r: write(r / "tool" / "more.go"),
     "removed file": lambda r: (r / "asm" / "add.h").unlink(),
     "build constraint edited": lambda r: write(r / "asm" / "add.go", "//go:build ignore\n"),
-    "import added (same size, later)": lambda r: later(r / "cmd" / "tool" / "main.go"),
+    "import added": lambda r: edit(
+        r / "cmd" / "tool" / "main.go", 'import "', 'import _ "embed"\nimport "'
+    ),
+    "//go:embed added": lambda r: edit(
+        r / "tool" / "tool.go", "const", "//go:embed tool.go\nvar Me string\n\nconst"
+    ),
+    "constraint added to a .s file": lambda r: edit(
+        r / "asm" / "add_amd64.s", "#include", "//go:build ignore\n\n#include"
+    ),
     "renamed": lambda r: (r / "asm" / "x.syso").rename(r / "asm" / "y.syso"),
     "go.mod": lambda r: later(r / "go.mod"),
     "go.sum removed": lambda r: (r / "go.sum").unlink(),
@@ -327,6 +354,17 @@ CHANGES: dict[str, WatchChange] = {
     "embedded deep file": lambda r: write(r / "cmd" / "app" / "static" / "a" / "b.txt"),
 }
 UNSEEN: dict[str, WatchChange] = {
+    "function body edited": lambda r: edit(
+        r / "cmd" / "tool" / "main.go", "println(tool.Name)", "println(tool.Name, 1)"
+    ),
+    "a declaration added": lambda r: edit(
+        r / "tool" / "tool.go", "const", "// Other is another.\nconst Other = 2\n\nconst"
+    ),
+    ".s instruction edited": lambda r: edit(r / "asm" / "add_amd64.s", "RET", "NOP\n\tRET"),
+    ".h edited": lambda r: edit(r / "asm" / "add.h", "BIAS 0", "BIAS 1"),
+    ".syso rewritten": lambda r: write(r / "asm" / "x.syso", "other object\n"),
+    "touched, the same contents": lambda r: later(r / "cmd" / "tool" / "main.go"),
+    "embedded file's contents": lambda r: write(r / "cmd" / "app" / "static" / "hello.txt", "2\n"),
     "README at the root": lambda r: write(r / "README.md"),
     "a directory no binary imports": lambda r: write(r / "unused" / "u.go"),
     "testdata of a package outside the build": lambda r: write(r / "docs" / "testdata" / "x"),
@@ -556,6 +594,9 @@ def test_answers_are_remembered_until_a_watched_path_changes(
     assert planinputs.plan_inputs(project, plans) == first
     assert len(fake_go.calls) == 3  # remembered
     write(root / "README.md")  # not in a package directory
+    assert planinputs.plan_inputs(project, plans) == first
+    assert len(fake_go.calls) == 3
+    edit(root / "cmd" / "a" / "main.go", "{}", "{ println() }")  # inside a function
     assert planinputs.plan_inputs(project, plans) == first
     assert len(fake_go.calls) == 3
     write(root / "internal" / "lib" / "lib_arm64.s")  # a new file in a package directory
