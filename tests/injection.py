@@ -648,8 +648,9 @@ def check_make_docker(root: Path, go: GoEnv, cfg: Cfg) -> None:
     wanted = cfg["docker"].get("name") or re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("._-")
     assert words[0] == "build"
     assert words[1:9] == [w for a in build_args for w in ("--build-arg", a)]
-    assert words[9:] == ["-t", words[10], "."]
-    image, _, tag = words[10].rpartition(":")
+    # gobuild's own Dockerfile, named: [generate] may put it anywhere.
+    assert words[9:] == ["-f", "Dockerfile", "-t", words[12], "."]
+    image, _, tag = words[12].rpartition(":")
     assert image == (wanted or "app")
     assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag), f"not a Docker tag: {tag!r}"
 
