@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from gobuild import proc
 from gobuild.atomic import remove_tree
@@ -37,6 +38,7 @@ from gobuild.toolchain.archive import tarworker
 from gobuild.toolchain.archive.allowlist import Checker, Limits
 from gobuild.toolchain.archive.tarscan import ScannedTar, TarReceiver
 
+T = TypeVar("T")
 _COPY_CHUNK = 1 << 20
 # Below this many bytes of .tar, one writer finishes before a helper has started.
 _PARALLEL_FROM = 32 << 20
@@ -151,7 +153,7 @@ def extract_toolchain_zip(
             raise ArchiveError(f"{checker.name}: no files under {prefix}/")
         reporter.stage("extract", len(jobs))
         n = writers or _default_writers(archive.stat().st_size)
-        runs = _split_zip(jobs, infos, n)
+        runs = _split(jobs, [infos[job[0]].file_size for job in jobs], n)
         digests: dict[int, str] = {}
         if n > 1:
             pool = _Helpers(n, checker.name, "unzip")
@@ -201,21 +203,6 @@ def _plan_zip(
         # _go.mod; the go command restores them, and so does the writer.
         jobs.append((index, rel, _executable(rel), rel.endswith("/_go.mod")))
     return names, jobs
-
-
-def _split_zip(
-    jobs: list[tarworker.ZipJob], infos: list[zipfile.ZipInfo], n: int
-) -> list[list[tarworker.ZipJob]]:
-    """``n`` contiguous runs of about equal cost (inflating and writing a member costs
-    about its size, plus a file creation's worth)."""
-    weights = [1 + infos[job[0]].file_size // 65536 for job in jobs]
-    total = sum(weights)
-    runs: list[list[tarworker.ZipJob]] = [[] for _ in range(n)]
-    acc = 0
-    for job, w in zip(jobs, weights, strict=True):
-        runs[min(n - 1, acc * n // max(total, 1))].append(job)
-        acc += w
-    return runs
 
 
 def _goroot_path(clean: str, prefix: str) -> str:
@@ -313,7 +300,7 @@ def _write_scanned(
         writer.note(rel.rpartition("/")[0])
     try:
         reporter.stage("extract", len(scanned.files))
-        runs = _split(scanned.files, n)
+        runs = _split(scanned.files, [m.size for _, m in scanned.files], n)
         runs[0][:0] = scanned.dirs
         tar = str(scanned.path.resolve())
         if pool.procs:
@@ -345,14 +332,15 @@ def _default_writers(tar_bytes: int) -> int:
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
-def _split(files: list[tarworker.Job], n: int) -> list[list[tarworker.Job]]:
+def _split(jobs: Sequence[T], sizes: Sequence[int], n: int) -> list[list[T]]:
     """``n`` contiguous runs of about equal cost (a file's creation costs about as much
-    as copying 64 KiB); contiguous, so a directory's files mostly stay with one writer."""
-    weights = [1 + m.size // 65536 for _, m in files]
+    as copying 64 KiB of it); contiguous, so a directory's files mostly stay with one
+    writer. ``sizes`` are the jobs' file sizes."""
+    weights = [1 + size // 65536 for size in sizes]
     total = sum(weights)
-    runs: list[list[tarworker.Job]] = [[] for _ in range(n)]
+    runs: list[list[T]] = [[] for _ in range(n)]
     acc = 0
-    for job, w in zip(files, weights, strict=True):
+    for job, w in zip(jobs, weights, strict=True):
         runs[min(n - 1, acc * n // max(total, 1))].append(job)
         acc += w
     return runs
