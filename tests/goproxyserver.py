@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from gobuild.modules.dirhash import hash_zip
+from gobuild.modules.dirhash import hash1, hash_zip
 from gobuild.project.platforms import Platform, host
 from tests import godist
 from tests.sumdbserver import SumDB
@@ -146,8 +146,7 @@ def fake_toolchain_zip(version: str, directory: Path, platform: Platform | None 
 
 def mod_h1() -> str:
     """The h1 of golang.org/toolchain's go.mod (dirhash of one file named go.mod)."""
-    line = f"{hashlib.sha256(GO_MOD).hexdigest()}  go.mod\n".encode()
-    return "h1:" + base64.b64encode(hashlib.sha256(line).digest()).decode()
+    return hash1({"go.mod": hashlib.sha256(GO_MOD).hexdigest()})
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -117,18 +117,17 @@ def toolchain_ready(spec: Mapping[str, str]) -> bool:
     from gobuild.project.lock import read as read_lock  # noqa: PLC0415
     from gobuild.project.platforms import Platform  # noqa: PLC0415
     from gobuild.project.versions import VersionRequest  # noqa: PLC0415
-    from gobuild.toolchain.cache import find  # noqa: PLC0415
+    from gobuild.toolchain.cache import find_locked  # noqa: PLC0415
 
     try:
         request = VersionRequest.parse(spec["request"])
         platform = Platform.parse(spec["platform"])
-        lock_path = Path(spec["lock"])
-        found = find(Path(spec["cache"]), request, platform, lock_path)
+        lock = read_lock(Path(spec["lock"]))
+        found = find_locked(Path(spec["cache"]), request, platform, lock)
         if found is None:
             return False
         # Also up to date only when gobuild.lock records it: the action writes the entry
         # (a cached toolchain with no lock, or a lock made for another pin, must run it).
-        lock = read_lock(lock_path)
         return lock.resolved(request) == found.version and found.source in lock.artifacts.get(
             platform.key, {}
         )

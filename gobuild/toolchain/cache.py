@@ -152,7 +152,15 @@ def find(
 ) -> Installed | None:
     """The installed toolchain ``request`` means, offline; None if absent, unresolved
     (a series not locked yet) or not matching gobuild.lock."""
-    lock = lockfile.read(lock_path) if lock_path else lockfile.Lock()
+    return find_locked(
+        cache_root, request, platform, lockfile.read(lock_path) if lock_path else lockfile.Lock()
+    )
+
+
+def find_locked(
+    cache_root: Path, request: VersionRequest, platform: Platform, lock: lockfile.Lock
+) -> Installed | None:
+    """:func:`find`, given gobuild.lock already read."""
     version = lock.pinned(request)
     if version is None:
         return None

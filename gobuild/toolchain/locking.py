@@ -10,7 +10,7 @@ PyPI wheels are hashed only when installed (pip cannot tell a hash unseen).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gobuild.digest import Artifact
@@ -36,7 +36,6 @@ class LockResult:
     recorded: dict[str, list[str]]  # source → platform keys recorded
     unavailable: dict[str, str]  # source → why it recorded nothing or not everything
     changed: bool
-    notices: list[str] = field(default_factory=list)
 
     def summary(self) -> list[str]:
         """One line per source: what it recorded, and what it could not."""
@@ -96,7 +95,6 @@ def lock(
             done.append(platform.key)
         if missing and source.kind not in unavailable:
             unavailable[source.kind] = f"no Go {version} for {', '.join(missing)}"
-    before = lockfile.read(project.lock_file)
     after = lockfile.update(
         project.lock_file,
         state_dir=project.state_dir,
@@ -104,8 +102,7 @@ def lock(
         version=version,
         artifacts=entries,
     )
-    notices = list(getattr(reporter, "notices", []))
-    return LockResult(version, recorded, unavailable, after != before, notices)
+    return LockResult(version, recorded, unavailable, after != current)
 
 
 def problems(project: Project) -> list[str]:
