@@ -40,10 +40,21 @@ DEFAULTS: dict[CheckKind, tuple[float | None, int | None, float]] = {
 
 @dataclass(frozen=True)
 class Budget:
-    """The whole run's share of the machine."""
+    """The whole run's share of the machine.
+
+    ``overcommit``: running units' CPU caps may add up to ``cpus * overcommit``
+    (memory is never overcommitted); the run's total stays at ``cpus``, held by the
+    kernel for the whole pool of units (:class:`~.limits.cgroups.Pool`).
+    """
 
     cpus: float
     memory: int
+    overcommit: float = 1.0
+
+    @property
+    def cpu_caps(self) -> float:
+        """How many CPUs the running units' caps may add up to."""
+        return self.cpus * self.overcommit
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,9 @@ def resolve_budget(
                 f"({host.memory / GIB:.1f} GiB)"
             )
     c = cpus if cpus is not None else checks.cpus
-    return Budget(cpus=c if c is not None else default.cpus, memory=mem)
+    return Budget(
+        cpus=c if c is not None else default.cpus, memory=mem, overcommit=checks.overcommit
+    )
 
 
 def caps_for(project: Project, kind: CheckKind, budget: Budget) -> tuple[Caps, float]:

@@ -5,8 +5,9 @@ doit runs tasks in separate worker processes under ``doit -n N``, and each
 test/lint/bench task runs several units itself, so the budget lives in a small
 ledger file (``budget.json`` in the state directory) guarded by a file lock. A unit
 takes its share only when it fits beside everything already running; an exclusive
-unit (a benchmark) only when nothing else runs. Entries of processes that died are
-dropped, so a killed run never holds budget forever.
+unit (a benchmark) only when nothing else runs. CPU caps may add up to the budget's
+overcommitted CPUs (:attr:`~.budget.Budget.cpu_caps`), memory caps to its memory.
+Entries of processes that died are dropped, so a killed run never holds budget forever.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class Ledger:
                 return None
             cpus = sum(float(str(e["cpus"])) for e in entries) + caps.cpus
             memory = sum(int(str(e["memory"])) for e in entries) + caps.memory
-            if entries and (cpus > self.budget.cpus + _EPS or memory > self.budget.memory):
+            if entries and (cpus > self.budget.cpu_caps + _EPS or memory > self.budget.memory):
                 return None
             entry_id = os.urandom(16).hex()
             entries.append(

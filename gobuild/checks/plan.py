@@ -31,6 +31,7 @@ class CheckPlan:
     kinds: tuple[CheckKind, ...]
     budget_cpus: float
     budget_memory: int
+    overcommit: float  # caps may add up to this many times budget_cpus (where a pool holds)
     goroot: str
     units: tuple[Unit, ...]
     enforcement: Enforcement
@@ -55,7 +56,8 @@ class CheckPlan:
         return cls(
             root=str(data["root"]), state_dir=str(data["state_dir"]),
             kinds=tuple(data["kinds"]), budget_cpus=float(data["budget_cpus"]),
-            budget_memory=int(data["budget_memory"]), goroot=str(data["goroot"]), units=units,
+            budget_memory=int(data["budget_memory"]),
+            overcommit=float(data["overcommit"]), goroot=str(data["goroot"]), units=units,
             enforcement=data["enforcement"], grace=float(data["grace"]),
             scrubbed=tuple(data["scrubbed"]),
             marker=str(data["marker"]),
@@ -126,7 +128,7 @@ def plan_checks(
         units += commands.bench_units(project, budget)
     return CheckPlan(
         root=str(project.root), state_dir=str(project.state_dir), kinds=kinds,
-        budget_cpus=budget.cpus, budget_memory=budget.memory,
+        budget_cpus=budget.cpus, budget_memory=budget.memory, overcommit=budget.overcommit,
         goroot=str(installed.goroot), units=tuple(units),
         enforcement=enforcement or settings.enforcement, grace=settings.grace,
         scrubbed=commands.CHECK_SCRUBBED,

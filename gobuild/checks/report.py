@@ -41,6 +41,8 @@ def opening(budget: Budget, mechanism: Mechanism, passed_over: list[str]) -> str
         )
         return line + (f" (not available: {'; '.join(passed_over)})" if passed_over else "")
     line += f"limits enforced by {mechanism}"
+    if budget.overcommit > 1:
+        line += f", caps overcommitted to {budget.cpu_caps:g} CPUs within the budget"
     return line + (f" (not available: {'; '.join(passed_over)})" if passed_over else "")
 
 

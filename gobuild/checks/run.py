@@ -8,6 +8,7 @@ remembered plan starts its first unit at once. What happens is told to a
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from gobuild.builds.goenv import go_environ
 from gobuild.checks import report, scheduler
 from gobuild.checks.budget import Budget
 from gobuild.checks.ledger import Ledger
-from gobuild.checks.limits.detect import Probe, detect
+from gobuild.checks.limits.cgroups import Pool
+from gobuild.checks.limits.detect import Probe, detect, pools
 from gobuild.checks.plan import CheckPlan
 from gobuild.checks.runner import Context
 from gobuild.checks.units import Result
@@ -44,7 +46,6 @@ def run_planned(
     ``probe`` says which enforcement mechanisms the host offers (default: ask the host;
     see :func:`~.limits.detect.detect`)."""
     goroot, root = Path(plan.goroot), Path(plan.root)
-    budget = Budget(cpus=plan.budget_cpus, memory=plan.budget_memory)
     reports = plan.reports
     if reports.exists():
         shutil.rmtree(reports)
@@ -52,12 +53,20 @@ def run_planned(
     base_env = go_environ(goroot, env.variables, scrub=plan.scrubbed)
     units = list(plan.units)
     mechanism, passed_over = detect(plan.enforcement, env, probe)
+    # Caps overcommit only where the kernel holds the whole run to the budget.
+    pool = Pool(pool_name(plan.state_dir), plan.budget_cpus) if pools(mechanism) else None
+    budget = Budget(plan.budget_cpus, plan.budget_memory, plan.overcommit if pool else 1.0)
     tools = find_tools(goroot, {u.argv[0] for u in units}, env.path)
     listener.begun(budget, mechanism, passed_over)
-    context = Context(tools, root, base_env, mechanism, reports, plan.grace)
+    context = Context(tools, root, base_env, mechanism, reports, plan.grace, pool)
     results = scheduler.run(units, context, Ledger(Path(plan.state_dir), budget), listener)
     report.write_reports(results, reports, base_env, root)
     return Outcome(results, mechanism, reports, budget)
+
+
+def pool_name(state_dir: str) -> str:
+    """The cgroup pool of a project's runs: one per state directory, as the ledger is."""
+    return "gobuild-pool-" + hashlib.sha256(state_dir.encode()).hexdigest()[:12]
 
 
 def find_tools(goroot: Path, wanted: set[str], path: str) -> Mapping[str, str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gobuild import proc
+from gobuild.checks.limits.cgroups import Pool
 from gobuild.checks.limits.confinement import Confinement, gate
 from gobuild.checks.limits.detect import confine
 from gobuild.checks.units import Result, Status, Unit
@@ -29,7 +30,8 @@ class Context:
     """What every unit's run needs besides the unit.
 
     ``tools`` maps argv[0] names (go, gofmt…) to executables; ``base_env`` is used as
-    given (the caller scrubs it) and each unit's own env goes on top.
+    given (the caller scrubs it) and each unit's own env goes on top. ``pool``: the
+    cgroup holding every unit to the budget, where the mechanism has one.
     """
 
     tools: Mapping[str, str]
@@ -38,6 +40,7 @@ class Context:
     mechanism: Mechanism
     reports: Path
     grace: float
+    pool: Pool | None = None
 
 
 def not_run(unit: Unit, mechanism: Mechanism, status: Status, note: str) -> Result:
@@ -79,7 +82,7 @@ class Runner:
         if gated:  # inside the confinement: joined first, then held
             argv = gate(argv)
         env = {**ctx.base_env, **dict(unit.env)}
-        self.conf = confine(ctx.mechanism, unit.caps, unit.name)
+        self.conf = confine(ctx.mechanism, unit.caps, unit.name, ctx.pool)
         try:
             with self.log.open("wb") as out:  # the child holds its own descriptor
                 self.child = proc.spawn(

@@ -499,6 +499,10 @@ class ChecksSection(Section):
     cpus: Annotated[float, Field(gt=0, le=MAX_CPUS)] | None = None  # default: the host's
     memory: str | None = None  # default: ~75% of the host's
     enforcement: Enforcement = "auto"
+    # Units may hold caps adding up to this many times the budget's CPUs, so a lint
+    # unit runs while a test unit compiles or waits; the kernel still holds the run's
+    # total to the budget (only where a cgroup can hold it: elsewhere units queue).
+    overcommit: Annotated[float, Field(ge=1, le=4)] = 1.5
     linters: list[Linter] = ["vet", "gofmt"]
     grace: Annotated[float, Field(ge=0, le=600)] = 5.0  # between SIGTERM and SIGKILL
     test: TestCaps = TestCaps()

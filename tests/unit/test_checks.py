@@ -70,6 +70,18 @@ def test_ledger_fits_budget_and_exclusive(tmp_path: Path) -> None:
     assert ledger.running() == []
 
 
+def test_an_overcommitted_ledger_lets_cpu_caps_add_up_past_the_budget_but_not_memory(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(tmp_path, Budget(cpus=2, memory=1000, overcommit=1.5))
+    test = ledger.try_acquire(Caps(2, 400), False, "test")
+    vet = ledger.try_acquire(Caps(1, 400), False, "lint:vet")
+    assert test and vet  # 3 CPUs of caps on a 2-CPU budget: the pool holds the total
+    assert ledger.try_acquire(Caps(0.5, 100), False, "more") is None  # past 1.5x
+    ledger.release(vet)
+    assert ledger.try_acquire(Caps(1, 700), False, "big") is None  # memory is not elastic
+
+
 def test_ledger_drops_dead_processes(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path, Budget(cpus=1, memory=100))
     gone = subprocess.Popen(["true"])  # a run that was killed and left its entry behind

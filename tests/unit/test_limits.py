@@ -167,10 +167,25 @@ def fake_goroot(tmp_path: Path) -> Path:
 def plan_of(tmp_path: Path, units: list[Unit], enforcement: str) -> CheckPlan:
     return CheckPlan.from_json({
         "root": str(tmp_path), "state_dir": str(tmp_path / "state"), "kinds": ["lint"],
-        "budget_cpus": 2.0, "budget_memory": 1 << 30, "goroot": str(fake_goroot(tmp_path)),
+        "budget_cpus": 2.0, "budget_memory": 1 << 30, "overcommit": 1.5, "goroot": str(fake_goroot(tmp_path)),
         "units": [json.loads(json.dumps(asdict(u))) for u in units],
         "enforcement": enforcement, "grace": 1.0, "scrubbed": [], "marker": "",
     })  # fmt: skip
+
+
+def test_where_no_pool_holds_the_total_caps_are_not_overcommitted(tmp_path: Path) -> None:
+    # The plan allows 1.5x (3 CPUs of caps), but under none (as under the watchdog or
+    # systemd scopes) nothing would hold a 2-CPU and a 1-CPU unit to the 2-CPU budget.
+    sleep = ("sh", "-c", "sleep 0.3")
+    units = [
+        Unit(n, "lint", sleep, Caps(cpus, 64 * MIB), 60.0, False, (), "plain")
+        for n, cpus in (("lint:a", 2.0), ("lint:b", 1.0))
+    ]
+    out = io.StringIO()
+    outcome = run_planned(plan_of(tmp_path, units, "none"), HERE, CheckPrinter(out, out))
+    assert outcome.budget.overcommit == 1.0 and "overcommitted" not in out.getvalue()
+    a, b = outcome.results
+    assert a.end <= b.start or b.end <= a.start
 
 
 def test_a_run_where_nothing_enforces_says_so_in_one_line_and_passes(tmp_path: Path) -> None:

@@ -2,6 +2,11 @@
 
 The command joins its cgroups before it execs (a small ``sh`` does it), so every
 descendant is inside from its first instruction; the kernel enforces memory and CPU.
+
+A unit's CPU cgroup sits inside its project's :class:`Pool`, whose own quota is the
+run's budget: units may then hold caps adding up to more than the budget (one
+compiles or waits while another computes) and the kernel still never gives them
+more than the budget together.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from gobuild.checks.limits.confinement import Confinement
@@ -56,6 +62,40 @@ def _quota_us(caps: Caps) -> int:
     return max(1000, int(caps.cpus * _PERIOD_US))
 
 
+@dataclass(frozen=True)
+class Pool:
+    """The cgroup every unit of one project's runs shares (``doit -n 2 test lint`` too):
+    ``name`` under gobuild's own cgroup, its CPU quota ``cpus``, the budget."""
+
+    name: str
+    cpus: float
+
+    @property
+    def quota_us(self) -> int:
+        """The pool's CPU time per period."""
+        return _quota_us(Caps(self.cpus, 0))
+
+
+def _in_pool(pool: Pool | None, base: Path, name: str, controls: dict[str, str]) -> Path:
+    """Make the unit's directory ``name`` in ``pool`` (or directly under ``base``); the
+    pool is made if need be and its ``controls`` (re)written: the last run to start sets
+    them."""
+    if pool is None:
+        (base / name).mkdir()
+        return base / name
+    for _ in range(5):
+        parent = base / pool.name
+        parent.mkdir(exist_ok=True)
+        try:
+            for control, value in controls.items():
+                (parent / control).write_text(value)
+            (parent / name).mkdir()
+            return parent / name
+        except FileNotFoundError:
+            continue  # another run's last unit removed the pool just now: make it again
+    raise GobuildError(f"cgroup pool {base / pool.name} keeps vanishing")
+
+
 def _read_int(path: Path) -> int | None:
     try:
         return int(path.read_text())
@@ -86,10 +126,13 @@ def _pids(procs_file: Path) -> list[int]:
 class _Cgroups(Confinement):
     """Shared by cgroup v1 and v2: directories we create, join and remove."""
 
-    def __init__(self, caps: Caps, dirs: list[Path], memory_dir: Path) -> None:
+    def __init__(
+        self, caps: Caps, dirs: list[Path], memory_dir: Path, pool_dir: Path | None = None
+    ) -> None:
         super().__init__(caps)
         self.dirs = dirs
         self.memory_dir = memory_dir
+        self.pool_dir = pool_dir
 
     def wrap(self, argv: list[str]) -> list[str]:
         procs = [str(d / "cgroup.procs") for d in self.dirs]
@@ -126,6 +169,10 @@ class _Cgroups(Confinement):
                     break
                 except OSError:
                     time.sleep(0.02)
+        if self.pool_dir is not None:
+            # The pool goes with its last unit; another run's units keep it (EBUSY).
+            with contextlib.suppress(OSError):
+                self.pool_dir.rmdir()
 
 
 class CgroupV1(_Cgroups):
@@ -134,18 +181,24 @@ class CgroupV1(_Cgroups):
     mechanism: Mechanism = "cgroup1"
 
     @classmethod
-    def create(cls, caps: Caps, name: str) -> CgroupV1:
+    def create(cls, caps: Caps, name: str, pool: Pool | None = None) -> CgroupV1:
         mem_base, cpu_base = _own_cgroup("memory"), _own_cgroup("cpu")
         if mem_base is None or cpu_base is None:
             raise GobuildError("cgroup v1 memory and cpu controllers are not mounted")
-        mem, cpu = mem_base / name, cpu_base / name
+        # Memory is never overcommitted: only the CPU cgroup goes into the pool.
+        mem = mem_base / name
         mem.mkdir()
         try:
-            cpu.mkdir()
-        except OSError:
+            controls = (
+                {"cpu.cfs_period_us": str(_PERIOD_US), "cpu.cfs_quota_us": str(pool.quota_us)}
+                if pool
+                else {}
+            )
+            cpu = _in_pool(pool, cpu_base, name, controls)
+        except (OSError, GobuildError):
             mem.rmdir()
             raise
-        self = cls(caps, [mem, cpu], mem)
+        self = cls(caps, [mem, cpu], mem, cpu.parent if pool else None)
         with self._removed_on_error():
             (mem / "memory.limit_in_bytes").write_text(str(caps.memory))
             swap = mem / "memory.memsw.limit_in_bytes"
@@ -169,7 +222,7 @@ class CgroupV2(_Cgroups):
     mechanism: Mechanism = "cgroup2"
 
     @classmethod
-    def create(cls, caps: Caps, name: str) -> CgroupV2:
+    def create(cls, caps: Caps, name: str, pool: Pool | None = None) -> CgroupV2:
         base = _own_cgroup("")
         if base is None or not (base / "cgroup.subtree_control").exists():
             raise GobuildError("no cgroup v2 hierarchy")
@@ -177,9 +230,13 @@ class CgroupV2(_Cgroups):
         for controller in ("memory", "cpu"):
             if controller not in enabled:
                 (base / "cgroup.subtree_control").write_text(f"+{controller}")
-        d = base / name
-        d.mkdir()
-        self = cls(caps, [d], d)
+        controls = (
+            {"cgroup.subtree_control": "+memory +cpu", "cpu.max": f"{pool.quota_us} {_PERIOD_US}"}
+            if pool
+            else {}
+        )
+        d = _in_pool(pool, base, name, controls)
+        self = cls(caps, [d], d, d.parent if pool else None)
         with self._removed_on_error():
             (d / "memory.max").write_text(str(caps.memory))
             swap = d / "memory.swap.max"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gobuild import proc
-from gobuild.checks.limits.cgroups import CgroupV1, CgroupV2
+from gobuild.checks.limits.cgroups import CgroupV1, CgroupV2, Pool
 from gobuild.checks.limits.confinement import Confinement, Unenforced
 from gobuild.checks.limits.systemd import SystemdScope
 from gobuild.checks.limits.watchdog import Watchdog
@@ -97,14 +97,22 @@ def detect(
     return "none", skipped
 
 
-def confine(mechanism: Mechanism, caps: Caps, label: str) -> Confinement:
-    """A fresh confinement of ``caps`` for one unit's run."""
+def pools(mechanism: Mechanism) -> bool:
+    """Whether ``mechanism`` can hold a whole run to its budget (:class:`Pool`), so units'
+    CPU caps may be overcommitted. systemd-run scopes, the watchdog and ``none`` cannot:
+    there units queue for their caps within the budget itself."""
+    return mechanism in ("cgroup1", "cgroup2")
+
+
+def confine(mechanism: Mechanism, caps: Caps, label: str, pool: Pool | None = None) -> Confinement:
+    """A fresh confinement of ``caps`` for one unit's run (in ``pool`` if one is given:
+    only where :func:`pools`)."""
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)[:40]
     name = f"gobuild-{os.getpid()}-{safe}-{os.urandom(4).hex()}"
     if mechanism == "cgroup1":
-        return CgroupV1.create(caps, name)
+        return CgroupV1.create(caps, name, pool)
     if mechanism == "cgroup2":
-        return CgroupV2.create(caps, name)
+        return CgroupV2.create(caps, name, pool)
     if mechanism == "systemd-run":
         return SystemdScope(caps, name)
     if mechanism == "watchdog":
