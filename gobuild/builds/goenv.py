@@ -52,7 +52,9 @@ def profile_env(project: Project, cgo: bool | None = None) -> dict[str, str]:
     env = {
         "CGO_ENABLED": "1" if (project.settings.build.cgo if cgo is None else cgo) else "0",
         "GOTOOLCHAIN": "local",
-        "GOWORK": "off",
+        # A committed go.work is honoured (the go command finds it from a module's
+        # directory); any other, or an inherited GOWORK, must not change the build.
+        "GOWORK": "auto" if project.workspace.gowork else "off",
         # A user's `go env -w` file could set GOFLAGS or GOAMD64 unseen: ignore it.
         "GOENV": "off",
         "GOFLAGS": " ".join(project.profile.goflags),

@@ -185,11 +185,14 @@ def run(
     *,
     root: Path,
     env: Mapping[str, str],
+    module: Path | None = None,
 ) -> Listing | None:
-    """List ``packages`` of the module at ``root``; None if go list itself failed (a
-    go.mod it cannot read, a flag it refuses: the build will say so)."""
-    text = output(argv(go, version, flags, packages), root, env)
-    return None if text is None else read(text, root, packages, flags)
+    """List ``packages`` (relative to ``module``, by default ``root``) of the project at
+    ``root``; None if go list itself failed (a go.mod it cannot read, a flag it refuses:
+    the build will say so)."""
+    module = root if module is None else module
+    text = output(argv(go, version, flags, packages), module, env)
+    return None if text is None else read(text, root, packages, flags, module)
 
 
 def output(command: Sequence[str], root: Path, env: Mapping[str, str]) -> str | None:
@@ -201,10 +204,16 @@ def output(command: Sequence[str], root: Path, env: Mapping[str, str]) -> str | 
 
 
 def read(
-    text: str, root: Path, packages: Sequence[str], flags: Sequence[str] = ()
+    text: str,
+    root: Path,
+    packages: Sequence[str],
+    flags: Sequence[str] = (),
+    module: Path | None = None,
 ) -> Listing | None:
-    """Read go list's JSON stream for ``packages`` (listed from ``root`` with ``flags``);
-    None if it is not go list's output."""
+    """Read go list's JSON stream for ``packages`` (listed from ``module``, by default
+    ``root``, with ``flags``); None if it is not go list's output. Every package under
+    ``root`` (the project's other modules too) is the user's, so its files are inputs."""
+    module = root if module is None else module
     try:
         listed = [p for p in _decode(text) if isinstance(p.get("ImportPath"), str)]
     except ValueError:
@@ -213,14 +222,24 @@ def read(
     by_path = {p["ImportPath"]: p for p in listed}
     by_dir = {paths.real(p["Dir"]): p for p in listed if not p.get("DepOnly") and p.get("Dir")}
     complete = not any(p.get("Error") or p.get("DepsErrors") or p.get("Incomplete") for p in listed)
-    main_mod = Path(paths.mapped(str(root / "go.mod")))
-    watch_files = {str(f) for f in (main_mod, _sum_file(main_mod), root / "vendor" / "modules.txt")}
+    main_mod = Path(paths.mapped(str(module / "go.mod")))
+    watch_files = {
+        str(f)
+        for f in (
+            main_mod,
+            _sum_file(main_mod),
+            module / "vendor" / "modules.txt",
+            # A committed go.work decides versions for every module in it.
+            root / "go.work",
+            root / "go.work.sum",
+        )
+    }
     watch_dirs: set[str] = set()
     trees: set[str] = set()
     inputs: dict[str, tuple[str, ...]] = {}
     pgo = _pgo_flag(flags)
     for package in packages:
-        top = by_dir.get(paths.real(str(root / package)))
+        top = by_dir.get(paths.real(str(module / package)))
         if top is None:
             complete = False
             inputs[package] = ()
@@ -244,7 +263,7 @@ def read(
         if pgo == "auto" and profile.is_file():
             files.add(profile)
         elif pgo not in ("auto", "off"):
-            files.add(root / pgo)
+            files.add(module / pgo)
         inputs[package] = tuple(sorted(str(f) for f in files))
     watch = Watch(tuple(sorted(watch_files)), tuple(sorted(watch_dirs)), tuple(sorted(trees)))
     return Listing(inputs, watch, complete)

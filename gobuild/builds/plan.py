@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from gobuild.project import gomod
 from gobuild.project.config import Project
 from gobuild.project.platforms import Target
 from gobuild.project.settings import BinarySection
+from gobuild.project.versions import GoVersion
 
 VALUE_KEYS = ("version", "commit", "date", "tree_state", "go_version")
 STATIC_LDFLAGS = ("-s", "-w", "-buildid=")
@@ -43,6 +45,30 @@ class BuildPlan:
     profile: str
     tags: tuple[str, ...]
     configured_version: str | None = None  # [build] version, instead of git describe
+    # The package's module, relative to the project root: the go command runs there
+    # (`go -C DIR`), so a nested module builds as its own, or as a go.work member.
+    module_dir: str = "."
+
+    @property
+    def chdir(self) -> tuple[str, ...]:
+        """``-C DIR`` when the package's module is not the root's, else nothing."""
+        return () if self.module_dir == "." else ("-C", self.module_dir)
+
+    def in_module(self, path: str) -> str:
+        """``path`` (relative to the project root, or absolute) as the go command reads
+        it from the module's directory: ``./tools/gen`` → ``./gen``, ``dist/gen`` →
+        ``../dist/gen``."""
+        if self.module_dir == "." or posixpath.isabs(path):
+            return path
+        rel = posixpath.relpath(posixpath.normpath(path), self.module_dir)
+        if rel == "." or rel.startswith("..") or not path.startswith("./"):
+            return rel
+        return f"./{rel}"  # a package path stays a path, not an import path
+
+    @property
+    def module_package(self) -> str:
+        """The package as the go command names it from the module's directory."""
+        return self.in_module(self.package)
 
     def ldflags_fields(self, values: Mapping[str, str]) -> list[str]:
         """The linker flags as separate fields, the -X values filled in."""
@@ -56,12 +82,13 @@ class BuildPlan:
         """The go command line; ``output`` overrides the plan's (e.g. a temp file)."""
         return [
             go,
+            *self.chdir,
             "build",
             *self.flags,
             f"-ldflags={self.ldflags_string(values)}",
             "-o",
-            output or self.output,
-            self.package,
+            self.in_module(output or self.output),
+            self.module_package,
         ]
 
     def environ(self, goroot: Path, base: Mapping[str, str]) -> dict[str, str]:
@@ -129,6 +156,12 @@ def build_plan(
         output = f"{build.out_dir}/{binary.name}"
     variables = build.variables
     xvars = tuple((getattr(variables, key), key) for key in VALUE_KEYS)
+    module_dir = project.module_dir(binary.package)
+    if module_dir != "." and GoVersion.parse(go_version) < GoVersion(1, 20, 0):
+        raise ConfigError(
+            f"binary {binary.name!r}: {binary.package} is in the module at {module_dir}/, "
+            f"and building there takes `go -C` (Go 1.20 or later; the pin is {go_version})"
+        )
     return BuildPlan(
         binary=binary.name,
         package=binary.package,
@@ -142,6 +175,7 @@ def build_plan(
         profile=project.profile_name,
         tags=tags,
         configured_version=build.version,
+        module_dir=module_dir,
     )
 
 

@@ -33,7 +33,7 @@ from gobuild.project.config import Project
 from gobuild.toolchain.cache import Installed, find
 
 MEMO_NAME = "inputs.json"
-MEMO_FORMAT = 2
+MEMO_FORMAT = 3
 MEMO_ENTRIES = 32  # answers kept for other profiles, tags and targets
 # Variables that change which packages and files go list picks (beside GO*).
 _CHOOSERS = ("CC", "CXX", "CGO_ENABLED")
@@ -69,7 +69,7 @@ def plan_inputs(project: Project, plans: Sequence[BuildPlan]) -> PlanInputs:
     for i, plan in enumerate(plans):
         groups.setdefault(_context(project, installed, plan), []).append(i)
     keys = {
-        context: stamps.digest([context, *sorted({plans[i].package for i in members})])
+        context: stamps.digest([context, *sorted({plans[i].module_package for i in members})])
         for context, members in groups.items()
     }
     answers = {context: memo.get(keys[context]) for context in groups}
@@ -82,9 +82,10 @@ def plan_inputs(project: Project, plans: Sequence[BuildPlan]) -> PlanInputs:
             installed.go,
             installed.version,
             plan.flags,
-            sorted({plans[i].package for i in members}),
+            sorted({plans[i].module_package for i in members}),
             root=project.root,
             env=plan.environ(installed.goroot, project.env.variables),
+            module=project.root / plan.module_dir,
         )
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(missing), 4))) as pool:
@@ -104,7 +105,7 @@ def plan_inputs(project: Project, plans: Sequence[BuildPlan]) -> PlanInputs:
         answer = answers[context]
         assert answer is not None
         for i in members:
-            lists[i] = sorted({*answer.inputs.get(plans[i].package, ()), *extra})
+            lists[i] = sorted({*answer.inputs.get(plans[i].module_package, ()), *extra})
     return _deduplicated(lists, GO_LIST if complete else FAILED)
 
 
@@ -133,6 +134,7 @@ def _context(project: Project, installed: Installed, plan: BuildPlan) -> str:
             str(installed.version),
             json.dumps(list(plan.flags)),
             json.dumps(env),
+            plan.module_dir,
         ]
     )
 

@@ -34,7 +34,7 @@ from gobuild.project.config import Project
 from gobuild.toolchain.cache import Installed
 
 MEMO_DIR = "xvars"
-_MEMO_FORMAT = "1"
+_MEMO_FORMAT = "2"
 _REASONS = {
     govars.CONST: "a constant",
     govars.OTHER: "not a string",
@@ -94,7 +94,11 @@ def find_problems(project: Project, plan: BuildPlan, installed: Installed) -> li
             plan.fingerprint(),
             str(installed.version),
             str(installed.goroot),
-            *(stamps.file(root / n) for n in ("go.mod", "go.sum", "vendor/modules.txt")),
+            *(
+                stamps.file(root / plan.module_dir / n)
+                for n in ("go.mod", "go.sum", "vendor/modules.txt")
+            ),
+            *(stamps.file(root / n) for n in ("go.work", "go.work.sum")),
         ]
     )
     remembered = _recall(memo, key)
@@ -138,8 +142,8 @@ def linked(
     plan: BuildPlan, installed: Installed, root: Path, environ: Mapping[str, str]
 ) -> list[Linked]:
     """The packages ``plan``'s build links, with the files it compiles of each."""
-    command = golist.argv(installed.go, installed.version, plan.flags, [plan.package])
-    out = golist.output(command, root, plan.environ(installed.goroot, environ))
+    command = golist.argv(installed.go, installed.version, plan.flags, [plan.module_package])
+    out = golist.output(command, root / plan.module_dir, plan.environ(installed.goroot, environ))
     if out is None:
         raise GobuildError("go list failed")
     decoder, i = json.JSONDecoder(), 0

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gobuild import stamps
-from gobuild.project import gomod
+from gobuild.project import workspace
 from gobuild.project.environ import Environment
 from gobuild.project.layout import CONFIG_NAME, LOCK_NAME, state_dir
 
@@ -36,7 +36,7 @@ _CHECKS_FORMAT = "checks-memo 2"
 def lookup(start: Path, environ: Environment) -> dict[str, Any] | None:
     """The remembered result (``InstallResult.as_json()``) for the project at or above
     ``start``, if everything it depends on is unchanged; else None."""
-    root = gomod.find_module_root(start)
+    root = workspace.find_root(start)
     if root is None:
         return None
     result = _recall(state_dir(root) / NAME, lambda: _stamp(start, root, environ))
@@ -59,7 +59,7 @@ def remember(
 def lookup_checks(start: Path, environ: Environment, args: Sequence[str]) -> dict[str, Any] | None:
     """The remembered check plan (``CheckPlan.to_json()``) for ``args`` in the project at
     or above ``start``, if nothing it depends on changed; else None."""
-    root = gomod.find_module_root(start)
+    root = workspace.find_root(start)
     if root is None:
         return None
     return _recall(
@@ -110,7 +110,7 @@ def _stamp(start: Path, root: Path, environ: Environment) -> str:
             f"{_FORMAT}\0{start}\0{root}",
             environ.stamp(),
             *stamps.code(),
-            *(stamps.file(root / name) for name in ("go.mod", CONFIG_NAME, LOCK_NAME)),
+            *(stamps.file(root / name) for name in ("go.mod", "go.work", CONFIG_NAME, LOCK_NAME)),
         ]
     )
 

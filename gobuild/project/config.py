@@ -22,7 +22,7 @@ import platformdirs
 from pydantic import BaseModel, ValidationError
 
 from gobuild.errors import ConfigError, GobuildError
-from gobuild.project import gomod
+from gobuild.project import gomod, workspace
 from gobuild.project.environ import Environment, current
 from gobuild.project.layout import CONFIG_NAME, LOCK_NAME, state_dir
 from gobuild.project.names import SourceName
@@ -38,6 +38,12 @@ from gobuild.project.versions import VersionRequest
 
 # The go command's GOPROXY when none is set.
 DEFAULT_GOPROXY = "https://proxy.golang.org,direct"
+
+
+def default_binary_name(space: workspace.Workspace, package: str) -> str:
+    """:func:`binary_name` for ``package`` (relative to the project root) in its module."""
+    module = space.module_of(package)
+    return binary_name(module.gomod.module, workspace.in_module(package, module.dir))
 
 
 def binary_name(module: str, package: str) -> str:
@@ -70,13 +76,18 @@ class Project:
     root: Path
     config_file: Path
     settings: Settings
-    gomod: gomod.GoMod
+    workspace: workspace.Workspace
     cache_dir: Path
     mirror: str | None
     env: Environment
     profile_name: str = "dev"
     env_tags: tuple[str, ...] = ()
     source_date_epoch: int | None = None
+
+    @property
+    def gomod(self) -> gomod.GoMod:
+        """The root's go.mod (else the first module's): its path names the project."""
+        return self.workspace.primary.gomod
 
     @property
     def profile(self) -> ProfileSection:
@@ -154,40 +165,50 @@ class Project:
         return sorted(wanted)
 
     def binaries(self) -> list[BinarySection]:
-        """The configured binaries, or one per main package found in the module."""
+        """The configured binaries, or one per main package found in the project's modules."""
         if self.settings.binaries:
             return list(self.settings.binaries)
         return [
-            BinarySection(name=binary_name(self.gomod.module, pkg), package=pkg)
-            for pkg in gomod.main_packages(self.root)
+            BinarySection(name=default_binary_name(self.workspace, pkg), package=pkg)
+            for pkg in self.workspace.main_packages(self.root)
         ]
 
+    def module_dir(self, package: str) -> str:
+        """The directory (relative to the root) of the module holding ``package``."""
+        return self.workspace.module_of(package).dir
+
     def go_pin(self) -> GoPin:
-        """The Go request: gobuild.toml first, then go.mod's toolchain line, then its go line."""
+        """The Go request: gobuild.toml first, then a committed go.work's toolchain and go
+        lines, then the root module's (else the first module's) go.mod."""
         if self.settings.go.version:
             return GoPin(
                 VersionRequest.parse(self.settings.go.version), f"{CONFIG_NAME} go.version"
             )
+        work = self.workspace.gowork
+        lines: list[tuple[Path, str | None, str]] = []
+        if work is not None:
+            lines += [(work.path, work.toolchain, "toolchain"), (work.path, work.go, "go")]
         mod = self.gomod
-        try:
-            if mod.toolchain:
-                return GoPin(VersionRequest.parse(mod.toolchain), "go.mod toolchain line")
-            if mod.go:
-                return GoPin(VersionRequest.parse(mod.go), "go.mod go line")
-        except GobuildError as exc:
-            raise ConfigError(f"{mod.path}: {exc}") from exc
+        lines += [(mod.path, mod.toolchain, "toolchain"), (mod.path, mod.go, "go")]
+        for path, value, kind in lines:
+            if value:
+                try:
+                    return GoPin(VersionRequest.parse(value), f"{path.name} {kind} line")
+                except GobuildError as exc:
+                    raise ConfigError(f"{path}: {exc}") from exc
         raise ConfigError(
             f"no Go version: set go.version in {self.config_file} or a go line in {mod.path}"
         )
 
 
 def load_project(start: Path, env: Environment | None = None) -> Project:
-    """Find the Go module at or above ``start`` and load its gobuild.toml (optional).
+    """Find the project at or above ``start`` (:func:`~.workspace.find_root`) and load its
+    gobuild.toml (optional) and modules.
 
     ``env`` is the environment the front end read (default: the process's, now).
     """
     env = current() if env is None else env
-    root = gomod.find_module_root(start.resolve())
+    root = workspace.find_root(start.resolve())
     if root is None:
         raise ConfigError(f"not inside a Go module: no go.mod in {start} or any parent directory")
     config_file = root / CONFIG_NAME
@@ -202,7 +223,7 @@ def load_project(start: Path, env: Environment | None = None) -> Project:
         root=root,
         config_file=config_file,
         settings=settings,
-        gomod=gomod.read(root / "go.mod"),
+        workspace=workspace.load(root),
         cache_dir=cache_dir(root, settings, env),
         mirror=mirror.rstrip("/") if mirror else None,
         env=env,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from gobuild import atomic
 from gobuild.errors import ConfigError
-from gobuild.project import gomod, govars
-from gobuild.project.config import binary_name
+from gobuild.project import gomod, govars, workspace
+from gobuild.project.config import default_binary_name
 from gobuild.project.layout import CONFIG_NAME, STATE_DIR_NAME
 from gobuild.project.settings import Variables
 from gobuild.render import engine, placement
@@ -45,16 +45,21 @@ class InitResult:
 
 
 def init(root: Path, force: bool = False) -> InitResult:
-    """Scaffold gobuild into the Go module rooted at ``root`` (non-interactive)."""
-    if not (root / "go.mod").is_file():
+    """Scaffold gobuild into the project rooted at ``root`` (non-interactive): one Go
+    module, several (every go.mod below, or a committed go.work's), each module's main
+    packages a binary."""
+    if not (root / "go.mod").is_file() and not (root / workspace.WORK_NAME).is_file():
         parent = gomod.find_module_root(root)
         if parent is not None:
             raise ConfigError(f"{root} is inside the Go module at {parent}; run gobuild init there")
-        raise ConfigError(
-            f"{root} is not a Go module root: no go.mod here (run `go mod init` first)"
-        )
-    mod = gomod.read(root / "go.mod")
-    go_version = mod.toolchain or mod.go
+        if not workspace.module_dirs(root):
+            raise ConfigError(
+                f"{root} is not a Go module root: no go.mod here or below (run `go mod init` first)"
+            )
+    space = workspace.load(root)
+    mod = space.primary.gomod
+    work = space.gowork
+    go_version = (work.toolchain or work.go if work else None) or mod.toolchain or mod.go
     if not go_version:
         raise ConfigError(f"{mod.path}: no go or toolchain line to take the Go version from")
     targets = [root / CONFIG_NAME, root / DODO_NAME]
@@ -64,9 +69,15 @@ def init(root: Path, force: bool = False) -> InitResult:
             f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {root}; "
             "use --force to overwrite"
         )
-    packages = gomod.main_packages(root)
-    binaries = [{"name": binary_name(mod.module, p), "package": p} for p in packages]
-    guesses = govars.guess(govars.module_variables(root, mod.module, packages))
+    packages = space.main_packages(root)
+    binaries = [{"name": default_binary_name(space, p), "package": p} for p in packages]
+    found: dict[str, list[govars.Variable]] = {}
+    for m in space.modules:
+        mains = [p for p in packages if space.module_of(p) is m]
+        local = [workspace.in_module(p, m.dir) for p in mains]
+        per_main = govars.module_variables(root / m.dir, m.gomod.module, local)
+        found.update(zip(mains, (per_main[p] for p in local), strict=True))
+    guesses = govars.guess(found)
     placed = placement.choose(root)
     config_text = engine.render(
         "gobuild.toml.j2",

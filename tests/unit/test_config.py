@@ -531,9 +531,14 @@ def test_binaries_detected(tmp_path: Path) -> None:
     write_go(root / "_skip" / "main.go")
     write_go(root / "tools" / "go.mod", "module example.com/tools\n")
     write_go(root / "tools" / "main.go")
+    write_go(root / "testdata" / "mod" / "go.mod", "module example.com/fixture\n")
+    write_go(root / "testdata" / "mod" / "main.go")
     project = load_project(root, env=Environment({}))
     got = [(b.name, b.package) for b in project.binaries()]
-    assert got == [("app", "."), ("tool", "./cmd/tool")]
+    # The nested module is the project's too, named by its own module path; a module
+    # under testdata is a fixture, as the go command sees it.
+    assert got == [("app", "."), ("tool", "./cmd/tool"), ("tools", "./tools")]
+    assert [project.module_dir(p) for _, p in got] == [".", ".", "tools"]
 
 
 def test_binaries_none_found(tmp_path: Path) -> None:
