@@ -10,13 +10,18 @@ request is logged with the status sent.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import shutil
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from gobuild.modules.dirhash import hash1, hash_zip
 
 
 @dataclass
@@ -126,3 +131,18 @@ class ProxyServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def publish_module(root: Path, path: str, version: str, files: dict[str, str]) -> list[str]:
+    """Lay a module version out as a GOPROXY serves it; its go.sum lines."""
+    at = root / path / "@v"
+    at.mkdir(parents=True)
+    (at / "list").write_text(f"{version}\n")
+    (at / f"{version}.info").write_text(json.dumps({"Version": version}))
+    (at / f"{version}.mod").write_text(files["go.mod"])
+    zipped = at / f"{version}.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(f"{path}@{version}/{name}", text)
+    mod_h1 = hash1({"go.mod": hashlib.sha256(files["go.mod"].encode()).hexdigest()})
+    return [f"{path} {version} {hash_zip(zipped)}", f"{path} {version}/go.mod {mod_h1}"]

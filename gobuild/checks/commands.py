@@ -20,7 +20,7 @@ from pathlib import Path
 from gobuild.builds.flags import mod_flags, tag_union, tags_flag
 from gobuild.builds.goenv import SCRUBBED, profile_env
 from gobuild.checks.budget import Budget, caps_for, memlimit, procs
-from gobuild.checks.units import Caps, OutputKind, Unit, file_stem
+from gobuild.checks.units import Caps, Unit, file_stem
 from gobuild.errors import ConfigError
 from gobuild.project.config import Project
 from gobuild.project.names import CHECK_KINDS, Linter
@@ -93,8 +93,16 @@ def _tags(project: Project) -> list[str]:
     return tags_flag(tag_union(project))
 
 
-def test_units(project: Project, budget: Budget, packages: list[str], reports: Path) -> list[Unit]:
-    """``go test -json`` over ``packages``, split as ``[checks.test] split`` says."""
+def in_module(name: str, module_dir: str) -> str:
+    """A unit's name for the module at ``module_dir``: ``test``, or ``test@tools``."""
+    return name if module_dir == "." else f"{name}@{module_dir}"
+
+
+def test_units(
+    project: Project, budget: Budget, packages: list[str], reports: Path, module_dir: str = "."
+) -> list[Unit]:
+    """``go test -json`` over ``packages`` of the module at ``module_dir``, split as
+    ``[checks.test] split`` says."""
     section = project.settings.checks.test
     caps, timeout = caps_for(project, "test", budget)
     n = procs(caps)
@@ -106,14 +114,16 @@ def test_units(project: Project, budget: Budget, packages: list[str], reports: P
     env = runtime_env(project, caps, race_env(project))
     units = []
     for i, group in enumerate(groups):
-        name = "test" if len(groups) == 1 else f"test:{_short(group, i)}"
+        name = in_module("test" if len(groups) == 1 else f"test:{_short(group, i)}", module_dir)
         argv = ["go", "test", "-json", f"-p={n}", f"-parallel={n}", f"-timeout={timeout:g}s"]
         argv += mod_flags(project) + _tags(project)
         if section.race:
             argv.append("-race")
         if section.coverage:
             argv.append(f"-coverprofile={reports / (file_stem(name) + '.cover')}")
-        units.append(Unit(name, "test", (*argv, *group), caps, timeout, False, env, "test-json"))
+        units.append(
+            Unit(name, "test", (*argv, *group), caps, timeout, False, env, "test-json", module_dir)
+        )
     return units
 
 
@@ -123,8 +133,11 @@ def _short(group: list[str], index: int) -> str:
     return str(index + 1)
 
 
-def lint_units(project: Project, budget: Budget, go_files: list[str]) -> list[Unit]:
-    """One unit per configured linter."""
+def lint_units(
+    project: Project, budget: Budget, go_files: list[str], module_dir: str = "."
+) -> list[Unit]:
+    """One unit per configured linter in the module at ``module_dir`` (gofmt, which
+    knows no modules, in the root's only: ``go_files`` are the whole project's)."""
     caps, timeout = caps_for(project, "lint", budget)
     env = runtime_env(project, caps)
     tags = tag_union(project)
@@ -134,16 +147,24 @@ def lint_units(project: Project, budget: Budget, go_files: list[str]) -> list[Un
         "staticcheck": ("staticcheck", *tags_flag(tags), "./..."),
         "golangci-lint": ("golangci-lint", "run", *tags_flag(tags, "--build-tags"), "./..."),
     }
-    outputs: dict[Linter, OutputKind] = {"gofmt": "gofmt"}
-    return [
-        Unit(f"lint:{name}", "lint", argvs[name], caps, timeout, False, env,
-             outputs.get(name, "plain"))
-        for name in project.settings.checks.linters
-    ]  # fmt: skip
+    units = []
+    for name in project.settings.checks.linters:
+        if name == "gofmt":
+            # One gofmt unit for the whole project, from the root (the files are its).
+            if module_dir == project.workspace.modules[0].dir:
+                units.append(Unit("lint:gofmt", "lint", argvs[name], caps, timeout, False, env,
+                                  "gofmt"))  # fmt: skip
+            continue
+        units.append(
+            Unit(in_module(f"lint:{name}", module_dir), "lint", argvs[name], caps, timeout,
+                 False, env, "plain", module_dir)
+        )  # fmt: skip
+    return units
 
 
-def bench_units(project: Project, budget: Budget) -> list[Unit]:
-    """The benchmark run: alone on the machine, with the whole budget."""
+def bench_units(project: Project, budget: Budget, module_dir: str = ".") -> list[Unit]:
+    """The benchmark run of the module at ``module_dir``: alone on the machine, with the
+    whole budget."""
     section = project.settings.checks.bench
     caps, timeout = caps_for(project, "bench", budget)
     env = runtime_env(project, caps)
@@ -153,20 +174,24 @@ def bench_units(project: Project, budget: Budget) -> list[Unit]:
     if section.benchtime:
         argv.append(f"-benchtime={section.benchtime}")
     argv += [*mod_flags(project), *_tags(project), "./..."]
-    return [Unit("bench", "bench", tuple(argv), caps, timeout, True, env, "bench")]
+    name = in_module("bench", module_dir)
+    return [Unit(name, "bench", tuple(argv), caps, timeout, True, env, "bench", module_dir)]
 
 
 def go_files(project: Project) -> list[str]:
-    """The module's .go files for gofmt, relative: not vendor/, state, output or hidden."""
+    """The project's .go files for gofmt, relative: every module's, not vendor/, state,
+    output, hidden, or a nested module the project does not build (a go.work's)."""
     root = project.root
-    skip = {root / "vendor", project.state_dir, project.out_dir}
+    skip = {project.state_dir, project.out_dir}
+    skip.update(root / m.dir / "vendor" for m in project.workspace.modules)
+    ours = {root / m.dir for m in project.workspace.modules}
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames
             if not d.startswith((".", "_")) and here / d not in skip
-            and not (here / d / "go.mod").exists()
+            and (here / d in ours or not (here / d / "go.mod").exists())
         )  # fmt: skip
         out += [str((here / f).relative_to(root)) for f in sorted(filenames) if f.endswith(".go")]
     return out

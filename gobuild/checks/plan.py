@@ -74,6 +74,7 @@ def _unit(u: Mapping[str, Any]) -> Unit:
         exclusive=bool(u["exclusive"]),
         env=tuple((str(k), str(v)) for k, v in u["env"]),
         output=u["output"],
+        dir=str(u["dir"]),
     )
 
 
@@ -119,13 +120,18 @@ def plan_checks(
     reports = reports_dir(project.state_dir, kinds)
     base_env = go_environ(installed.goroot, project.env.variables, scrub=commands.CHECK_SCRUBBED)
     units: list[Unit] = []
+    # Each module's packages are checked from its own directory, as the go command
+    # sees them there (a nested module is not in its parent's ./...).
+    modules = [m.dir for m in project.workspace.modules]
     if "test" in kinds:
-        packages = _packages(project, installed.goroot, base_env)
-        units += commands.test_units(project, budget, packages, reports)
+        for d in modules:
+            packages = _packages(project, installed.goroot, base_env, d)
+            units += commands.test_units(project, budget, packages, reports, d)
     if "lint" in kinds:
-        units += commands.lint_units(project, budget, commands.go_files(project))
+        for d in modules:
+            units += commands.lint_units(project, budget, commands.go_files(project), d)
     if "bench" in kinds:
-        units += commands.bench_units(project, budget)
+        units += [u for d in modules for u in commands.bench_units(project, budget, d)]
     return CheckPlan(
         root=str(project.root), state_dir=str(project.state_dir), kinds=kinds,
         budget_cpus=budget.cpus, budget_memory=budget.memory, overcommit=budget.overcommit,
@@ -136,13 +142,15 @@ def plan_checks(
     )  # fmt: skip
 
 
-def _packages(project: Project, goroot: Path, base_env: Mapping[str, str]) -> list[str]:
-    """The module's packages, as ``go list`` names them."""
+def _packages(
+    project: Project, goroot: Path, base_env: Mapping[str, str], module_dir: str
+) -> list[str]:
+    """The packages of the module at ``module_dir``, as ``go list`` names them."""
     from gobuild import proc  # noqa: PLC0415
     from gobuild.builds.flags import mod_flags  # noqa: PLC0415
     from gobuild.builds.goenv import profile_env  # noqa: PLC0415
 
     argv = [str(goroot / "bin" / "go"), "list", "-e", *mod_flags(project)]
     env = {**base_env, **profile_env(project)}
-    res = proc.run([*argv, "./..."], cwd=project.root, env=env, timeout=600)
+    res = proc.run([*argv, "./..."], cwd=project.root / module_dir, env=env, timeout=600)
     return [line for line in res.stdout.splitlines() if line.strip()]

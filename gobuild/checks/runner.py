@@ -86,7 +86,11 @@ class Runner:
         try:
             with self.log.open("wb") as out:  # the child holds its own descriptor
                 self.child = proc.spawn(
-                    self.conf.wrap(argv), cwd=ctx.root, env=env, output=out, stdin_pipe=gated
+                    self.conf.wrap(argv),
+                    cwd=ctx.root / unit.dir,
+                    env=env,
+                    output=out,
+                    stdin_pipe=gated,
                 )
         except BaseException:
             self.conf.close()

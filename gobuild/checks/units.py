@@ -45,6 +45,7 @@ class Unit:
     exclusive: bool
     env: tuple[tuple[str, str], ...]
     output: OutputKind
+    dir: str = "."  # where it runs, relative to the project root: its module's directory
 
     @property
     def file_stem(self) -> str:

@@ -111,6 +111,7 @@ def _stamp(start: Path, root: Path, environ: Environment) -> str:
             environ.stamp(),
             *stamps.code(),
             *(stamps.file(root / name) for name in ("go.mod", "go.work", CONFIG_NAME, LOCK_NAME)),
+            *(stamps.file(p) for p in workspace.decided_by(root)),
         ]
     )
 
@@ -131,5 +132,6 @@ def _checks_stamp(start: Path, root: Path, environ: Environment, args: Sequence[
             environ.stamp(),
             *stamps.code(),
             *stamps.tree(root, {root / ".git", state_dir(root)}),
+            *(stamps.file(p) for p in workspace.decided_by(root)),
         ]
     )

@@ -175,6 +175,13 @@ def _use_dir(path: Path, text: str) -> str:
     return rel
 
 
+def decided_by(root: Path) -> list[Path]:
+    """The files whose change could change :func:`load`'s answer beyond the tree itself:
+    git's index, when a go.work is there (committing it turns the workspace on). For the
+    stamps of remembered answers."""
+    return [root / ".git" / "index"] if (root / WORK_NAME).is_file() else []
+
+
 def _committed(root: Path, work_file: Path) -> bool:
     """Whether git tracks ``work_file`` (True outside a git work tree, or without git)."""
     if not any((d / ".git").exists() for d in (root, *root.parents)):

@@ -121,7 +121,8 @@ def context(project: Project) -> dict[str, Any]:
         "scratch": docker.runtime == "scratch",
         "binary": binary.name,
         "binary_path": f"{BIN_DIR}/{binary.name}",
-        "package": plan.package,
+        "chdir": list(plan.chdir),
+        "package": plan.module_package,
         "flags": list(plan.flags),
         "static_ldflags": " ".join(
             quote_field(f)
@@ -133,7 +134,10 @@ def context(project: Project) -> dict[str, Any]:
         "module_env": [(k, v) for k, v in static_env if k != "CGO_ENABLED"],
         "profile_args": [(k, profile.get(k)) for k in PROFILE_ARGS],
         "build_args": tuple(BUILD_ARGS.values()),
-        "vendored": p.vendored,
+        # One module: its dependencies download in a layer of their own (go.mod and
+        # go.sum only). Several: the module cache mount alone keeps them, as `go mod
+        # download` in a workspace fetches requirements the workspace replaces.
+        "download": not p.vendored and len(p.workspace.modules) == 1 and not plan.chdir,
         "labels": sorted(labels.items()),
         "user": docker.user,
         "expose": docker.expose,

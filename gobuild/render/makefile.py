@@ -89,6 +89,8 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "image_name": image_name(project),
         "dockerfile": project.settings.generate.paths()[DOCKERFILE_NAME],
         "checks": make_settings(project),
+        # test, vet and bench run in each module (go -C DIR), as `doit check` does.
+        "modules": [[] if m.dir == "." else ["-C", m.dir] for m in project.workspace.modules],
         "bench": project.settings.checks.bench,
         "static_env": [(k, v) for k, v in profile_env(base).items() if k in FIXED],
     }
@@ -152,8 +154,9 @@ def _make_build(project: Project, plan: BuildPlan) -> dict[str, Any]:
         "name": plan.binary,
         "target": name,
         "var": re.sub(r"[^A-Za-z0-9_]", "_", name),
-        "package": plan.package,
-        "output": plan.output,
+        "chdir": list(plan.chdir),
+        "package": plan.module_package,
+        "output": plan.in_module(plan.output),
         "flags": [f for f in plan.flags if not f.startswith("-tags=")],
         "tags": tag_union(project, binary, selected=False),
         "ldflags": [quote_field(f) for f in plan.ldflags],

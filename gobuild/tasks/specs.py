@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gobuild import stamps
+from gobuild.project import workspace
 from gobuild.project.environ import Environment
 from gobuild.project.layout import state_dir
 
@@ -39,6 +40,7 @@ def stamp(root: Path, env: Environment, profile: str | None, out_dir: str) -> st
             env.stamp(),
             *stamps.code(),
             *stamps.tree(root, {root / ".git", state_dir(root), root / out_dir}),
+            *(stamps.file(p) for p in workspace.decided_by(root)),
         ]
     )
 

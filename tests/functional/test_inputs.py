@@ -10,20 +10,17 @@ rebuild exactly when the binary could change, and settle again afterwards.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from gobuild.modules.dirhash import hash1, hash_zip
 from gobuild.project.platforms import host
 from tests.buildenv import GoEnv, doit, make_repo, ran, run_binary
-from tests.staticproxy import Proxy, ProxyServer
+from tests.staticproxy import Proxy, ProxyServer, publish_module
 
 pytestmark = pytest.mark.skipif(
     host().key != "linux-amd64", reason="real archives are built for linux/amd64"
@@ -102,25 +99,10 @@ def assemble(out: Path, byte: int) -> None:
     source.unlink()
 
 
-def publish(root: Path, path: str, version: str, files: dict[str, str]) -> list[str]:
-    """Lay a module version out as a GOPROXY serves it; its go.sum lines."""
-    at = root / path / "@v"
-    at.mkdir(parents=True)
-    (at / "list").write_text(f"{version}\n")
-    (at / f"{version}.info").write_text(json.dumps({"Version": version}))
-    (at / f"{version}.mod").write_text(files["go.mod"])
-    zipped = at / f"{version}.zip"
-    with zipfile.ZipFile(zipped, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(f"{path}@{version}/{name}", text)
-    mod_h1 = hash1({"go.mod": hashlib.sha256(files["go.mod"].encode()).hexdigest()})
-    return [f"{path} {version} {hash_zip(zipped)}", f"{path} {version}/go.mod {mod_h1}"]
-
-
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proxy, list[str]]]:
     root = tmp_path_factory.mktemp("goproxy")
-    sums = publish(root, GREET, GREET_VERSION, GREET_FILES)
+    sums = publish_module(root, GREET, GREET_VERSION, GREET_FILES)
     with ProxyServer(root) as state:
         yield state, sums
 
