@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from gobuild.checks.plan import CheckPlan, check_kinds
-from gobuild.cli import memo
 from gobuild.cli.invocation import EXIT_USER, Invocation
 from gobuild.errors import GobuildError
 from gobuild.project.names import CHECK_KINDS, DEFAULT_CHECK_KINDS
-from gobuild.ui import options
+from gobuild.ui import memo, options
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -54,16 +53,16 @@ def check(inv: Invocation) -> int:
     enforcement = options.ENFORCEMENT.value(args.enforcement)
     profile = options.PROFILE.value(args.profile)
     kinds = check_kinds(args.kinds) or DEFAULT_CHECK_KINDS
-    key = [",".join(kinds), str(profile), str(cpus), str(memory and memory.text), str(enforcement)]
-    remembered = memo.lookup_checks(inv.cwd, inv.env, key)
-    if remembered is not None:
-        plan = CheckPlan.from_json(remembered)
-    else:
+    key = memo.checks_key(kinds, profile, cpus, memory and memory.text, enforcement)
+
+    def planned() -> tuple[Path, dict[str, Any]]:
         from gobuild.checks.plan import plan_checks  # noqa: PLC0415 - the planner is slow to load
 
         project = inv.project.with_profile(profile)
         plan = plan_checks(project, kinds, cpus=cpus, memory=memory, enforcement=enforcement)
-        memo.remember_checks(inv.cwd, project.root, inv.env, key, plan.to_json())
+        return project.root, plan.to_json()
+
+    plan = CheckPlan.from_json(memo.recall_checks(inv.cwd, inv.env, key, planned))
     return _run(inv, plan, as_json=args.json)
 
 

@@ -9,10 +9,9 @@ import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from gobuild.cli import memo
 from gobuild.cli.invocation import EXIT_USER, Invocation
 from gobuild.errors import GobuildError
-from gobuild.ui import options
+from gobuild.ui import memo, options
 
 if TYPE_CHECKING:
     from gobuild.toolchain.cache import Installed

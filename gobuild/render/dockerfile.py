@@ -135,9 +135,14 @@ def context(project: Project) -> dict[str, Any]:
         "profile_args": [(k, profile.get(k)) for k in PROFILE_ARGS],
         "build_args": tuple(BUILD_ARGS.values()),
         # One module: its dependencies download in a layer of their own (go.mod and
-        # go.sum only). Several: the module cache mount alone keeps them, as `go mod
-        # download` in a workspace fetches requirements the workspace replaces.
-        "download": not p.vendored and len(p.workspace.modules) == 1 and not plan.chdir,
+        # go.sum only). Several, or a go.work (even one using only the root, whose
+        # replace directives that layer would not have): the module cache mount alone
+        # keeps them, as `go mod download` there fetches requirements the workspace
+        # replaces, which may be published nowhere.
+        "download": not p.vendored
+        and p.workspace.gowork is None
+        and len(p.workspace.modules) == 1
+        and not plan.chdir,
         "labels": sorted(labels.items()),
         "user": docker.user,
         "expose": docker.expose,

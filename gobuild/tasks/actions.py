@@ -21,11 +21,9 @@ from gobuild.errors import ConfigError
 from gobuild.project import lock
 from gobuild.project.config import Project, load_project
 from gobuild.project.environ import Environment
-from gobuild.project.names import CheckKind
 from gobuild.project.platforms import Target
 from gobuild.toolchain.cache import Installed
 from gobuild.toolchain.install import ensure, request_for
-from gobuild.ui import options
 from gobuild.ui.console import Notices
 
 
@@ -139,36 +137,6 @@ def make_image(env: Environment, root: str, profile: str | None) -> None:
     print(make_image(_project(env, root, profile), Notices(sys.stderr)).text())
 
 
-def run_checks(  # noqa: PLR0917 - the task's arguments, in order
-    env: Environment,
-    root: str,
-    profile: str | None,
-    kinds: list[CheckKind],
-    cpus: str = "",
-    memory: str = "",
-    enforcement: str = "",
-) -> str | None:
-    """Run test/lint/bench units within the budget; a failure message if any failed."""
-    from gobuild.checks import report  # noqa: PLC0415
-    from gobuild.checks.plan import plan_checks  # noqa: PLC0415
-    from gobuild.checks.run import run_planned  # noqa: PLC0415
-    from gobuild.checks.units import failures  # noqa: PLC0415
-    from gobuild.ui.console import CheckPrinter  # noqa: PLC0415
-
-    budget_cpus, budget_memory = options.CPUS.value(cpus), options.MEMORY.value(memory)
-    mechanism = options.ENFORCEMENT.value(enforcement)
-    project = _project(env, root, profile)
-    plan = plan_checks(
-        project, tuple(kinds), cpus=budget_cpus, memory=budget_memory, enforcement=mechanism
-    )
-    # File names in the output are shown relative to the module, as `gobuild check` shows them.
-    module = Path(plan.root)
-    outcome = run_planned(plan, env, CheckPrinter(sys.stdout, sys.stderr, module))
-    print(report.closing(outcome.results, outcome.reports, module), flush=True)
-    bad = failures(outcome.results)
-    return f"checks: {', '.join(f'{r.name} {r.status}' for r in bad)}" if bad else None
-
-
 def fail(message: str) -> str:
     """A task that can only report why it cannot run."""
     return message
@@ -176,7 +144,6 @@ def fail(message: str) -> str:
 
 ACTIONS = {
     "fail": fail,
-    "run_checks": run_checks,
     "make_image": make_image,
     "generate_files": generate_files,
     "install_toolchain": install_toolchain,

@@ -2,7 +2,7 @@
 
 gobuild keeps three answers under a stamp (:mod:`gobuild.stamps`) of what they depend on:
 a repeat ``gobuild toolchain install``'s result and ``gobuild check``'s plan
-(gobuild/cli/memo.py), and doit's task descriptions (gobuild/tasks/specs.py). A stale
+(gobuild/ui/memo.py), and doit's task descriptions (gobuild/tasks/specs.py). A stale
 one would be silent, so every input is changed here in turn, and each test checks both
 halves: the remembered value is returned while nothing changed, and not after the change.
 No Go runs: the cached toolchain is what gobuild.toolchain.cache looks for, made by hand
@@ -25,7 +25,6 @@ import gobuild
 from gobuild import stamps
 from gobuild.builds import golist
 from gobuild.checks import budget
-from gobuild.cli import memo
 from gobuild.digest import Artifact
 from gobuild.project import lock as lockfile
 from gobuild.project.environ import CONFIG_KEYS, Environment
@@ -34,6 +33,7 @@ from gobuild.project.platforms import host
 from gobuild.project.versions import GoVersion, VersionRequest
 from gobuild.tasks import specs
 from gobuild.toolchain import cache as toolchain_cache
+from gobuild.ui import memo
 from tests import godist
 from tests.golistfake import FakeGoList, main_packages_only
 

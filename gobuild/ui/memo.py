@@ -67,6 +67,28 @@ def lookup_checks(start: Path, environ: Environment, args: Sequence[str]) -> dic
     )
 
 
+def checks_key(kinds: Sequence[str], *options: object) -> list[str]:
+    """The argument set a check plan is remembered for: the kinds and each option's value
+    (the front ends pass the same options in the same order, so they share plans)."""
+    return [",".join(kinds), *(str(o) for o in options)]
+
+
+def recall_checks(
+    start: Path,
+    environ: Environment,
+    args: Sequence[str],
+    plan: Callable[[], tuple[Path, Mapping[str, Any]]],
+) -> dict[str, Any]:
+    """The remembered plan for ``args`` (:func:`lookup_checks`), else ``plan()``'s (the
+    project root and the plan's JSON), remembered for next time."""
+    found = lookup_checks(start, environ, args)
+    if found is not None:
+        return found
+    root, value = plan()
+    remember_checks(start, root, environ, args, value)
+    return dict(value)
+
+
 def remember_checks(
     start: Path,
     root: Path,
