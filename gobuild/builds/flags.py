@@ -10,9 +10,13 @@ from gobuild.project.config import Project
 from gobuild.project.settings import BinarySection
 
 
-def mod_flags(project: Project) -> list[str]:
-    """``-mod=vendor`` for a vendoring module (go would otherwise fetch), else nothing."""
-    return ["-mod=vendor"] if project.vendored else []
+def mod_flags(project: Project, module_dir: str = ".") -> list[str]:
+    """``-mod=vendor`` when the module at ``module_dir`` vendors (go would otherwise
+    fetch), else nothing. In a committed workspace, the workspace's vendor/ (``go work
+    vendor``, at the root) is the one that counts."""
+    folder = "." if project.workspace.gowork else module_dir
+    vendored = (project.root / folder / "vendor" / "modules.txt").is_file()
+    return ["-mod=vendor"] if vendored else []
 
 
 def tag_union(

@@ -142,11 +142,12 @@ def build_plan(
 ) -> BuildPlan:
     """The plan for one binary: the host build into dist/NAME, or one dist target."""
     build = project.settings.build
+    module_dir = project.module_dir(binary.package)
     tags = tag_union(project, binary)
     flags = ["-trimpath"]
     if not build.vcs:
         flags.append("-buildvcs=false")
-    flags += [*mod_flags(project), *tags_flag(tags), *build.flags]
+    flags += [*mod_flags(project, module_dir), *tags_flag(tags), *build.flags]
     cgo = binary.cgo if binary.cgo is not None else build.cgo
     env = profile_env(project, cgo)
     if target is not None:
@@ -156,7 +157,6 @@ def build_plan(
         output = f"{build.out_dir}/{binary.name}"
     variables = build.variables
     xvars = tuple((getattr(variables, key), key) for key in VALUE_KEYS)
-    module_dir = project.module_dir(binary.package)
     if module_dir != "." and GoVersion.parse(go_version) < GoVersion(1, 20, 0):
         raise ConfigError(
             f"binary {binary.name!r}: {binary.package} is in the module at {module_dir}/, "

@@ -116,7 +116,7 @@ def test_units(
     for i, group in enumerate(groups):
         name = in_module("test" if len(groups) == 1 else f"test:{_short(group, i)}", module_dir)
         argv = ["go", "test", "-json", f"-p={n}", f"-parallel={n}", f"-timeout={timeout:g}s"]
-        argv += mod_flags(project) + _tags(project)
+        argv += mod_flags(project, module_dir) + _tags(project)
         if section.race:
             argv.append("-race")
         if section.coverage:
@@ -142,7 +142,7 @@ def lint_units(
     env = runtime_env(project, caps)
     tags = tag_union(project)
     argvs: dict[Linter, tuple[str, ...]] = {
-        "vet": ("go", "vet", *mod_flags(project), *tags_flag(tags), "./..."),
+        "vet": ("go", "vet", *mod_flags(project, module_dir), *tags_flag(tags), "./..."),
         "gofmt": ("gofmt", "-l", *go_files),
         "staticcheck": ("staticcheck", *tags_flag(tags), "./..."),
         "golangci-lint": ("golangci-lint", "run", *tags_flag(tags, "--build-tags"), "./..."),
@@ -173,7 +173,7 @@ def bench_units(project: Project, budget: Budget, module_dir: str = ".") -> list
             f"-count={section.count}", f"-timeout={timeout:g}s"]  # fmt: skip
     if section.benchtime:
         argv.append(f"-benchtime={section.benchtime}")
-    argv += [*mod_flags(project), *_tags(project), "./..."]
+    argv += [*mod_flags(project, module_dir), *_tags(project), "./..."]
     name = in_module("bench", module_dir)
     return [Unit(name, "bench", tuple(argv), caps, timeout, True, env, "bench", module_dir)]
 

@@ -150,7 +150,7 @@ def _packages(
     from gobuild.builds.flags import mod_flags  # noqa: PLC0415
     from gobuild.builds.goenv import profile_env  # noqa: PLC0415
 
-    argv = [str(goroot / "bin" / "go"), "list", "-e", *mod_flags(project)]
+    argv = [str(goroot / "bin" / "go"), "list", "-e", *mod_flags(project, module_dir)]
     env = {**base_env, **profile_env(project)}
     res = proc.run([*argv, "./..."], cwd=project.root / module_dir, env=env, timeout=600)
     return [line for line in res.stdout.splitlines() if line.strip()]
