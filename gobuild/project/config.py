@@ -178,24 +178,21 @@ class Project:
         return self.workspace.module_of(package).dir
 
     def go_pin(self) -> GoPin:
-        """The Go request: gobuild.toml first, then a committed go.work's toolchain and go
-        lines, then the root module's (else the first module's) go.mod."""
+        """The Go request: gobuild.toml first, then a committed go.work's toolchain or go
+        line, else the highest any module's go.mod asks for (toolchain line, else go)."""
         if self.settings.go.version:
             return GoPin(
                 VersionRequest.parse(self.settings.go.version), f"{CONFIG_NAME} go.version"
             )
-        work = self.workspace.gowork
-        lines: list[tuple[Path, str | None, str]] = []
-        if work is not None:
-            lines += [(work.path, work.toolchain, "toolchain"), (work.path, work.go, "go")]
+        line = self.workspace.go_line()
+        if line is not None:
+            path, value, kind = line
+            try:
+                where = path.relative_to(self.root).as_posix()
+                return GoPin(VersionRequest.parse(value), f"{where} {kind} line")
+            except GobuildError as exc:
+                raise ConfigError(f"{path}: {exc}") from exc
         mod = self.gomod
-        lines += [(mod.path, mod.toolchain, "toolchain"), (mod.path, mod.go, "go")]
-        for path, value, kind in lines:
-            if value:
-                try:
-                    return GoPin(VersionRequest.parse(value), f"{path.name} {kind} line")
-                except GobuildError as exc:
-                    raise ConfigError(f"{path}: {exc}") from exc
         raise ConfigError(
             f"no Go version: set go.version in {self.config_file} or a go line in {mod.path}"
         )

@@ -23,6 +23,7 @@ from pathlib import Path
 from gobuild.errors import ConfigError, GobuildError
 from gobuild.project import gomod
 from gobuild.project.layout import CONFIG_NAME
+from gobuild.project.versions import GoVersion
 
 WORK_NAME = "go.work"
 _USE = re.compile(r"^use\s+(?P<dir>\S+)\s*(?://.*)?$")
@@ -61,6 +62,32 @@ class Workspace:
     def primary(self) -> Module:
         """The root's module, else the first: whose path names the project."""
         return next((m for m in self.modules if m.dir == "."), self.modules[0])
+
+    def go_line(self) -> tuple[Path, str, str] | None:
+        """Which line asks for a Go version: (file, version, ``toolchain`` or ``go``).
+        A go.work's (toolchain first); else, of every module's (each its toolchain line,
+        else its go line), the highest: every module must build with the one pin."""
+        if self.gowork is not None:
+            w = self.gowork
+            return next(
+                ((w.path, v, k) for v, k in ((w.toolchain, "toolchain"), (w.go, "go")) if v),
+                None,
+            )
+        asked = [
+            (
+                m.gomod.path,
+                m.gomod.toolchain or m.gomod.go or "",
+                "toolchain" if m.gomod.toolchain else "go",
+            )
+            for m in self.modules
+            if m.gomod.toolchain or m.gomod.go
+        ]
+        if not asked:
+            return None
+        try:
+            return max(asked, key=lambda a: GoVersion.parse(a[1]))
+        except GobuildError:
+            return asked[0]  # an unreadable version: the pin reports it, naming the file
 
     def module_of(self, package: str) -> Module:
         """The module holding ``package`` (``./tools/cmd/gen``: relative to the root):

@@ -58,10 +58,10 @@ def init(root: Path, force: bool = False) -> InitResult:
             )
     space = workspace.load(root)
     mod = space.primary.gomod
-    work = space.gowork
-    go_version = (work.toolchain or work.go if work else None) or mod.toolchain or mod.go
-    if not go_version:
+    line = space.go_line()
+    if line is None:
         raise ConfigError(f"{mod.path}: no go or toolchain line to take the Go version from")
+    go_version = line[1]
     targets = [root / CONFIG_NAME, root / DODO_NAME]
     existing = [p.name for p in targets if p.exists()]
     if existing and not force:

@@ -541,6 +541,18 @@ def test_binaries_detected(tmp_path: Path) -> None:
     assert [project.module_dir(p) for _, p in got] == [".", ".", "tools"]
 
 
+def test_several_modules_pin_the_highest_go_any_of_them_asks_for(tmp_path: Path) -> None:
+    root = make_module(tmp_path / "m", "module example.com/app\n\ngo 1.22.0\n")
+    write_go(root / "examples" / "go.mod", "module examples\n\ngo 1.23.4\n")
+    write_go(root / "tools" / "go.mod", "module tools\n\ngo 1.21\n\ntoolchain go1.22.5\n")
+    pin = load_project(root, env=Environment({})).go_pin()
+    assert (str(pin.request.exact), pin.origin) == ("1.23.4", "examples/go.mod go line")
+    # A committed (here: no git, so present) go.work decides instead.
+    (root / "go.work").write_text("go 1.22.0\n\ntoolchain go1.22.9\n\nuse (\n\t.\n\t./tools\n)\n")
+    pin = load_project(root, env=Environment({})).go_pin()
+    assert (str(pin.request.exact), pin.origin) == ("1.22.9", "go.work toolchain line")
+
+
 def test_binaries_none_found(tmp_path: Path) -> None:
     root = make_module(tmp_path / "m")
     write_go(root / "lib.go", "// Package app.\npackage app\n")
