@@ -1,9 +1,12 @@
 """`doit check` on real modules against its critical-path floor and the serial commands.
 
-Run: python bench/bench_overlap.py [--rounds N] [--dir DIR]
-On three real public Go modules with dependencies (github.com/spf13/cobra v1.10.2,
-github.com/sirupsen/logrus v1.10.2, github.com/urfave/cli/v2 v2.27.7; testify v1.12.1
-stands in for one that cannot be prepared), fetched from the Go module proxy, their
+Run: python bench/bench_overlap.py [--rounds N] [--dir DIR] [--small]
+On three real public Go modules with dependencies whose tests take seconds
+(github.com/gin-gonic/gin v1.12.0, github.com/labstack/echo/v4 v4.16.0,
+github.com/go-playground/validator/v10 v10.30.6; with --small: cobra v1.10.2, logrus
+v1.10.2 and urfave/cli/v2 v2.27.7, whose tests take under a second and so measure
+mostly start-up; testify v1.12.1 stands in for one that cannot be prepared), fetched
+from the Go module proxy, their
 dependencies through the go command from the same proxy (checksums from the default
 checksum database, which the go command reaches through the proxy), each with a
 gobuild.toml from `gobuild init` pinned to Go 1.27.3 and a `dev` profile of
@@ -59,6 +62,11 @@ from gobuild.project.config import load_project  # noqa: E402
 BIN = Path(sys.executable).parent
 GO_VERSION = "1.27.3"
 MODULES = [
+    ("github.com/gin-gonic/gin", "v1.12.0"),
+    ("github.com/labstack/echo/v4", "v4.16.0"),
+    ("github.com/go-playground/validator/v10", "v10.30.6"),
+]
+SMALL = [
     ("github.com/spf13/cobra", "v1.10.2"),
     ("github.com/sirupsen/logrus", "v1.10.2"),
     ("github.com/urfave/cli/v2", "v2.27.7"),
@@ -354,7 +362,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", help="where the temporary directory goes (default: TMPDIR)")
+    parser.add_argument("--small", action="store_true", help="the modules with sub-second tests")
     args = parser.parse_args()
+    chosen = SMALL if args.small else MODULES
     with workdir(args.dir) as work:
         # One GOCACHE and module cache for both sides, outside the developer's own.
         os.environ["GOCACHE"] = str(work / "gocache")
@@ -364,12 +374,12 @@ def main() -> None:
         logs.mkdir()
         modules: list[Module] = []
         failed: list[str] = []
-        for module, version in MODULES:
+        for module, version in chosen:
             try:
                 modules.append(prepare(proxy, module, version, work / module.replace("/", "_")))
             except (OSError, RuntimeError, ValueError) as exc:
                 failed.append(f"{module} {version}: {exc}".strip())
-        if len(modules) < len(MODULES):
+        if len(modules) < len(chosen):
             try:
                 modules.append(prepare(proxy, *FALLBACK, work / FALLBACK[0].replace("/", "_")))
             except (OSError, RuntimeError, ValueError) as exc:

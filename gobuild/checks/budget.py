@@ -30,6 +30,11 @@ HOST_MEMORY_SHARE = 0.75
 # GOMEMLIMIT's share of a unit's memory cap: the GC works harder before the kernel
 # would have to kill.
 GOMEMLIMIT_SHARE = 0.9
+# Each kind's CPU weight when overcommitted units contend (cgroup v2's scale, 100 the
+# default): go test, usually the longest unit and so the run's critical path, takes the
+# CPU it can use; a linter beside it gets what the test leaves idle (compiling one
+# package on one core, waiting on a test's timers) but cannot slow it down much.
+WEIGHTS: dict[CheckKind, int] = {"test": 100, "lint": 10, "bench": 100}
 # (cpus, memory, timeout) when gobuild.toml says nothing; clamped to the budget.
 DEFAULTS: dict[CheckKind, tuple[float | None, int | None, float]] = {
     "test": (2.0, 2 * GIB, 600.0),
@@ -119,7 +124,7 @@ def caps_for(project: Project, kind: CheckKind, budget: Budget) -> tuple[Caps, f
             f"{budget.memory / GIB:.2f} GiB"
         )
     timeout = parse_duration(section.timeout) if section.timeout else d_timeout
-    return Caps(cpus=cpus, memory=memory), timeout
+    return Caps(cpus=cpus, memory=memory, weight=WEIGHTS[kind]), timeout
 
 
 def procs(caps: Caps) -> int:

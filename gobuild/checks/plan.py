@@ -69,7 +69,7 @@ def _unit(u: Mapping[str, Any]) -> Unit:
         name=str(u["name"]),
         kind=u["kind"],
         argv=tuple(str(a) for a in u["argv"]),
-        caps=Caps(float(u["caps"]["cpus"]), int(u["caps"]["memory"])),
+        caps=Caps(float(u["caps"]["cpus"]), int(u["caps"]["memory"]), int(u["caps"]["weight"])),
         timeout=float(u["timeout"]),
         exclusive=bool(u["exclusive"]),
         env=tuple((str(k), str(v)) for k, v in u["env"]),

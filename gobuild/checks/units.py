@@ -23,10 +23,13 @@ OutputKind = Literal["test-json", "gofmt", "plain", "bench"]
 
 @dataclass(frozen=True)
 class Caps:
-    """A unit's share: CPUs (may be fractional) and memory in bytes."""
+    """A unit's share: CPUs (may be fractional) and memory in bytes, and its CPU weight
+    (cgroup v2's cpu.weight scale: 100 is the default) for when units want more CPU
+    together than there is: a test unit outweighs a linter beside it."""
 
     cpus: float
     memory: int
+    weight: int = 100
 
     def covers(self, other: Caps) -> bool:
         """Whether this asks for at least as much as ``other`` of everything."""

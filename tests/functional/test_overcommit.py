@@ -32,9 +32,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def unit(name: str, cpus: float, script: str) -> Unit:
-    return Unit(name, "lint", ("sh", "-c", script), Caps(cpus, 256 * MIB), 120.0, False, (),
-                "plain")  # fmt: skip
+def unit(name: str, cpus: float, script: str, weight: int = 100) -> Unit:
+    return Unit(name, "lint", ("sh", "-c", script), Caps(cpus, 256 * MIB, weight), 120.0, False,
+                (), "plain")  # fmt: skip
 
 
 def plan(tmp_path: Path, units: list[Unit], cpus: float, overcommit: float) -> CheckPlan:
@@ -58,6 +58,7 @@ for d in /sys/fs/cgroup/cpu$cg /sys/fs/cgroup/cpu,cpuacct$cg /sys/fs/cgroup$cg; 
   [ -d "$d" ] || continue
   echo "cgroup $cg"
   cat "$d/../cpu.cfs_quota_us" 2>/dev/null || cut -d' ' -f1 "$d/../cpu.max"
+  cat "$d/cpu.shares" 2>/dev/null || echo "weight $(cat "$d/cpu.weight")"
   break
 done
 sleep 1
@@ -67,7 +68,7 @@ sleep 1
 def test_units_whose_caps_exceed_the_budget_overlap_inside_the_budgets_pool(
     tmp_path: Path,
 ) -> None:
-    units = [unit("test", 2.0, REPORT), unit("lint:vet", 1.0, REPORT)]
+    units = [unit("test", 2.0, REPORT, 100), unit("lint:vet", 1.0, REPORT, 10)]
     out = io.StringIO()
     outcome = run_planned(plan(tmp_path, units, 2.0, 1.5), HERE, CheckPrinter(out, out))
     assert "caps overcommitted to 3 CPUs within the budget" in out.getvalue()
@@ -75,10 +76,12 @@ def test_units_whose_caps_exceed_the_budget_overlap_inside_the_budgets_pool(
     assert test.status == vet.status == "passed", (test.output, vet.output)
     assert test.start < vet.end and vet.start < test.end  # they ran at once
     pool = pool_name(str(tmp_path / "state"))
-    for r in (test, vet):
-        cgroup, quota = r.output.splitlines()[:2]
+    # Under contention the test (weight 100) outweighs the linter (10) ten to one.
+    for r, weight in ((test, ("1024", "weight 100")), (vet, ("102", "weight 10"))):
+        cgroup, quota, share = r.output.splitlines()[:3]
         assert f"/{pool}/gobuild-" in cgroup  # the unit's own cgroup, in the pool
         assert int(quota) == 200_000  # the pool's quota: 2 CPUs per 100 ms period
+        assert share in weight  # v1's cpu.shares, or v2's cpu.weight
     assert not any(Path("/sys/fs/cgroup").glob(f"*/{pool}")), "the pool outlived the run"
     assert not any(Path("/sys/fs/cgroup").glob(pool))
 

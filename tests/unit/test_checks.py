@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuild.checks import scheduler
+from gobuild.checks import commands, scheduler
 from gobuild.checks.budget import Budget
 from gobuild.checks.ledger import Ledger
 from gobuild.checks.limits import cgroups
@@ -29,6 +29,7 @@ from gobuild.checks.limits.confinement import gate
 from gobuild.checks.limits.detect import available, confine
 from gobuild.checks.runner import Context
 from gobuild.checks.units import Caps, Result, Unit
+from gobuild.project.config import load_project
 from gobuild.project.environ import Environment
 from gobuild.project.names import Mechanism
 
@@ -80,6 +81,16 @@ def test_an_overcommitted_ledger_lets_cpu_caps_add_up_past_the_budget_but_not_me
     assert ledger.try_acquire(Caps(0.5, 100), False, "more") is None  # past 1.5x
     ledger.release(vet)
     assert ledger.try_acquire(Caps(1, 700), False, "big") is None  # memory is not elastic
+
+
+def test_a_test_unit_outweighs_the_linters_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    project = load_project(tmp_path, Environment({}))
+    budget = Budget(cpus=2, memory=4 << 30, overcommit=1.5)
+    [test] = commands.test_units(project, budget, ["./..."], tmp_path)
+    lints = commands.lint_units(project, budget, ["main.go"])
+    assert test.caps.weight == 100
+    assert [u.caps.weight for u in lints] == [10, 10]  # vet and gofmt
 
 
 def test_ledger_drops_dead_processes(tmp_path: Path) -> None:

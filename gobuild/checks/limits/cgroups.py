@@ -96,6 +96,11 @@ def _in_pool(pool: Pool | None, base: Path, name: str, controls: dict[str, str])
     raise GobuildError(f"cgroup pool {base / pool.name} keeps vanishing")
 
 
+def _shares(weight: int) -> int:
+    """cgroup v1's cpu.shares for a cpu.weight (1024 is v1's default, as 100 is v2's)."""
+    return max(2, min(262_144, weight * 1024 // 100))
+
+
 def _read_int(path: Path) -> int | None:
     try:
         return int(path.read_text())
@@ -207,6 +212,7 @@ class CgroupV1(_Cgroups):
                     swap.write_text(str(caps.memory))
             (cpu / "cpu.cfs_period_us").write_text(str(_PERIOD_US))
             (cpu / "cpu.cfs_quota_us").write_text(str(_quota_us(caps)))
+            (cpu / "cpu.shares").write_text(str(_shares(caps.weight)))
         return self
 
     def over_memory(self) -> bool:
@@ -244,6 +250,7 @@ class CgroupV2(_Cgroups):
                 with contextlib.suppress(OSError):
                     swap.write_text("0")
             (d / "cpu.max").write_text(f"{_quota_us(caps)} {_PERIOD_US}")
+            (d / "cpu.weight").write_text(str(max(1, min(10_000, caps.weight))))
         return self
 
     def over_memory(self) -> bool:

@@ -26,6 +26,7 @@ class SystemdScope(Confinement):
             "-p", f"MemoryMax={self.caps.memory}",
             "-p", "MemorySwapMax=0",
             "-p", f"CPUQuota={max(1, round(self.caps.cpus * 100))}%",
+            "-p", f"CPUWeight={max(1, min(10_000, self.caps.weight))}",
             "--", *argv,
         ]  # fmt: skip
 
