@@ -137,7 +137,8 @@ def table(results: list[Result]) -> str:
 def closing(results: list[Result], reports: Path, root: Path | None = None) -> str:
     """The table, every failure of the run in one list, and where the reports are."""
     parts = [table(results)]
-    found = [f for r in results for f in failures.read(r, root).failures]
+    # A unit that passed has no failures to list: its output need not be read again.
+    found = [f for r in results if not r.passed for f in failures.read(r, root).failures]
     if found:
         parts.append(failure_summary(found))
     return "\n".join([*parts, reports_line(results, reports)])
@@ -208,6 +209,7 @@ def json_document(
             "output": "\n".join(_excerpt(f.output, _log(results, f.unit))),
         }
         for r in results
+        if not r.passed
         for f in failures.read(r, root).failures
     ]  # fmt: skip
     tests = any(r.kind == "test" and r.output for r in results)
