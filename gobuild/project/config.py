@@ -168,9 +168,10 @@ class Project:
         """The configured binaries, or one per main package found in the project's modules."""
         if self.settings.binaries:
             return list(self.settings.binaries)
+        platforms = [(p.goos, p.goarch) for p in self.lock_platforms()]
         return [
             BinarySection(name=default_binary_name(self.workspace, pkg), package=pkg)
-            for pkg in self.workspace.main_packages(self.root)
+            for pkg in self.workspace.main_packages(self.root, platforms)
         ]
 
     def module_dir(self, package: str) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gobuild.errors import ConfigError
+from gobuild.project.constraints import matches
 
 _MODULE = re.compile(r'^module\s+("?)(?P<path>[^"\s]+)\1\s*(?://.*)?$')
 _GO = re.compile(r"^go\s+(?P<v>\S+)\s*(?://.*)?$")
@@ -56,8 +58,10 @@ def read(path: Path) -> GoMod:
     return GoMod(path=path, module=module, go=go, toolchain=toolchain)
 
 
-def main_packages(root: Path) -> list[str]:
-    """Relative import paths (``.``, ``./cmd/a``) of the module's main packages.
+def main_packages(root: Path, platforms: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """Relative import paths (``.``, ``./cmd/a``) of the module's main packages; with
+    ``platforms`` ((GOOS, GOARCH) pairs), only those that build for one of them (a
+    ``//go:build wasm`` main is no binary of a project that builds for linux and darwin).
 
     Skips what the go command skips: testdata, vendor, directories starting
     with ``.`` or ``_``, and nested modules (directories with their own go.mod).
@@ -72,7 +76,8 @@ def main_packages(root: Path) -> list[str]:
             and d not in ("testdata", "vendor")
             and not (here / d / "go.mod").exists()
         )
-        if _decides_main(here, sorted(f for f in filenames if _is_source(f))):
+        sources = sorted(f for f in filenames if _is_source(f))
+        if _decides_main(here, sources) and _builds_for(here, sources, platforms):
             rel = here.relative_to(root).as_posix()
             found.append("." if rel == "." else f"./{rel}")
     return sorted(found)
@@ -97,6 +102,13 @@ def _decides_main(folder: Path, sources: list[str]) -> bool:
             continue
         return package_name(head) == "main"
     return False
+
+
+def _builds_for(folder: Path, sources: list[str], platforms: Sequence[tuple[str, str]]) -> bool:
+    if not platforms:
+        return True
+    heads = [(name, _head(folder / name) or "") for name in sources]
+    return any(matches(n, h, goos, goarch) for n, h in heads for goos, goarch in platforms)
 
 
 def _is_source(name: str) -> bool:

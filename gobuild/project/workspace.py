@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,11 +99,12 @@ class Workspace:
             raise ConfigError(f"package {package} is in none of the project's modules")
         return max(holding, key=lambda m: -1 if m.dir == "." else len(m.dir))
 
-    def main_packages(self, root: Path) -> list[str]:
-        """Every module's main packages, relative to ``root`` (``.``, ``./tools/gen``)."""
+    def main_packages(self, root: Path, platforms: Sequence[tuple[str, str]] = ()) -> list[str]:
+        """Every module's main packages, relative to ``root`` (``.``, ``./tools/gen``); with
+        ``platforms``, those that build for one of them."""
         found: list[str] = []
         for m in self.modules:
-            for pkg in gomod.main_packages(root / m.dir):
+            for pkg in gomod.main_packages(root / m.dir, platforms):
                 sub = pkg.removeprefix(".").removeprefix("/")
                 found.append(pkg if m.dir == "." else f"./{m.dir}/{sub}".rstrip("/"))
         return sorted(set(found))

@@ -10,7 +10,8 @@ from gobuild.errors import ConfigError
 from gobuild.project import gomod, govars, workspace
 from gobuild.project.config import default_binary_name
 from gobuild.project.layout import CONFIG_NAME, STATE_DIR_NAME
-from gobuild.project.settings import Variables
+from gobuild.project.platforms import Target
+from gobuild.project.settings import Settings, Variables
 from gobuild.render import engine, placement
 
 DODO_NAME = "dodo.py"
@@ -69,7 +70,11 @@ def init(root: Path, force: bool = False) -> InitResult:
             f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {root}; "
             "use --force to overwrite"
         )
-    packages = space.main_packages(root)
+    # Main packages that build for a platform gobuild targets by default (a wasm-only
+    # main is left out: add it to [[binaries]] and [dist] by hand).
+    defaults = Settings().toolchain.lock_platforms + Settings().dist.platforms
+    platforms = sorted({(t.goos, t.goarch) for t in map(Target.parse, defaults)})
+    packages = space.main_packages(root, platforms)
     binaries = [{"name": default_binary_name(space, p), "package": p} for p in packages]
     found: dict[str, list[govars.Variable]] = {}
     for m in space.modules:
