@@ -188,6 +188,14 @@ def test_every_module_is_built_and_checked_as_one_project(
         units
     ), sorted(units)
     assert units["test@lib"]["status"] == "passed"
+    # Where a cgroup pool holds the run to its budget, a linter runs beside a test unit
+    # (2 + 1 CPUs of caps on the host's budget, overcommitted 1.5x) instead of queueing.
+    document = json.loads(out)
+    if document["mechanism"] in ("cgroup1", "cgroup2") and document["budget"]["cpus"] == 2:
+        rows = json.loads(Path(document["reports"]["summary"]).read_text())
+        tests = [r for r in rows if r["kind"] == "test"]
+        lints = [r for r in rows if r["kind"] == "lint"]
+        assert any(t["start"] < x["end"] and x["start"] < t["end"] for t in tests for x in lints)
 
 
 def test_a_failing_test_in_a_nested_module_fails_the_check(
