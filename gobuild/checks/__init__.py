@@ -9,5 +9,6 @@ Makefile (:mod:`.commands`); the run's plan (:mod:`.plan`) and budget
 :mod:`.benchstats`).
 
 May import: gobuild.builds (the go command's environment and flags; not its runner),
-gobuild.toolchain (to install the pinned Go), gobuild.project, the foundation.
+gobuild.tools (the pinned linters), gobuild.toolchain (to install the pinned Go),
+gobuild.project, the foundation.
 """

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from gobuild.checks.units import Caps, Unit
 from gobuild.errors import GobuildError
 from gobuild.project.names import CHECK_KINDS, CheckKind, Enforcement
+from gobuild.project.toolpins import TOOL_NAMES
 
 if TYPE_CHECKING:
     from gobuild.project.config import Project
@@ -38,6 +39,11 @@ class CheckPlan:
     grace: float
     scrubbed: tuple[str, ...]  # inherited variables the units must not see
     marker: str  # the toolchain's completion marker: a remembered plan needs it unchanged
+    tools: tuple[tuple[str, str], ...] = ()  # pinned tools the units run: name, binary
+
+    def usable(self) -> bool:
+        """Whether a remembered plan can run as it is: its pinned tools still built."""
+        return all(Path(path).is_file() for _, path in self.tools)
 
     @property
     def reports(self) -> Path:
@@ -61,7 +67,16 @@ class CheckPlan:
             enforcement=data["enforcement"], grace=float(data["grace"]),
             scrubbed=tuple(data["scrubbed"]),
             marker=str(data["marker"]),
+            tools=tuple((str(n), str(p)) for n, p in data["tools"]),
         )  # fmt: skip
+
+
+def remembered_usable(data: Mapping[str, Any]) -> bool:
+    """Whether a remembered plan's JSON still reads and can run (:meth:`CheckPlan.usable`)."""
+    try:
+        return CheckPlan.from_json(data).usable()
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _unit(u: Mapping[str, Any]) -> Unit:
@@ -127,9 +142,17 @@ def plan_checks(
         for d in modules:
             packages = _packages(project, installed.goroot, base_env, d)
             units += commands.test_units(project, budget, packages, reports, d)
+    tools: dict[str, str] = {}
     if "lint" in kinds:
         for d in modules:
             units += commands.lint_units(project, budget, commands.go_files(project), d)
+        # Linters that are Go programs run at their pinned version, built if need be;
+        # one that cannot be had stops the run here, in one line.
+        from gobuild.tools.install import ensure_tool  # noqa: PLC0415
+
+        for name in project.settings.checks.linters:
+            if name in TOOL_NAMES:
+                tools[name] = str(ensure_tool(project, name).path)
     if "bench" in kinds:
         units += [u for d in modules for u in commands.bench_units(project, budget, d)]
     return CheckPlan(
@@ -139,6 +162,7 @@ def plan_checks(
         enforcement=enforcement or settings.enforcement, grace=settings.grace,
         scrubbed=commands.CHECK_SCRUBBED,
         marker=str(request.cache.marker(installed.version, installed.platform)),
+        tools=tuple(sorted(tools.items())),
     )  # fmt: skip
 
 

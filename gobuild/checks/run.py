@@ -56,7 +56,7 @@ def run_planned(
     # Caps overcommit only where the kernel holds the whole run to the budget.
     pool = Pool(pool_name(plan.state_dir), plan.budget_cpus) if pools(mechanism) else None
     budget = Budget(plan.budget_cpus, plan.budget_memory, plan.overcommit if pool else 1.0)
-    tools = find_tools(goroot, {u.argv[0] for u in units}, env.path)
+    tools = {**find_tools(goroot, {u.argv[0] for u in units}, env.path), **dict(plan.tools)}
     listener.begun(budget, mechanism, passed_over)
     context = Context(tools, root, base_env, mechanism, reports, plan.grace, pool)
     results = scheduler.run(units, context, Ledger(Path(plan.state_dir), budget), listener)

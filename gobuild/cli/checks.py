@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from gobuild.checks.plan import CheckPlan, check_kinds
+from gobuild.checks.plan import CheckPlan, check_kinds, remembered_usable
 from gobuild.cli.invocation import EXIT_USER, Invocation
 from gobuild.errors import GobuildError
 from gobuild.project.names import CHECK_KINDS, DEFAULT_CHECK_KINDS
@@ -62,7 +62,9 @@ def check(inv: Invocation) -> int:
         plan = plan_checks(project, kinds, cpus=cpus, memory=memory, enforcement=enforcement)
         return project.root, plan.to_json()
 
-    plan = CheckPlan.from_json(memo.recall_checks(inv.cwd, inv.env, key, planned))
+    plan = CheckPlan.from_json(
+        memo.recall_checks(inv.cwd, inv.env, key, planned, remembered_usable)
+    )
     return _run(inv, plan, as_json=args.json)
 
 

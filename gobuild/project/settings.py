@@ -22,6 +22,7 @@ from gobuild.project.layout import (
 from gobuild.project.names import Enforcement, Linter, Runtime, SourceName
 from gobuild.project.platforms import Platform, Target
 from gobuild.project.quantities import MAX_CPUS, Memory, parse_duration, parse_size
+from gobuild.project.toolpins import check_tools
 from gobuild.project.versions import VersionRequest
 
 DEFAULT_PROFILES = ("dev", "test", "prod")
@@ -579,6 +580,13 @@ class Settings(Section):
     docker: DockerSection = DockerSection()
     checks: ChecksSection = ChecksSection()
     generate: GenerateSection = GenerateSection()
+    # tool name -> "package@version" (gobuild's default pins otherwise), and `go`
+    tools: dict[str, str] = {}
+
+    @field_validator("tools")
+    @classmethod
+    def _tools(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_tools(value)
 
     @field_validator("binaries")
     @classmethod

@@ -9,6 +9,7 @@ cannot carry (a line break, a trailing backslash in make) is refused with an err
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from gobuild.errors import GobuildError
@@ -17,6 +18,12 @@ from gobuild.errors import GobuildError
 def toml_string(value: object) -> str:
     """A TOML basic string: JSON's escapes are all valid TOML escapes."""
     return json.dumps(str(value), ensure_ascii=True)
+
+
+def toml_key(value: object) -> str:
+    """A TOML key: bare when it may be (letters, digits, ``_`` and ``-``), else quoted."""
+    text = str(value)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else toml_string(text)
 
 
 def toml_array(values: list[str]) -> str:

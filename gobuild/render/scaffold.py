@@ -12,6 +12,7 @@ from gobuild.project.config import default_binary_name
 from gobuild.project.layout import CONFIG_NAME, STATE_DIR_NAME
 from gobuild.project.platforms import Target
 from gobuild.project.settings import Settings, Variables
+from gobuild.project.toolpins import DEFAULT_PINS
 from gobuild.render import engine, placement
 
 DODO_NAME = "dodo.py"
@@ -91,6 +92,7 @@ def init(root: Path, force: bool = False) -> InitResult:
         binaries=binaries,
         variables=_variables_lines(guesses),
         generate=placed.paths,
+        tools=DEFAULT_PINS,
     )
     atomic.write_text(root / CONFIG_NAME, config_text)
     atomic.write_text(root / DODO_NAME, engine.render("dodo.py.j2"))

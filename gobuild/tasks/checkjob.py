@@ -30,7 +30,7 @@ def run_checks(  # noqa: PLR0917 - the task's arguments, in order
     The plan is remembered as ``gobuild check`` remembers it (:mod:`gobuild.ui.memo`):
     a repeat run starts its first unit without loading the configuration."""
     from gobuild.checks import report  # noqa: PLC0415
-    from gobuild.checks.plan import CheckPlan  # noqa: PLC0415
+    from gobuild.checks.plan import CheckPlan, remembered_usable  # noqa: PLC0415
     from gobuild.checks.run import run_planned  # noqa: PLC0415
     from gobuild.checks.units import failures  # noqa: PLC0415
     from gobuild.ui.console import CheckPrinter  # noqa: PLC0415
@@ -51,7 +51,7 @@ def run_checks(  # noqa: PLR0917 - the task's arguments, in order
         )
         return project.root, plan.to_json()
 
-    plan = CheckPlan.from_json(memo.recall_checks(Path(root), env, key, planned))
+    plan = CheckPlan.from_json(memo.recall_checks(Path(root), env, key, planned, remembered_usable))
     # File names in the output are shown relative to the module, as `gobuild check` shows them.
     module = Path(plan.root)
     outcome = run_planned(plan, env, CheckPrinter(sys.stdout, sys.stderr, module))

@@ -78,11 +78,12 @@ def recall_checks(
     environ: Environment,
     args: Sequence[str],
     plan: Callable[[], tuple[Path, Mapping[str, Any]]],
+    usable: Callable[[Mapping[str, Any]], bool] = lambda _: True,
 ) -> dict[str, Any]:
-    """The remembered plan for ``args`` (:func:`lookup_checks`), else ``plan()``'s (the
-    project root and the plan's JSON), remembered for next time."""
+    """The remembered plan for ``args`` (:func:`lookup_checks`) if ``usable``, else
+    ``plan()``'s (the project root and the plan's JSON), remembered for next time."""
     found = lookup_checks(start, environ, args)
-    if found is not None:
+    if found is not None and usable(found):
         return found
     root, value = plan()
     remember_checks(start, root, environ, args, value)

@@ -47,7 +47,7 @@ def plan(tmp_path: Path, units: list[Unit], cpus: float, overcommit: float) -> C
         "root": str(tmp_path), "state_dir": str(tmp_path / "state"), "kinds": ["lint"],
         "budget_cpus": cpus, "budget_memory": 1 << 30, "overcommit": overcommit,
         "goroot": str(goroot), "units": [json.loads(json.dumps(asdict(u))) for u in units],
-        "enforcement": "auto", "grace": 1.0, "scrubbed": [], "marker": "",
+        "enforcement": "auto", "grace": 1.0, "scrubbed": [], "marker": "", "tools": [],
     })  # fmt: skip
 
 

@@ -169,7 +169,7 @@ def plan_of(tmp_path: Path, units: list[Unit], enforcement: str) -> CheckPlan:
         "root": str(tmp_path), "state_dir": str(tmp_path / "state"), "kinds": ["lint"],
         "budget_cpus": 2.0, "budget_memory": 1 << 30, "overcommit": 1.5, "goroot": str(fake_goroot(tmp_path)),
         "units": [json.loads(json.dumps(asdict(u))) for u in units],
-        "enforcement": enforcement, "grace": 1.0, "scrubbed": [], "marker": "",
+        "enforcement": enforcement, "grace": 1.0, "scrubbed": [], "marker": "", "tools": [],
     })  # fmt: skip
 
 

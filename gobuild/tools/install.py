@@ -1,0 +1,245 @@
+"""Building a pinned tool once per version, Go and platform, into gobuild's cache.
+
+``go install PACKAGE@VERSION`` is what a team would run; gobuild runs the same steps
+with the project's pinned Go (``GOTOOLCHAIN=local``, ``-trimpath``, cgo off, the
+project's GOPROXY and checksum database), and around them what a shared cache needs:
+
+- the module holding the package is found as ``go install`` finds it (the longest
+  prefix the proxy knows at that version), and its ``h1`` must match gobuild.lock,
+  else the checksum database (:mod:`gobuild.modules.sumdb`, the toolchain's verifier),
+  before anything is built; a new pin is then recorded in gobuild.lock;
+- a tool whose go.mod asks for a newer Go than the project's is built with ``[tools]
+  go`` instead, or refused in one line saying which Go it needs;
+- builds happen under a file lock per tool, version, Go and platform, into a temporary
+  directory renamed into place with a completion marker, so concurrent runs build once
+  and an interrupted one leaves nothing that looks built.
+
+Once gobuild.lock records the tool and the binary is in the cache, nothing runs and
+nothing is fetched: the lookup is offline.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import filelock
+
+from gobuild import atomic, proc
+from gobuild.atomic import remove_tree
+from gobuild.builds.goenv import PROFILE_VARIABLES, SCRUBBED, go_environ
+from gobuild.errors import GobuildError, ProcessError
+from gobuild.fetch import Fetcher
+from gobuild.modules import paths
+from gobuild.progress import Reporter, Silent
+from gobuild.project import gomod
+from gobuild.project import lock as lockfile
+from gobuild.project.config import Project
+from gobuild.project.lock import ToolLock
+from gobuild.project.toolpins import ToolPin
+from gobuild.project.versions import GoVersion
+from gobuild.toolchain.cache import Installed
+from gobuild.toolchain.install import checksums_for, ensure, request_for
+
+MARKER = "complete.json"
+
+
+class ToolError(GobuildError):
+    """A pinned tool cannot be had: one line naming the tool and why."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A built tool: its binary and what built it."""
+
+    name: str
+    path: Path
+    module: str
+    version: str
+    go: GoVersion
+
+
+def ensure_tool(project: Project, name: str, reporter: Reporter | None = None) -> Tool:
+    """The binary of the pinned tool ``name``, built if the cache lacks it."""
+    reporter = reporter or Silent()
+    pin = project.tool_pin(name)
+    locked = lockfile.read(project.lock_file).tools.get(name)
+    if locked is not None and (locked.package, locked.version) != (pin.package, pin.version):
+        locked = None  # the pin moved on: resolve and verify it afresh
+    go = ensure(request_for(project), reporter).installed
+    if locked is not None:
+        built = _cached(project, pin, locked, _go_for(project, pin, locked.module, go, None))
+        if built is not None:
+            return built
+    return _build(project, pin, locked, go, reporter)
+
+
+def _home(project: Project, pin: ToolPin, go: Installed) -> Path:
+    return (
+        project.cache_dir / "tools" / pin.name / pin.version / f"go{go.version}-{go.platform.key}"
+    )
+
+
+def _cached(project: Project, pin: ToolPin, locked: ToolLock, go: Installed | None) -> Tool | None:
+    if go is None:
+        return None
+    home = _home(project, pin, go)
+    try:
+        marker = json.loads((home / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    binary = home / "bin" / _exe(pin.name, go)
+    if marker.get("h1") != locked.h1 or not binary.is_file():
+        return None
+    return Tool(pin.name, binary, locked.module, pin.version, go.version)
+
+
+def _exe(name: str, go: Installed) -> str:
+    return f"{name}.exe" if go.platform.goos == "windows" else name
+
+
+def _go_for(
+    project: Project, pin: ToolPin, module: str, go: Installed, needs: GoVersion | None
+) -> Installed | None:
+    """The Go that builds the tool: the project's if new enough, else ``[tools] go``.
+    With ``needs`` unknown (offline, from the lock), the project's Go or the cached one."""
+    if needs is None:
+        return go if project.tools_go is None else _tools_go(project, pin, module, None)
+    if go.version >= needs:
+        return go
+    return _tools_go(project, pin, module, needs)
+
+
+def _tools_go(project: Project, pin: ToolPin, module: str, needs: GoVersion | None) -> Installed:
+    wanted = project.tools_go
+    if wanted is None:
+        raise ToolError(
+            f"{pin.name} {pin.version} needs Go {needs} or later (the go line of "
+            f"{module}'s go.mod), newer than the project's: set [tools] go = \"{needs}\" "
+            "in gobuild.toml, or pin an older version of the tool"
+        )
+    installed = ensure(request_for(project, wanted)).installed
+    if needs is not None and installed.version < needs:
+        raise ToolError(
+            f"{pin.name} {pin.version} needs Go {needs} or later; [tools] go is {wanted}"
+        )
+    return installed
+
+
+def _build(
+    project: Project, pin: ToolPin, locked: ToolLock | None, go: Installed, reporter: Reporter
+) -> Tool:
+    env = _environ(project, go)
+    with tempfile.TemporaryDirectory(prefix="gobuild-tool-") as scratch:
+        found = _download(pin, go, env, Path(scratch))
+    module, h1 = str(found["Path"]), str(found.get("Sum", ""))
+    _verify(project, pin, (module, h1), locked, reporter)
+    mod = gomod.read(Path(str(found["GoMod"])))
+    needs = GoVersion.parse(mod.go) if mod.go else None
+    builder = _go_for(project, pin, module, go, needs)
+    assert builder is not None
+    home = _home(project, pin, builder)
+    locks = project.cache_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(str(locks / f"tool-{pin.name}-{pin.version}-{home.name}.lock")):
+        tool = ToolLock(pin.package, module, pin.version, h1)
+        built = _cached(project, pin, tool, builder)
+        if built is None:
+            reporter.notice(f"building {pin.name} {pin.version} with Go {builder.version}")
+            _install(pin, builder, _environ(project, builder), home, h1)
+            built = _cached(project, pin, tool, builder)
+            assert built is not None
+    lockfile.record_tool(project.lock_file, state_dir=project.state_dir, name=pin.name, tool=tool)
+    return built
+
+
+def _environ(project: Project, go: Installed) -> dict[str, str]:
+    """The go command's environment for tools: the project's module fetching, nothing of
+    its build (no GOFLAGS, no workspace), cgo off."""
+    env = {"GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off", "CGO_ENABLED": "0"}
+    for key, var in PROFILE_VARIABLES.items():
+        value = getattr(project.profile, key)
+        if value is not None:
+            env[var] = value
+    if project.settings.toolchain.goproxy:
+        env.setdefault("GOPROXY", project.settings.toolchain.goproxy)
+    return go_environ(go.goroot, project.env.variables, scrub=SCRUBBED, env=env)
+
+
+def _download(pin: ToolPin, go: Installed, env: Mapping[str, str], cwd: Path) -> dict[str, object]:
+    """``go mod download -json`` of the module holding the package: the longest prefix
+    of its path that is a module at that version, as ``go install`` finds it."""
+    parts = pin.package.split("/")
+    why = ""
+    for n in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:n])
+        try:
+            res = proc.run(
+                [str(go.go), "mod", "download", "-json", f"{candidate}@{pin.version}"],
+                cwd=cwd, env=env, timeout=600, check=False,
+            )  # fmt: skip
+        except ProcessError as exc:
+            raise ToolError(f"{pin.name}: {exc}") from None
+        try:
+            found = json.loads(res.stdout or "{}")
+        except ValueError:
+            found = {}
+        if res.returncode == 0 and found.get("Path") and not found.get("Error"):
+            return dict(found)
+        # The go command's reason for the full path says most (the shorter ones are
+        # guesses); its first line only: the rest is the proxy's elaboration.
+        why = why or str(found.get("Error") or res.stderr.strip() or "not found").splitlines()[0]
+    raise ToolError(f"{pin.name}: no module at {pin.version} holds {pin.package} ({why})")
+
+
+def _verify(
+    project: Project,
+    pin: ToolPin,
+    found: tuple[str, str],
+    locked: ToolLock | None,
+    reporter: Reporter,
+) -> None:
+    """The module's h1 (``found``: module path and h1) must be gobuild.lock's, else the
+    checksum database's."""
+    module, h1 = found
+    what = f"{module}@{pin.version}"
+    if locked is not None:
+        if locked.h1 != h1:
+            raise ToolError(
+                f"{pin.name}: {what} has {h1}, but gobuild.lock records {locked.h1}: "
+                "the module changed since it was locked; nothing was built"
+            )
+        return
+    fetcher = Fetcher(network=project.env.network)
+    client = checksums_for(project, fetcher).client
+    if client is None or (project.gonosumdb and paths.match_patterns(project.gonosumdb, module)):
+        reporter.notice(f"{what} is not checked against a checksum database (GOSUMDB/GONOSUMDB)")
+        return
+    expected = client.lookup(module, pin.version).zip_h1
+    if expected != h1:
+        raise ToolError(
+            f"{pin.name}: {what} has {h1}, but the checksum database says {expected}; "
+            "nothing was built"
+        )
+
+
+def _install(pin: ToolPin, go: Installed, env: Mapping[str, str], home: Path, h1: str) -> None:
+    home.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{home.name}.", dir=home.parent))
+    try:
+        argv = [str(go.go), "install", "-trimpath", pin.spec]
+        try:
+            proc.run(argv, cwd=work, env={**env, "GOBIN": str(work / "bin")}, timeout=3600)
+        except ProcessError as exc:
+            raise ToolError(f"{pin.name} {pin.version} did not build: {exc}") from None
+        marker = {"package": pin.package, "version": pin.version, "h1": h1, "go": str(go.version)}
+        atomic.write_text(work / MARKER, json.dumps(marker, indent=2) + "\n")
+        if home.exists():
+            remove_tree(home)  # a build without its marker: never complete
+        work.rename(home)
+    except BaseException:
+        remove_tree(work)
+        raise

@@ -1,0 +1,100 @@
+"""Pinned tools built through the Go module proxy: staticcheck at the version [tools] names.
+
+The real proxy serves staticcheck's module and its dependencies; gobuild builds it once
+with the project's pinned Go (1.22.10 here) into the session's cache, records its h1 in
+gobuild.lock, and runs it as the lint unit: a known finding fails the run with its
+file:line. A version that does not exist, or a module whose h1 differs from the lock, is
+one line naming the tool, and nothing runs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gobuild.project.platforms import host
+from tests.buildenv import BIN, GoEnv, go_version_m, make_repo, run_env
+
+pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")
+
+# staticcheck 2024.1.1: its go.mod asks for Go 1.22.1, which the test's Go 1.22.10 meets.
+STATICCHECK = "honnef.co/go/tools/cmd/staticcheck@v0.5.1"
+FINDING = """package main
+
+import "strings"
+
+func shout(s string) string {
+\tstrings.ToUpper(s) // SA4017: its result is ignored
+\treturn s
+}
+
+var _ = shout
+"""
+
+
+def checked(tmp_path: Path, go: GoEnv, pin: str = STATICCHECK) -> Path:
+    toml = f'[checks]\nlinters = ["staticcheck"]\n\n[tools]\nstaticcheck = "{pin}"\n'
+    root = make_repo(tmp_path / "r", "twobin", go, toml)
+    (root / "cmd" / "a" / "greet.go").write_text(FINDING)
+    return root
+
+
+def gobuild(root: Path, go: GoEnv, *args: str) -> subprocess.CompletedProcess[str]:
+    # The session's cache (go.cache) keeps the toolchain and the built tool between tests.
+    env = run_env(go, GOPROXY="https://proxy.golang.org", GOFLAGS="")
+    return subprocess.run(
+        [str(BIN / "gobuild"), "-C", str(root), *args],
+        env=env, capture_output=True, text=True, check=False, timeout=1800,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_pinned_linter_is_built_recorded_and_its_finding_fails_the_run(
+    tmp_path: Path, go: GoEnv
+) -> None:
+    root = checked(tmp_path, go)
+    res = gobuild(root, go, "check", "lint", "--json")
+    assert res.returncode == 1, res.stdout + res.stderr
+    document = json.loads(res.stdout)
+    [unit] = document["units"]
+    assert (unit["name"], unit["status"]) == ("lint:staticcheck", "failed")
+    [finding] = document["failures"]
+    assert (finding["file"], finding["line"]) == ("cmd/a/greet.go", 6), finding
+    assert "SA4017" in finding["message"]
+    # gobuild.lock records the module as built, by its h1.
+    tool = json.loads((root / "gobuild.lock").read_text())["tools"]["staticcheck"]
+    assert tool["module"] == "honnef.co/go/tools" and tool["version"] == "v0.5.1"
+    assert tool["package"] == "honnef.co/go/tools/cmd/staticcheck"
+    assert tool["h1"].startswith("h1:")
+    # The binary is the pinned version, built by the project's pinned Go.
+    [binary] = (go.cache / "tools" / "staticcheck" / "v0.5.1").glob("go*/bin/staticcheck")
+    info = go_version_m(go, binary)
+    assert info.startswith(f"{binary}: go1.22.10\n")
+    assert "\tmod\thonnef.co/go/tools\tv0.5.1\t" in info
+
+
+@pytest.mark.slow
+def test_a_pin_that_cannot_be_had_is_one_line_and_nothing_runs(tmp_path: Path, go: GoEnv) -> None:
+    root = checked(tmp_path, go, "honnef.co/go/tools/cmd/staticcheck@v0.0.99")
+    res = gobuild(root, go, "check", "lint")
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gobuild: error: staticcheck: "), res.stderr
+    assert "v0.0.99" in lines[0] and "Traceback" not in res.stderr
+    assert "lint:staticcheck" not in res.stdout  # no unit ran, none was skipped
+
+
+@pytest.mark.slow
+def test_a_module_that_differs_from_the_lock_is_refused(tmp_path: Path, go: GoEnv) -> None:
+    root = checked(tmp_path, go)
+    assert gobuild(root, go, "check", "lint").returncode == 1  # built, recorded, one finding
+    lock = json.loads((root / "gobuild.lock").read_text())
+    lock["tools"]["staticcheck"]["h1"] = "h1:" + "A" * 43 + "="
+    (root / "gobuild.lock").write_text(json.dumps(lock))
+    res = gobuild(root, go, "check", "lint")
+    assert res.returncode == 1
+    assert "gobuild.lock records h1:AAAA" in res.stderr and "nothing was built" in res.stderr
+    assert "lint:staticcheck" not in res.stdout
