@@ -19,6 +19,7 @@ from gobuild.project.names import CHECK_KINDS, CheckKind, Enforcement
 from gobuild.project.toolpins import TOOL_NAMES
 
 if TYPE_CHECKING:
+    from gobuild.progress import Reporter
     from gobuild.project.config import Project
     from gobuild.project.quantities import Memory
 
@@ -116,8 +117,10 @@ def plan_checks(
     cpus: float | None = None,
     memory: Memory | None = None,
     enforcement: Enforcement | None = None,
+    reporter: Reporter | None = None,
 ) -> CheckPlan:
-    """Decide the units of ``kinds`` for ``project`` (installs the pinned Go if needed)."""
+    """Decide the units of ``kinds`` for ``project`` (installs the pinned Go, and builds
+    pinned linters, if need be; ``reporter`` hears about it)."""
     # The planner, the configuration and the installer load here, not at import time.
     from gobuild.builds.goenv import go_environ  # noqa: PLC0415
     from gobuild.checks import commands  # noqa: PLC0415
@@ -131,7 +134,8 @@ def plan_checks(
     settings = project.settings.checks
     budget = resolve_budget(project, Host.measure(), cpus, memory)
     request = request_for(project)
-    installed = ensure(request, Silent()).installed
+    reporter = reporter or Silent()
+    installed = ensure(request, reporter).installed
     reports = reports_dir(project.state_dir, kinds)
     base_env = go_environ(installed.goroot, project.env.variables, scrub=commands.CHECK_SCRUBBED)
     units: list[Unit] = []
@@ -152,7 +156,7 @@ def plan_checks(
 
         for name in project.settings.checks.linters:
             if name in TOOL_NAMES:
-                tools[name] = str(ensure_tool(project, name).path)
+                tools[name] = str(ensure_tool(project, name, reporter).path)
     if "bench" in kinds:
         units += [u for d in modules for u in commands.bench_units(project, budget, d)]
     return CheckPlan(

@@ -13,6 +13,7 @@ from gobuild.cli.invocation import EXIT_USER, Invocation
 from gobuild.errors import GobuildError
 from gobuild.project.names import CHECK_KINDS, DEFAULT_CHECK_KINDS
 from gobuild.ui import memo, options
+from gobuild.ui.console import Notices
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -59,7 +60,10 @@ def check(inv: Invocation) -> int:
         from gobuild.checks.plan import plan_checks  # noqa: PLC0415 - the planner is slow to load
 
         project = inv.project.with_profile(profile)
-        plan = plan_checks(project, kinds, cpus=cpus, memory=memory, enforcement=enforcement)
+        plan = plan_checks(
+            project, kinds, cpus=cpus, memory=memory, enforcement=enforcement,
+            reporter=Notices(inv.err),
+        )  # fmt: skip
         return project.root, plan.to_json()
 
     plan = CheckPlan.from_json(

@@ -33,7 +33,7 @@ def run_checks(  # noqa: PLR0917 - the task's arguments, in order
     from gobuild.checks.plan import CheckPlan, remembered_usable  # noqa: PLC0415
     from gobuild.checks.run import run_planned  # noqa: PLC0415
     from gobuild.checks.units import failures  # noqa: PLC0415
-    from gobuild.ui.console import CheckPrinter  # noqa: PLC0415
+    from gobuild.ui.console import CheckPrinter, Notices  # noqa: PLC0415
 
     budget_cpus, budget_memory = options.CPUS.value(cpus), options.MEMORY.value(memory)
     mechanism = options.ENFORCEMENT.value(enforcement)
@@ -47,8 +47,9 @@ def run_checks(  # noqa: PLR0917 - the task's arguments, in order
 
         project = load_project(Path(root), env).with_profile(profile, "profile")
         plan = plan_checks(
-            project, tuple(kinds), cpus=budget_cpus, memory=budget_memory, enforcement=mechanism
-        )
+            project, tuple(kinds), cpus=budget_cpus, memory=budget_memory,
+            enforcement=mechanism, reporter=Notices(sys.stderr),
+        )  # fmt: skip
         return project.root, plan.to_json()
 
     plan = CheckPlan.from_json(memo.recall_checks(Path(root), env, key, planned, remembered_usable))

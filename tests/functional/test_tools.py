@@ -10,6 +10,7 @@ one line naming the tool, and nothing runs.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -42,12 +43,15 @@ def checked(tmp_path: Path, go: GoEnv, pin: str = STATICCHECK) -> Path:
     return root
 
 
-def gobuild(root: Path, go: GoEnv, *args: str) -> subprocess.CompletedProcess[str]:
+def tool_env(go: GoEnv, **extra: str) -> dict[str, str]:
     # The session's cache (go.cache) keeps the toolchain and the built tool between tests.
-    env = run_env(go, GOPROXY="https://proxy.golang.org", GOFLAGS="")
+    return run_env(go, GOPROXY="https://proxy.golang.org", GOFLAGS="", **extra)
+
+
+def gobuild(root: Path, go: GoEnv, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN / "gobuild"), "-C", str(root), *args],
-        env=env, capture_output=True, text=True, check=False, timeout=1800,
+        env=tool_env(go), capture_output=True, text=True, check=False, timeout=1800,
     )  # fmt: skip
 
 
@@ -98,3 +102,24 @@ def test_a_module_that_differs_from_the_lock_is_refused(tmp_path: Path, go: GoEn
     assert res.returncode == 1
     assert "gobuild.lock records h1:AAAA" in res.stderr and "nothing was built" in res.stderr
     assert "lint:staticcheck" not in res.stdout
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_build_the_tool_once(tmp_path: Path, go: GoEnv) -> None:
+    # A cache of its own (the toolchain copied in), so this test's build is the first.
+    cache = tmp_path / "cache"
+    shutil.copytree(go.cache / "toolchains", cache / "toolchains", symlinks=True)
+    env = tool_env(go, GOBUILD_CACHE=str(cache))
+    roots = [checked(tmp_path / n, go) for n in ("one", "two")]
+    runs = [
+        subprocess.Popen([str(BIN / "gobuild"), "-C", str(r), "check", "lint"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for r in roots
+    ]  # fmt: skip
+    outcomes = [(p.wait(timeout=1800), *p.communicate()) for p in runs]
+    assert [code for code, _, _ in outcomes] == [1, 1], outcomes  # each: the one finding
+    assert all("SA4017" in out for _, out, _ in outcomes)
+    builds = sum(err.count("gobuild: building staticcheck v0.5.1") for _, _, err in outcomes)
+    assert builds == 1, outcomes
+    [built] = (cache / "tools" / "staticcheck" / "v0.5.1").iterdir()  # no half-built leftovers
+    assert (built / "complete.json").is_file()
