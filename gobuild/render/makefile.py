@@ -91,9 +91,48 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "checks": make_settings(project),
         # test, vet and bench run in each module (go -C DIR), as `doit check` does.
         "modules": [[] if m.dir == "." else ["-C", m.dir] for m in project.workspace.modules],
+        "module_dirs": [m.dir for m in project.workspace.modules],
+        "tools": _make_tools(project, lock),
         "bench": project.settings.checks.bench,
         "static_env": [(k, v) for k, v in profile_env(base).items() if k in FIXED],
     }
+
+
+# How each pinned linter is run over a module's packages, and how make passes it tags.
+_LINTER_ARGS = {
+    "staticcheck": ((), "$(call tags_flag,)"),
+    "golangci-lint": (("run",), "$(patsubst -tags=%,--build-tags=%,$(call tags_flag,))"),
+}
+
+
+def _make_tools(project: Project, lock: lockfile.Lock) -> list[dict[str, Any]]:
+    """The configured linters that are pinned tools, with what gobuild.lock records of
+    them (no h1 yet: the target says how to get one, rather than build unverified)."""
+    out = []
+    for name in project.settings.checks.linters:
+        if name not in _LINTER_ARGS:
+            continue
+        pin, locked = project.tool_pin(name), lock.tools.get(name)
+        if locked is not None and (locked.package, locked.version) != (pin.package, pin.version):
+            locked = None
+        args, tags = _LINTER_ARGS[name]
+        module = locked.module if locked else ""
+        out.append(
+            {
+                "name": name,
+                "version": pin.version,
+                "spec": pin.spec,
+                "module_version": f"{module}@{pin.version}",
+                "h1": locked.h1 if locked else "",
+                "args": list(args),
+                "tags": tags,
+                "mismatch": f"{name}: {module}@{pin.version} is not gobuild.lock's "
+                f"{locked.h1 if locked else ''}: it has ",
+                "unlocked": f"{name}: gobuild.lock records no {pin.spec}: run "
+                "`gobuild check lint` once to build and lock it",
+            }
+        )
+    return out
 
 
 def go_downloads(lock: lockfile.Lock, version: GoVersion) -> list[dict[str, str]]:

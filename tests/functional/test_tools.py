@@ -123,3 +123,34 @@ def test_two_runs_at_once_build_the_tool_once(tmp_path: Path, go: GoEnv) -> None
     assert builds == 1, outcomes
     [built] = (cache / "tools" / "staticcheck" / "v0.5.1").iterdir()  # no half-built leftovers
     assert (built / "complete.json").is_file()
+
+
+@pytest.mark.slow
+def test_the_makefile_builds_the_locked_pin_and_refuses_another_module(
+    tmp_path: Path, go: GoEnv
+) -> None:
+    root = checked(tmp_path, go)
+    assert gobuild(root, go, "check", "lint").returncode == 1  # built and locked
+    assert gobuild(root, go, "generate").returncode == 0
+    goroot = go.cache / "toolchains" / "go1.22.10.linux-amd64" / "go"
+    env = {**tool_env(go), "PATH": f"{goroot / 'bin'}:/usr/bin:/bin"}  # as install-go leaves it
+
+    def make(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["make", *args], cwd=root, env=env, capture_output=True,
+                              text=True, check=False, timeout=1800)  # fmt: skip
+
+    res = make("lint")
+    assert res.returncode != 0
+    assert "cmd/a/greet.go:6:2: ToUpper doesn't have side effects" in res.stdout, res.stdout
+    info = go_version_m(go, root / ".gobuild" / "tools" / "bin" / "staticcheck")
+    assert "\tmod\thonnef.co/go/tools\tv0.5.1\t" in info
+    # A lock whose h1 is not the module's: make stops before building anything.
+    lock = json.loads((root / "gobuild.lock").read_text())
+    lock["tools"]["staticcheck"]["h1"] = "h1:" + "A" * 43 + "="
+    (root / "gobuild.lock").write_text(json.dumps(lock))
+    (root / ".gobuild" / "tools" / "bin" / "staticcheck").unlink()
+    assert gobuild(root, go, "generate").returncode == 0
+    res = make("staticcheck")
+    assert res.returncode != 0
+    assert "is not gobuild.lock's h1:AAAA" in res.stderr, res.stderr
+    assert not (root / ".gobuild" / "tools" / "bin" / "staticcheck").exists()
