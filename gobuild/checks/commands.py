@@ -146,6 +146,7 @@ def lint_units(
         "gofmt": ("gofmt", "-l", *go_files),
         "staticcheck": ("staticcheck", *tags_flag(tags), "./..."),
         "golangci-lint": ("golangci-lint", "run", *tags_flag(tags, "--build-tags"), "./..."),
+        "govulncheck": ("govulncheck", "-db", vulndb_url(project), *tags_flag(tags), "./..."),
     }
     units = []
     for name in project.settings.checks.linters:
@@ -160,6 +161,15 @@ def lint_units(
                  False, env, "plain", module_dir)
         )  # fmt: skip
     return units
+
+
+def vulndb_url(project: Project) -> str:
+    """``[checks] vulndb`` as govulncheck takes it: a URL as it is, a directory as an
+    absolute file:// URL (relative paths from gobuild.toml's directory)."""
+    value = project.settings.checks.vulndb
+    if "://" in value:
+        return value
+    return (project.root / value).resolve().as_uri()
 
 
 def bench_units(project: Project, budget: Budget, module_dir: str = ".") -> list[Unit]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from gobuild.checks import junit
+from gobuild.checks import junit, vulns
 from gobuild.checks.units import Result
 from gobuild.errors import GobuildError
 from gobuild.project import gomod
@@ -168,6 +168,8 @@ def read(result: Result, root: Path | None) -> Reading:
     places = Places(root)
     if result.kind == "test":
         reading = read_tests(result.name, result.output, places)
+    elif result.kind == "lint" and result.name.split("@")[0] == "lint:govulncheck":
+        reading = read_vulns(result.name, result.output, places)
     elif result.kind == "lint":
         reading = read_findings(result.name, result.output, places)
     else:
@@ -199,6 +201,18 @@ def read_tests(unit: str, stream: str, places: Places) -> Reading:
             failures.append(_test_failure(unit, pkg, case, own, places))
     stray = tuple(line.rstrip("\n") for line in read.stray)
     return Reading(tuple(failures), tuple(packages), (), stray, understood=bool(read.suites))
+
+
+def read_vulns(unit: str, output: str, places: Places) -> Reading:
+    """govulncheck's reached vulnerabilities, each trace a finding at its file:line."""
+    failures = tuple(
+        Failure(unit, "lint", "finding", file=places.relative(v.file) if v.file else "",
+                line=v.line, column=v.column, message=v.message)
+        for v in vulns.parse(output)
+    )  # fmt: skip
+    findings = tuple(f"{f.location}: {f.message}" if f.file else f.message for f in failures)
+    clean = "No vulnerabilities found" in output or not output.strip()
+    return Reading(failures, (), findings, (), bool(failures) or clean)
 
 
 def read_findings(unit: str, output: str, places: Places) -> Reading:

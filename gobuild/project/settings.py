@@ -505,6 +505,9 @@ class ChecksSection(Section):
     # total to the budget (only where a cgroup can hold it: elsewhere units queue).
     overcommit: Annotated[float, Field(ge=1, le=4)] = 1.5
     linters: list[Linter] = ["vet", "gofmt"]
+    # govulncheck's vulnerability database: a URL, or a directory in its OSV layout (a
+    # path relative to gobuild.toml, or file://), for a mirror or an offline copy.
+    vulndb: str = "https://vuln.go.dev"
     grace: Annotated[float, Field(ge=0, le=600)] = 5.0  # between SIGTERM and SIGKILL
     test: TestCaps = TestCaps()
     lint: CapsSection = CapsSection()
@@ -516,6 +519,11 @@ class ChecksSection(Section):
         if len(set(value)) != len(value):
             raise ValueError("each linter may appear once")
         return value
+
+    @field_validator("vulndb")
+    @classmethod
+    def _vulndb(cls, value: str) -> str:
+        return _line(value, "vulndb")
 
     @field_validator("memory")
     @classmethod

@@ -19,7 +19,7 @@ from typing import Any
 from gobuild.builds.flags import tag_union
 from gobuild.builds.goenv import FIXED, SCRUBBED, profile_env
 from gobuild.builds.plan import BuildPlan, dist_plans, host_plans, quote_field
-from gobuild.checks.commands import make_settings
+from gobuild.checks.commands import make_settings, vulndb_url
 from gobuild.errors import ConfigError, GobuildError
 from gobuild.modules.dirhash import h1_hex
 from gobuild.modules.goproxy import toolchain_zip
@@ -102,6 +102,7 @@ def makefile_context(project: Project) -> dict[str, Any]:
 _LINTER_ARGS = {
     "staticcheck": ((), "$(call tags_flag,)"),
     "golangci-lint": (("run",), "$(patsubst -tags=%,--build-tags=%,$(call tags_flag,))"),
+    "govulncheck": ((), "$(call tags_flag,)"),  # and -db, the project's database
 }
 
 
@@ -116,6 +117,8 @@ def _make_tools(project: Project, lock: lockfile.Lock) -> list[dict[str, Any]]:
         if locked is not None and (locked.package, locked.version) != (pin.package, pin.version):
             locked = None
         args, tags = _LINTER_ARGS[name]
+        if name == "govulncheck":
+            args = ("-db", vulndb_url(project))
         module = locked.module if locked else ""
         out.append(
             {

@@ -18,6 +18,8 @@ import pytest
 
 from gobuild.project.platforms import host
 from tests.buildenv import BIN, GoEnv, go_version_m, make_repo, run_env
+from tests.staticproxy import ProxyServer, publish_module
+from tests.vulndb import write_db
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")
 
@@ -154,3 +156,57 @@ def test_the_makefile_builds_the_locked_pin_and_refuses_another_module(
     assert res.returncode != 0
     assert "is not gobuild.lock's h1:AAAA" in res.stderr, res.stderr
     assert not (root / ".gobuild" / "tools" / "bin" / "staticcheck").exists()
+
+
+GOVULNCHECK = "golang.org/x/vuln/cmd/govulncheck@v1.1.4"  # its go.mod asks for Go 1.22.0
+APP = """package main
+
+import (
+\t"fmt"
+
+\t"example.com/greet"
+)
+
+func main() { fmt.Println(greet.Word()) }
+"""
+
+
+@pytest.mark.slow
+def test_govulncheck_flags_a_reached_vulnerability_from_a_local_database(
+    tmp_path: Path, go: GoEnv
+) -> None:
+    # The app needs example.com/greet v1.0.0 from a loopback proxy; a database in the
+    # repository (OSV layout, as vuln.go.dev serves it) says v1.0.0 is vulnerable in Word.
+    proxy_root = tmp_path / "proxy"
+    sums = publish_module(proxy_root, "example.com/greet", "v1.0.0", {
+        "go.mod": "module example.com/greet\n\ngo 1.21\n",
+        "greet.go": 'package greet\n\nfunc Word() string { return "hello" }\n',
+    })  # fmt: skip
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "go.mod").write_text(
+        "module example.com/app\n\ngo 1.21\n\nrequire example.com/greet v1.0.0\n"
+    )
+    (source / "go.sum").write_text("\n".join(sums) + "\n")
+    (source / "main.go").write_text(APP)
+    write_db(source / "vulndb", "GO-2099-0001", "example.com/greet", "1.0.1",
+             {"example.com/greet": ["Word"]}, "greet.Word says hello to attackers")  # fmt: skip
+    toml = (f'[checks]\nlinters = ["govulncheck"]\nvulndb = "vulndb"\n\n'
+            f'[tools]\ngovulncheck = "{GOVULNCHECK}"\n')  # fmt: skip
+    root = make_repo(tmp_path / "r", str(source), go, toml)
+    with ProxyServer(proxy_root) as proxy:
+        env = {**tool_env(go), "GOMODCACHE": str(tmp_path / "modcache"), "GOSUMDB": "off",
+               "GONOSUMDB": "example.com"}  # fmt: skip
+        env["GOPROXY"] = f"{proxy.url},https://proxy.golang.org"  # the tool's from the real one
+        res = subprocess.run(
+            [str(BIN / "gobuild"), "-C", str(root), "check", "lint", "--json"],
+            env=env, capture_output=True, text=True, check=False, timeout=1800,
+        )  # fmt: skip
+    assert res.returncode == 1, res.stdout + res.stderr
+    document = json.loads(res.stdout)
+    [unit] = document["units"]
+    assert (unit["name"], unit["status"], unit["returncode"]) == ("lint:govulncheck", "failed", 3)
+    [finding] = document["failures"]
+    assert (finding["file"], finding["line"]) == ("main.go", 9), finding
+    assert finding["message"].startswith("GO-2099-0001: greet.Word says hello to attackers")
+    assert "fixed in example.com/greet@v1.0.1" in finding["message"]
