@@ -48,11 +48,13 @@ def make_repo(
     *,
     init_git: bool = True,
     tag: str | None = "v1.2.3",
+    pin: str = "1.22.10",
 ) -> Path:
-    """Copy a fixture module to ``dest`` with a gobuild.toml, dodo.py and one tagged commit."""
+    """Copy a fixture module to ``dest`` with a gobuild.toml (Go ``pin`` from the test
+    mirror), dodo.py and one tagged commit."""
     shutil.copytree(FIXTURES / fixture, dest)
     (dest / "gobuild.toml").write_text(
-        '[go]\nversion = "1.22.10"\n\n[toolchain]\nsources = ["official"]\n'
+        f'[go]\nversion = "{pin}"\n\n[toolchain]\nsources = ["official"]\n'
         f'mirror = "{go.mirror_url}"\n\n' + toml
     )
     (dest / "dodo.py").write_text("from gobuild.dodo import *  # noqa: F403\n")

@@ -82,7 +82,7 @@ def cache_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def go(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoEnv]:
-    """Go 1.22.10 and 1.21.13 served from a loopback mirror into one shared cache."""
+    """Go 1.21.13, 1.22.10 and 1.27.3 served from a loopback mirror into one shared cache."""
     with MirrorServer() as mirror:
         for v in godist.REAL_VERSIONS:
             mirror.add(v, godist.real_archive(v))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gobuild.project.platforms import Platform, host
 
-REAL_VERSIONS = ("1.21.13", "1.22.10")
+REAL_VERSIONS = ("1.21.13", "1.22.10", "1.27.3")
 
 
 def cache_root() -> Path:

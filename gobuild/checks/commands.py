@@ -147,6 +147,10 @@ def lint_units(
         "staticcheck": ("staticcheck", *tags_flag(tags), "./..."),
         "golangci-lint": ("golangci-lint", "run", *tags_flag(tags, "--build-tags"), "./..."),
         "govulncheck": ("govulncheck", "-db", vulndb_url(project), *tags_flag(tags), "./..."),
+        # go.mod and go.sum as `go mod tidy` would leave them (Go 1.23's -diff changes
+        # nothing), and the module cache's copies as go.sum recorded them.
+        "tidy": ("go", "mod", "tidy", "-diff"),
+        "verify": ("go", "mod", "verify"),
     }
     units = []
     for name in project.settings.checks.linters:

@@ -170,6 +170,8 @@ def read(result: Result, root: Path | None) -> Reading:
         reading = read_tests(result.name, result.output, places)
     elif result.kind == "lint" and result.name.split("@")[0] == "lint:govulncheck":
         reading = read_vulns(result.name, result.output, places)
+    elif result.kind == "lint" and result.name.split("@")[0] == "lint:tidy":
+        reading = read_tidy(result, places)
     elif result.kind == "lint":
         reading = read_findings(result.name, result.output, places)
     else:
@@ -201,6 +203,23 @@ def read_tests(unit: str, stream: str, places: Places) -> Reading:
             failures.append(_test_failure(unit, pkg, case, own, places))
     stray = tuple(line.rstrip("\n") for line in read.stray)
     return Reading(tuple(failures), tuple(packages), (), stray, understood=bool(read.suites))
+
+
+def read_tidy(result: Result, places: Places) -> Reading:
+    """``go mod tidy -diff``: a diff means go.mod/go.sum are not tidy (one finding at the
+    module's go.mod, the diff in the log); anything else is read as it is."""
+    output = result.output
+    if result.passed or not output.lstrip().startswith(("diff ", "--- ")):
+        return Reading((), (), (), (), understood=result.passed)
+    folder = result.name.partition("@")[2]
+    go_mod = f"{folder}/go.mod" if folder else "go.mod"
+    changed = sorted({ln[4:].split()[0].rsplit("/", 1)[-1] for ln in output.splitlines()
+                      if ln.startswith(("--- ", "+++ "))})  # fmt: skip
+    what = " and ".join(n for n in changed if n in ("go.mod", "go.sum")) or "go.mod"
+    failure = Failure(result.name, "lint", "finding", file=places.relative(go_mod),
+                      message=f"not tidy: `go mod tidy` would change {what} (the diff: "
+                      f"{result.log or 'the unit log'})")  # fmt: skip
+    return Reading((failure,), (), (f"{failure.location}: {failure.message}",), (), True)
 
 
 def read_vulns(unit: str, output: str, places: Places) -> Reading:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gobuild.checks.units import Caps, Unit
-from gobuild.errors import GobuildError
+from gobuild.errors import ConfigError, GobuildError
 from gobuild.project.names import CHECK_KINDS, CheckKind, Enforcement
 from gobuild.project.toolpins import TOOL_NAMES
+from gobuild.project.versions import GoVersion
 
 if TYPE_CHECKING:
     from gobuild.progress import Reporter
@@ -148,6 +149,11 @@ def plan_checks(
             units += commands.test_units(project, budget, packages, reports, d)
     tools: dict[str, str] = {}
     if "lint" in kinds:
+        if "tidy" in settings.linters and installed.version < GoVersion(1, 23, 0):
+            raise ConfigError(
+                f"{project.config_file}: checks.linters: tidy needs Go 1.23 or later "
+                f"(go mod tidy -diff); the project's Go is {installed.version}"
+            )
         for d in modules:
             units += commands.lint_units(project, budget, commands.go_files(project), d)
         # Linters that are Go programs run at their pinned version, built if need be;

