@@ -146,3 +146,20 @@ def publish_module(root: Path, path: str, version: str, files: dict[str, str]) -
             zf.writestr(f"{path}@{version}/{name}", text)
     mod_h1 = hash1({"go.mod": hashlib.sha256(files["go.mod"].encode()).hexdigest()})
     return [f"{path} {version} {hash_zip(zipped)}", f"{path} {version}/go.mod {mod_h1}"]
+
+
+# A tiny published module for tests whose app needs one dependency from the proxy.
+GREET = "example.com/greet"
+GREET_FILES = {
+    "go.mod": f"module {GREET}\n\ngo 1.21\n",
+    "greet.go": 'package greet\n\nfunc Word() string { return "hello" }\n',
+}
+
+
+def greeting_app(dest: Path, sums: list[str], main: str) -> Path:
+    """An app module at ``dest`` requiring greet v1.0.0 (``sums``: its go.sum lines)."""
+    dest.mkdir(parents=True)
+    (dest / "go.mod").write_text(f"module example.com/app\n\ngo 1.21\n\nrequire {GREET} v1.0.0\n")
+    (dest / "go.sum").write_text("\n".join(sums) + "\n")
+    (dest / "main.go").write_text(main)
+    return dest

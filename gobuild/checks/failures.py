@@ -168,12 +168,14 @@ def read(result: Result, root: Path | None) -> Reading:
     places = Places(root)
     if result.kind == "test":
         reading = read_tests(result.name, result.output, places)
-    elif result.kind == "lint" and result.name.split("@")[0] == "lint:govulncheck":
-        reading = read_vulns(result.name, result.output, places)
-    elif result.kind == "lint" and result.name.split("@")[0] == "lint:tidy":
-        reading = read_tidy(result, places)
     elif result.kind == "lint":
-        reading = read_findings(result.name, result.output, places)
+        linter = result.name.partition("@")[0].removeprefix("lint:")
+        if linter == "govulncheck":
+            reading = read_vulns(result.name, result.output, places)
+        elif linter == "tidy":
+            reading = read_tidy(result, places)
+        else:
+            reading = read_findings(result.name, result.output, places)
     else:
         reading = Reading((), (), (), (), understood=False)
     failures = [_blame_the_unit(f, result) for f in reading.failures]

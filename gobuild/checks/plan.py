@@ -154,8 +154,9 @@ def plan_checks(
                 f"{project.config_file}: checks.linters: tidy needs Go 1.23 or later "
                 f"(go mod tidy -diff); the project's Go is {installed.version}"
             )
+        files = commands.go_files(project)
         for d in modules:
-            units += commands.lint_units(project, budget, commands.go_files(project), d)
+            units += commands.lint_units(project, budget, files, d)
         # Linters that are Go programs run at their pinned version, built if need be;
         # one that cannot be had stops the run here, in one line.
         from gobuild.tools.install import ensure_tool  # noqa: PLC0415

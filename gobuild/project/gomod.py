@@ -37,12 +37,17 @@ def find_module_root(start: Path) -> Path | None:
     return None
 
 
-def read(path: Path) -> GoMod:
-    """Parse ``path`` (a go.mod); the ``toolchain`` line keeps its ``go`` prefix off."""
+def read_text(path: Path) -> str:
+    """``path``'s text (a go.mod, a go.work), or a one-line error naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def read(path: Path) -> GoMod:
+    """Parse ``path`` (a go.mod); the ``toolchain`` line keeps its ``go`` prefix off."""
+    text = read_text(path)
     module = go = toolchain = None
     for raw in text.splitlines():
         line = raw.strip()

@@ -166,10 +166,7 @@ def module_dirs(root: Path) -> list[str]:
 
 def read_work(path: Path) -> GoWork:
     """Parse a go.work: its ``use`` directories (normalised, relative), go and toolchain."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    text = gomod.read_text(path)
     uses: list[str] = []
     values: dict[str, str] = {}
     in_block = False

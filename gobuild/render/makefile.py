@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
 from gobuild.project.layout import DOCKERFILE_NAME, LOCK_NAME, STATE_DIR_NAME
 from gobuild.project.platforms import Platform, variant_variables
+from gobuild.project.settings import BinarySection
 from gobuild.project.versions import GoVersion
 from gobuild.render.dockerfile import image_name
 
@@ -46,8 +48,11 @@ def makefile_context(project: Project) -> dict[str, Any]:
     settings = project.settings
     # make adds TAGS itself, and chooses the profile with PROFILE=
     base = dataclasses.replace(project, env_tags=()).with_profile(settings.build.default_profile)
-    builds = [_make_build(base, p) for p in host_plans(base, str(version))]
-    dists = [_make_build(base, p) for p in dist_plans(base, str(version))]
+    # Found once: finding them walks the module (and reads main packages' build lines).
+    binaries = {b.name: b for b in base.binaries()}
+    found = list(binaries.values())
+    builds = [_make_build(base, p, binaries) for p in host_plans(base, str(version), found)]
+    dists = [_make_build(base, p, binaries) for p in dist_plans(base, str(version), found)]
     # Sanitised names can collide (a.b and a_b): number them.
     for i, b in enumerate(builds + dists, start=1):
         b["var"] = f"{i}_{b['var']}"
@@ -186,9 +191,11 @@ def _hex64(sha256: str, platform: Platform) -> str:
     return sha256
 
 
-def _make_build(project: Project, plan: BuildPlan) -> dict[str, Any]:
+def _make_build(
+    project: Project, plan: BuildPlan, binaries: Mapping[str, BinarySection]
+) -> dict[str, Any]:
     """One build recipe's pieces: everything static, the volatile values as make refs."""
-    binary = next(b for b in project.binaries() if b.name == plan.binary)
+    binary = binaries[plan.binary]
     env = dict(plan.env)
     keys = [*FIXED, *(k for k in ("GOOS", "GOARCH", *variant_variables()) if k in env)]
     name = Path(plan.output).name

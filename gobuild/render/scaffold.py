@@ -73,7 +73,8 @@ def init(root: Path, force: bool = False) -> InitResult:
         )
     # Main packages that build for a platform gobuild targets by default (a wasm-only
     # main is left out: add it to [[binaries]] and [dist] by hand).
-    defaults = Settings().toolchain.lock_platforms + Settings().dist.platforms
+    settings = Settings()
+    defaults = settings.toolchain.lock_platforms + settings.dist.platforms
     platforms = sorted({(t.goos, t.goarch) for t in map(Target.parse, defaults)})
     packages = space.main_packages(root, platforms)
     binaries = [{"name": default_binary_name(space, p), "package": p} for p in packages]

@@ -71,21 +71,23 @@ def ensure_tool(project: Project, name: str, reporter: Reporter | None = None) -
         locked = None  # the pin moved on: resolve and verify it afresh
     go = ensure(request_for(project), reporter).installed
     if locked is not None:
-        built = _cached(project, pin, locked, _go_for(project, pin, locked.module, go, None))
+        # Offline: built by the project's Go, or else by [tools] go.
+        built = _cached(project, pin, locked, go)
+        if built is None and project.tools_go is not None:
+            built = _cached(project, pin, locked, _tools_go(project, pin, locked.module, None))
         if built is not None:
             return built
     return _build(project, pin, locked, go, reporter)
 
 
 def _home(project: Project, pin: ToolPin, go: Installed) -> Path:
+    """One build per tool, version, Go and platform, shared by every project."""
     return (
         project.cache_dir / "tools" / pin.name / pin.version / f"go{go.version}-{go.platform.key}"
     )
 
 
-def _cached(project: Project, pin: ToolPin, locked: ToolLock, go: Installed | None) -> Tool | None:
-    if go is None:
-        return None
+def _cached(project: Project, pin: ToolPin, locked: ToolLock, go: Installed) -> Tool | None:
     home = _home(project, pin, go)
     try:
         marker = json.loads((home / MARKER).read_text(encoding="utf-8"))
@@ -103,12 +105,10 @@ def _exe(name: str, go: Installed) -> str:
 
 def _go_for(
     project: Project, pin: ToolPin, module: str, go: Installed, needs: GoVersion | None
-) -> Installed | None:
-    """The Go that builds the tool: the project's if new enough, else ``[tools] go``.
-    With ``needs`` unknown (offline, from the lock), the project's Go or the cached one."""
-    if needs is None:
-        return go if project.tools_go is None else _tools_go(project, pin, module, None)
-    if go.version >= needs:
+) -> Installed:
+    """The Go that builds the tool: the project's if new enough (or its go.mod says
+    nothing), else ``[tools] go``."""
+    if needs is None or go.version >= needs:
         return go
     return _tools_go(project, pin, module, needs)
 
@@ -140,7 +140,6 @@ def _build(
     mod = gomod.read(Path(str(found["GoMod"])))
     needs = GoVersion.parse(mod.go) if mod.go else None
     builder = _go_for(project, pin, module, go, needs)
-    assert builder is not None
     home = _home(project, pin, builder)
     locks = project.cache_dir / "locks"
     locks.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ import io
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,19 +24,6 @@ pytestmark = [
     pytest.mark.docker,
     pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64"),
 ]
-
-GO = "1.22.10"
-ALPINE = "3.20"
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[str]:
-    reason = dockerenv.unavailable()
-    if reason:
-        pytest.skip(f"docker tests skipped: {reason}")
-    dockerenv.ensure_golang(GO, ALPINE)
-    dockerenv.ensure_alpine(ALPINE)
-    yield dockerenv.which_client()
 
 
 def image_report(res: subprocess.CompletedProcess[str]) -> dict[str, str]:

@@ -19,14 +19,17 @@ import pytest
 
 from gobuild.project.platforms import host
 from tests.buildenv import BIN, GoEnv, make_repo, run_env
-from tests.staticproxy import Proxy, ProxyServer, publish_module
+from tests.staticproxy import (
+    GREET,
+    GREET_FILES,
+    Proxy,
+    ProxyServer,
+    greeting_app,
+    publish_module,
+)
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")
 
-GREET = {
-    "go.mod": "module example.com/greet\n\ngo 1.21\n",
-    "greet.go": 'package greet\n\nfunc Word() string { return "hello" }\n',
-}
 USES = 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Word()) }\n'
 UNUSED = "package main\n\nfunc main() {}\n"
 CONFIG = '[checks]\nlinters = ["tidy", "verify"]\n'
@@ -35,19 +38,13 @@ CONFIG = '[checks]\nlinters = ["tidy", "verify"]\n'
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proxy, list[str]]]:
     root = tmp_path_factory.mktemp("goproxy")
-    sums = publish_module(root, "example.com/greet", "v1.0.0", GREET)
+    sums = publish_module(root, GREET, "v1.0.0", GREET_FILES)
     with ProxyServer(root) as state:
         yield state, sums
 
 
 def module(tmp_path: Path, go: GoEnv, sums: list[str], main: str, pin: str = "1.27.3") -> Path:
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "go.mod").write_text(
-        "module example.com/app\n\ngo 1.21\n\nrequire example.com/greet v1.0.0\n"
-    )
-    (source / "go.sum").write_text("\n".join(sums) + "\n")
-    (source / "main.go").write_text(main)
+    source = greeting_app(tmp_path / "source", sums, main)
     return make_repo(tmp_path / "r", str(source), go, CONFIG, pin=pin)
 
 
@@ -104,7 +101,7 @@ def test_a_module_cache_copy_edited_after_download_fails_verify(
     copy = cache / "example.com" / "greet@v1.0.0" / "greet.go"
     os.chmod(copy.parent, stat.S_IRWXU)
     os.chmod(copy, stat.S_IRUSR | stat.S_IWUSR)
-    copy.write_text(GREET["greet.go"].replace("hello", "pwned"))
+    copy.write_text(GREET_FILES["greet.go"].replace("hello", "pwned"))
     code, document, err = check(root, go, proxy[0], cache)
     assert code == 1, (document, err)
     assert units(document)["lint:verify"] == "failed"

@@ -18,7 +18,7 @@ import pytest
 
 from gobuild.project.platforms import host
 from tests.buildenv import BIN, GoEnv, go_version_m, make_repo, run_env
-from tests.staticproxy import ProxyServer, publish_module
+from tests.staticproxy import GREET, GREET_FILES, ProxyServer, greeting_app, publish_module
 from tests.vulndb import write_db
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")
@@ -178,17 +178,8 @@ def test_govulncheck_flags_a_reached_vulnerability_from_a_local_database(
     # The app needs example.com/greet v1.0.0 from a loopback proxy; a database in the
     # repository (OSV layout, as vuln.go.dev serves it) says v1.0.0 is vulnerable in Word.
     proxy_root = tmp_path / "proxy"
-    sums = publish_module(proxy_root, "example.com/greet", "v1.0.0", {
-        "go.mod": "module example.com/greet\n\ngo 1.21\n",
-        "greet.go": 'package greet\n\nfunc Word() string { return "hello" }\n',
-    })  # fmt: skip
-    source = tmp_path / "source"
-    source.mkdir()
-    (source / "go.mod").write_text(
-        "module example.com/app\n\ngo 1.21\n\nrequire example.com/greet v1.0.0\n"
-    )
-    (source / "go.sum").write_text("\n".join(sums) + "\n")
-    (source / "main.go").write_text(APP)
+    sums = publish_module(proxy_root, GREET, "v1.0.0", GREET_FILES)
+    source = greeting_app(tmp_path / "source", sums, APP)
     write_db(source / "vulndb", "GO-2099-0001", "example.com/greet", "1.0.1",
              {"example.com/greet": ["Word"]}, "greet.Word says hello to attackers")  # fmt: skip
     toml = (f'[checks]\nlinters = ["govulncheck"]\nvulndb = "vulndb"\n\n'

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,7 +36,7 @@ import pytest
 from gobuild.project.platforms import host
 from tests import dockerenv
 from tests.buildenv import GoEnv, doit, git, go_version_m, run_binary, run_env
-from tests.functional.test_docker_engine import ALPINE, GO, binary_in, image_report, untar_one
+from tests.functional.test_docker_engine import binary_in, image_report, untar_one
 from tests.functional.test_workspaces import LIB, LIB_TEST, TOOLS_MAIN, adopt, gobuild, write
 
 pytestmark = [
@@ -64,16 +63,6 @@ LAYOUTS = {
     "nested": (None, True, "off"),
     "untracked-go.work": ("gitignored", True, "off"),
 }
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[str]:
-    reason = dockerenv.unavailable()
-    if reason:
-        pytest.skip(f"docker tests skipped: {reason}")
-    dockerenv.ensure_golang(GO, ALPINE)
-    dockerenv.ensure_alpine(ALPINE)
-    yield dockerenv.which_client()
 
 
 def repository(tmp_path: Path, layout: str) -> Path:
