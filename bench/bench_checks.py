@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuild.checks import benchstats, commands  # noqa: E402
+from gobuild.checks import commands  # noqa: E402
 from gobuild.checks.budget import Budget  # noqa: E402
 from gobuild.project.config import load_project  # noqa: E402
 from gobuild.toolchain.install import ensure, request_for  # noqa: E402
@@ -233,12 +233,27 @@ def main() -> None:
         finally:
             stop.set()
             loader.join()
-        cv_alone = benchstats.bench_cv(alone)
-        cv_beside = benchstats.bench_cv(beside)
+        cv_alone = ns_op_cv(alone)
+        cv_beside = ns_op_cv(beside)
         out["bench_cv_exclusive"] = round(statistics.median(cv_alone.values()), 4)
         out["bench_cv_beside_tests"] = round(statistics.median(cv_beside.values()), 4)
     out["rounds"] = args.rounds
     print(json.dumps(out, indent=2))
+
+
+def ns_op_cv(text: str) -> dict[str, float]:
+    """Coefficient of variation of each benchmark's ns/op over its runs (two or more):
+    how steady a benchmark ran, not a comparison (that is benchstat's)."""
+    runs: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[0].startswith("Benchmark") and "ns/op" in fields:
+            runs.setdefault(fields[0], []).append(float(fields[fields.index("ns/op") - 1]))
+    return {
+        name: statistics.stdev(values) / statistics.fmean(values)
+        for name, values in runs.items()
+        if len(values) > 1 and statistics.fmean(values)
+    }
 
 
 if __name__ == "__main__":

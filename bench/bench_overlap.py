@@ -215,7 +215,7 @@ def prepare(proxy: str, module: str, version: str, root: Path) -> Module:
     plan = plan_checks(project, ("test", "lint"))
     goroot = Path(plan.goroot)
     base_env = go_environ(goroot, project.env.variables, scrub=plan.scrubbed)
-    tools = find_tools(goroot, {u.argv[0] for u in plan.units}, project.env.path)
+    tools = find_tools(goroot, dict(plan.tools))
     return Module(module, version, root, goflags, plan, base_env, tools)
 
 

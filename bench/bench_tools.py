@@ -115,8 +115,7 @@ def direct(root: Path) -> float:
     plan = plan_checks(project, ("lint",))
     goroot = Path(plan.goroot)
     base = go_environ(goroot, project.env.variables, scrub=plan.scrubbed)
-    tools = {**find_tools(goroot, {u.argv[0] for u in plan.units}, project.env.path),
-             **dict(plan.tools)}  # fmt: skip
+    tools = find_tools(goroot, dict(plan.tools))
     start = time.perf_counter()
     for unit in plan.units:
         argv = [tools[unit.argv[0]], *unit.argv[1:]]

@@ -20,7 +20,7 @@ from pathlib import Path
 from gobuild.builds.flags import mod_flags, tag_union, tags_flag
 from gobuild.builds.goenv import SCRUBBED, profile_env
 from gobuild.checks.budget import Budget, caps_for, memlimit, procs
-from gobuild.checks.units import Caps, Unit, file_stem
+from gobuild.checks.units import Caps, OutputKind, Unit, events_file, file_stem
 from gobuild.errors import ConfigError
 from gobuild.project.config import Project
 from gobuild.project.names import CHECK_KINDS, Linter
@@ -115,16 +115,30 @@ def test_units(
     units = []
     for i, group in enumerate(groups):
         name = in_module("test" if len(groups) == 1 else f"test:{_short(group, i)}", module_dir)
-        argv = ["go", "test", "-json", f"-p={n}", f"-parallel={n}", f"-timeout={timeout:g}s"]
-        argv += mod_flags(project, module_dir) + _tags(project)
+        flags = [f"-p={n}", f"-parallel={n}", f"-timeout={timeout:g}s"]
+        flags += mod_flags(project, module_dir) + _tags(project)
         if section.race:
-            argv.append("-race")
+            flags.append("-race")
         if section.coverage:
-            argv.append(f"-coverprofile={reports / (file_stem(name) + '.cover')}")
-        units.append(
-            Unit(name, "test", (*argv, *group), caps, timeout, False, env, "test-json", module_dir)
-        )
+            flags.append(f"-coverprofile={reports / (file_stem(name) + '.cover')}")
+        if section.rerun_fails:
+            argv = rerun_argv(section.rerun_fails, events_file(reports, name), flags, group)
+            output: OutputKind = "test-json-file"
+        else:
+            argv, output = ("go", "test", "-json", *flags, *group), "test-json"
+        units.append(Unit(name, "test", argv, caps, timeout, False, env, output, module_dir))
     return units
+
+
+def rerun_argv(
+    attempts: int, events: Path, flags: list[str], packages: list[str]
+) -> tuple[str, ...]:
+    """The pinned gotestsum running ``go test -json`` with ``flags`` over ``packages``,
+    running failed tests again up to ``attempts`` times; the events go to ``events``."""
+    return (
+        "gotestsum", "--format=standard-quiet", f"--jsonfile={events}",
+        f"--rerun-fails={attempts}", f"--packages={' '.join(packages)}", "--", *flags,
+    )  # fmt: skip
 
 
 def _short(group: list[str], index: int) -> str:

@@ -2,7 +2,7 @@
 stream with its own output, each build failure with its compiler errors, each linter
 finding, each with the file and line to look at.
 
-Pure functions of a unit's output (:mod:`.junit` decides which test is blamed for
+Pure functions of a unit's output (:mod:`.testevents` decides which test is blamed for
 what); the module root only serves to name files relative to it. :mod:`.report` turns
 these into the text a person reads and the JSON tools read.
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from gobuild.checks import junit, vulns
+from gobuild.checks import testevents, vulns
 from gobuild.checks.units import Result
 from gobuild.errors import GobuildError
 from gobuild.project import gomod
@@ -188,18 +188,18 @@ def read(result: Result, root: Path | None) -> Reading:
 
 def read_tests(unit: str, stream: str, places: Places) -> Reading:
     """The packages and failures of a ``go test -json`` stream."""
-    read = junit.read_stream(stream)
+    read = testevents.read_stream(stream)
     packages: list[PackageResult] = []
     failures: list[Failure] = []
     for suite in read.suites:
         pkg = suite.package
         packages.append(
-            PackageResult(pkg.name, pkg.result or "", pkg.elapsed, junit.is_build_failure(pkg))
+            PackageResult(pkg.name, pkg.result or "", pkg.elapsed, testevents.is_build_failure(pkg))
         )
         failed = [c for c in suite.cases if c.status == "fail"]
         names = {c.name for c in failed}
         for case in failed:
-            own = _own_lines(case.output, package=case.name == junit.PACKAGE_CASE)
+            own = _own_lines(case.output, package=case.name == testevents.PACKAGE_CASE)
             if not own and any(n.startswith(case.name + "/") for n in names):
                 continue  # failed because a subtest did: the subtest says why
             failures.append(_test_failure(unit, pkg, case, own, places))
@@ -275,9 +275,9 @@ def _own_lines(output: str, *, package: bool) -> tuple[str, ...]:
 
 
 def _test_failure(
-    unit: str, pkg: junit.Package, case: junit.Case, own: tuple[str, ...], places: Places
+    unit: str, pkg: testevents.Package, case: testevents.Case, own: tuple[str, ...], places: Places
 ) -> Failure:
-    is_package = case.name == junit.PACKAGE_CASE
+    is_package = case.name == testevents.PACKAGE_CASE
     message = case.message
     if message.startswith(_TIMED_OUT):
         reason = "timed out"

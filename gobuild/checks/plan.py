@@ -42,6 +42,7 @@ class CheckPlan:
     scrubbed: tuple[str, ...]  # inherited variables the units must not see
     marker: str  # the toolchain's completion marker: a remembered plan needs it unchanged
     tools: tuple[tuple[str, str], ...] = ()  # pinned tools the units run: name, binary
+    junit: bool = False  # junit.xml by the pinned gotestsum (then among the tools)
 
     def usable(self) -> bool:
         """Whether a remembered plan can run as it is: its pinned tools still built."""
@@ -70,6 +71,7 @@ class CheckPlan:
             scrubbed=tuple(data["scrubbed"]),
             marker=str(data["marker"]),
             tools=tuple((str(n), str(p)) for n, p in data["tools"]),
+            junit=bool(data["junit"]),
         )  # fmt: skip
 
 
@@ -143,11 +145,18 @@ def plan_checks(
     # Each module's packages are checked from its own directory, as the go command
     # sees them there (a nested module is not in its parent's ./...).
     modules = [m.dir for m in project.workspace.modules]
+    tools: dict[str, str] = {}
+    # Tools are built before go list runs: a tool that cannot be had stops the run first.
+    from gobuild.tools.install import ensure_tool  # noqa: PLC0415
+
+    test = settings.test
+    junit = "test" in kinds and test.junit
     if "test" in kinds:
+        if test.junit or test.rerun_fails:
+            tools["gotestsum"] = str(ensure_tool(project, "gotestsum", reporter).path)
         for d in modules:
             packages = _packages(project, installed.goroot, base_env, d)
             units += commands.test_units(project, budget, packages, reports, d)
-    tools: dict[str, str] = {}
     if "lint" in kinds:
         if "tidy" in settings.linters and installed.version < GoVersion(1, 23, 0):
             raise ConfigError(
@@ -159,8 +168,6 @@ def plan_checks(
             units += commands.lint_units(project, budget, files, d)
         # Linters that are Go programs run at their pinned version, built if need be;
         # one that cannot be had stops the run here, in one line.
-        from gobuild.tools.install import ensure_tool  # noqa: PLC0415
-
         for name in project.settings.checks.linters:
             if name in TOOL_NAMES:
                 tools[name] = str(ensure_tool(project, name, reporter).path)
@@ -173,7 +180,7 @@ def plan_checks(
         enforcement=enforcement or settings.enforcement, grace=settings.grace,
         scrubbed=commands.CHECK_SCRUBBED,
         marker=str(request.cache.marker(installed.version, installed.platform)),
-        tools=tuple(sorted(tools.items())),
+        tools=tuple(sorted(tools.items())), junit=junit,
     )  # fmt: skip
 
 

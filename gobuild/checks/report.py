@@ -3,14 +3,14 @@
 Text is returned, never printed (the front ends print it): the run's opening line,
 one block per unit as it ends, the summary table. Files go to the run's reports
 directory: ``summary.json``, ``test.json`` (every test unit's ``go test -json``
-events), ``junit.xml`` and ``bench.txt``; benchmark results are also kept in the
-state directory's ``bench/`` for ``gobuild bench compare``.
+events), ``bench.txt``, and ``junit.xml`` from the pinned gotestsum; benchmark
+results are also kept in the state directory's ``bench/`` for ``gobuild bench
+compare``.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -20,9 +20,11 @@ from gobuild import atomic, proc
 from gobuild.checks import failures
 from gobuild.checks.budget import GIB, Budget
 from gobuild.checks.units import Result, Unit
+from gobuild.errors import GobuildError
 from gobuild.project.names import Mechanism
 
 MIB = 1 << 20
+JUNIT = "junit.xml"
 # How much of a failure's output a block shows (the unit's log has all of it), how many
 # failures the summary lists, and how many compiler errors under each build failure.
 EXCERPT_LINES = 80
@@ -71,7 +73,8 @@ def _body(result: Result, reading: failures.Reading) -> str:
         return human_output(result)
     if result.kind == "lint":
         return "\n".join(reading.findings)
-    lines = [*_package_lines(reading.packages), *reading.stray]
+    lines = [*_package_lines(reading.packages), *(f"FLAKY {f}" for f in result.flaky)]
+    lines += reading.stray
     for failure in reading.failures:
         if failure.kind != "test" or not failure.package:
             continue
@@ -122,7 +125,8 @@ def table(results: list[Result]) -> str:
     """The summary table: task, status, wall, CPU, peak memory, mechanism."""
     header = ("task", "status", "wall", "cpu", "peak mem", "mechanism")
     rows = [header] + [
-        (r.name, r.status + (f" ({r.note})" if r.note and r.status != "passed" else ""),
+        (r.name, r.status + (f" ({r.note})" if r.note and (r.status != "passed" or r.flaky)
+                             else ""),
          f"{r.wall:.1f}s", f"{r.cpu:.1f}s",
          f"{r.peak_memory / MIB:.0f} MiB" if r.peak_memory else "-", r.mechanism)
         for r in results
@@ -141,6 +145,10 @@ def closing(results: list[Result], reports: Path, root: Path | None = None) -> s
     found = [f for r in results if not r.passed for f in failures.read(r, root).failures]
     if found:
         parts.append(failure_summary(found))
+    flaky = [f for r in results for f in r.flaky]
+    if flaky:
+        count = f"{len(flaky)} flaky test{'s' if len(flaky) != 1 else ''} (passed when run again):"
+        parts.append("\n".join([count, *(f"  {f}" for f in flaky)]))
     return "\n".join([*parts, reports_line(results, reports)])
 
 
@@ -175,7 +183,9 @@ def reports_line(results: list[Result], reports: Path) -> str:
     """The run's last line: where the reports are, the full go test -json stream among them."""
     kept = []
     if any(r.kind == "test" and r.output for r in results):
-        kept += ["full go test -json output: test.json", "JUnit: junit.xml"]
+        kept.append("full go test -json output: test.json")
+        if (reports / JUNIT).is_file():
+            kept.append(f"JUnit: {JUNIT}")
     if any(r.kind == "bench" and r.output for r in results):
         kept.append("benchmarks: bench.txt")
     kept.append("each unit's output: <unit>.log")
@@ -197,7 +207,7 @@ def json_document(
             "note": r.note, "returncode": r.returncode, "elapsed": round(r.wall, 3),
             "cpu": round(r.cpu, 3), "peak_memory": r.peak_memory,
             "caps": {"cpus": r.cpus, "memory": r.memory}, "exclusive": r.exclusive,
-            "mechanism": r.mechanism, "log": r.log or None,
+            "mechanism": r.mechanism, "log": r.log or None, "flaky": list(r.flaky),
         }
         for r in results
     ]  # fmt: skip
@@ -224,7 +234,7 @@ def json_document(
             "directory": str(reports),
             "summary": str(reports / "summary.json"),
             "test_json": str(reports / "test.json") if tests else None,
-            "junit": str(reports / "junit.xml") if tests else None,
+            "junit": str(reports / JUNIT) if (reports / JUNIT).is_file() else None,
             "bench": str(reports / "bench.txt") if bench else None,
         },
     }
@@ -251,6 +261,23 @@ def human_output(result: Result) -> str:
     return "".join(lines)
 
 
+def write_junit(
+    gotestsum: str, events: Path, junit: Path, env: Mapping[str, str], root: Path
+) -> None:
+    """JUnit XML of the ``go test -json`` events in ``events``, by gotestsum: the events
+    are replayed (``--raw-command``), so every unit's, reruns included, is one report."""
+    partial = junit.with_name(f".{junit.name}.partial")
+    res = proc.run(
+        [gotestsum, "--format=standard-quiet", f"--junitfile={partial}", "--raw-command",
+         "--", "cat", str(events)],
+        cwd=root, env=env, check=False, timeout=300,
+    )  # fmt: skip
+    if not partial.is_file():
+        why = (res.stderr.strip() or res.stdout.strip() or f"exit {res.returncode}").splitlines()
+        raise GobuildError(f"gotestsum wrote no JUnit XML ({why[0] if why else 'no output'})")
+    partial.replace(junit)
+
+
 def write_summary(path: Path, results: list[Result]) -> None:
     """The results as JSON (without the outputs), for tools and tests."""
     data = [{k: v for k, v in asdict(r).items() if k != "output"} for r in results]
@@ -262,10 +289,13 @@ def write_reports(
     reports: Path,
     env: Mapping[str, str],
     root: Path,
+    gotestsum: str | None = None,
 ) -> None:
-    """summary.json, test.json (every test unit's events), junit.xml, and bench.txt.
+    """summary.json, test.json (every test unit's events), bench.txt, and junit.xml when
+    ``gotestsum`` (the pinned one's binary) is given.
 
     Reports are rewritten by the next run: renamed into place whole, not fsynced.
+    Raises :class:`~gobuild.errors.GobuildError` when gotestsum writes no JUnit.
     """
     write_summary(reports / "summary.json", results)
     tests = [r for r in results if r.kind == "test" and r.output]
@@ -273,18 +303,8 @@ def write_reports(
         events = "".join(r.output if r.output.endswith("\n") else r.output + "\n" for r in tests)
         log = reports / "test.json"
         atomic.write_text(log, events, durable=False)
-        gotestsum = shutil.which("gotestsum", path=env.get("PATH"))
         if gotestsum:
-            proc.run(
-                [gotestsum, "--junitfile", str(reports / "junit.xml"), "--raw-command", "--",
-                 "cat", str(log)],
-                cwd=root, env=env, check=False, timeout=300,
-            )  # fmt: skip
-        if not (reports / "junit.xml").exists():
-            from gobuild.checks import junit  # noqa: PLC0415 - XML only when tests ran
-
-            junit_xml = junit.junit_from_events(events.splitlines())
-            atomic.write_text(reports / "junit.xml", junit_xml, durable=False)
+            write_junit(gotestsum, log, reports / JUNIT, env, root)
     for r in results:
         if r.kind == "bench" and r.output:
             atomic.write_text(reports / "bench.txt", r.output, durable=False)

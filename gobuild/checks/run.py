@@ -56,11 +56,12 @@ def run_planned(
     # Caps overcommit only where the kernel holds the whole run to the budget.
     pool = Pool(pool_name(plan.state_dir), plan.budget_cpus) if pools(mechanism) else None
     budget = Budget(plan.budget_cpus, plan.budget_memory, plan.overcommit if pool else 1.0)
-    tools = {**find_tools(goroot, {u.argv[0] for u in units}, env.path), **dict(plan.tools)}
+    tools = find_tools(goroot, dict(plan.tools))
     listener.begun(budget, mechanism, passed_over)
     context = Context(tools, root, base_env, mechanism, reports, plan.grace, pool)
     results = scheduler.run(units, context, Ledger(Path(plan.state_dir), budget), listener)
-    report.write_reports(results, reports, base_env, root)
+    gotestsum = dict(plan.tools).get("gotestsum") if plan.junit else None
+    report.write_reports(results, reports, base_env, root, gotestsum)
     return Outcome(results, mechanism, reports, budget)
 
 
@@ -69,15 +70,11 @@ def pool_name(state_dir: str) -> str:
     return "gobuild-pool-" + hashlib.sha256(state_dir.encode()).hexdigest()[:12]
 
 
-def find_tools(goroot: Path, wanted: set[str], path: str) -> Mapping[str, str]:
-    """Executables for the tools units name: go and gofmt from the pinned GOROOT,
-    linters from ``path`` (absent ones are left out: their units are skipped)."""
+def find_tools(goroot: Path, pinned: Mapping[str, str]) -> dict[str, str]:
+    """Executables for the tools units name: go and gofmt from the pinned GOROOT, and
+    the ``pinned`` tools' binaries (never a tool that happens to be on PATH)."""
     tools = {"go": str(goroot / "bin" / "go"), "gofmt": str(goroot / "bin" / "gofmt")}
-    for name in wanted - tools.keys():
-        found = shutil.which(name, path=path)
-        if found:
-            tools[name] = found
     for name in ("go", "gofmt"):
         if not Path(tools[name]).exists():
             raise GobuildError(f"{tools[name]} is missing from the pinned Go")
-    return tools
+    return {**tools, **pinned}

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gobuild import proc
+from gobuild.checks import testevents
 from gobuild.checks.limits.cgroups import Pool
 from gobuild.checks.limits.confinement import Confinement, gate
 from gobuild.checks.limits.detect import confine
-from gobuild.checks.units import Result, Status, Unit
+from gobuild.checks.units import Result, Status, Unit, events_file
 from gobuild.project.names import Mechanism
 
 
@@ -133,13 +134,22 @@ class Runner:
             if self.conf is not None:
                 self.conf.close()  # whatever the tree left behind dies here
         wall = time.monotonic() - start
+        flaky: tuple[str, ...] = ()
+        if unit.output == "test-json-file":
+            # gotestsum ran the tests: its log is its own text, the events are in the file.
+            events = events_file(self.context.reports, unit.name)
+            if events.is_file():
+                output = events.read_text(encoding="utf-8", errors="replace")
+                flaky = tuple(str(f) for f in testevents.flaky(output))
         status, note = self._verdict(code, output, over)
+        if flaky and status == "passed":
+            note = f"{len(flaky)} flaky"
         return Result(
             name=unit.name, kind=unit.kind, status=status, returncode=code, wall=wall, cpu=cpu,
             peak_memory=peak or maxrss, mechanism=self.conf.mechanism,
             start=start_wall, end=start_wall + wall, cpus=unit.caps.cpus,
             memory=unit.caps.memory, exclusive=unit.exclusive, log=str(self.log),
-            output=output, note=note,
+            output=output, note=note, flaky=flaky,
         )  # fmt: skip
 
     def _open_gate(self) -> None:

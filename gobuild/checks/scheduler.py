@@ -118,9 +118,11 @@ class _Scheduler:
         refused: list[Caps] = []  # shares the ledger did not grant in this pass
         for unit in list(pending):
             if unit.argv[0] not in self.context.tools:
+                # Never a pass: the plan names every tool its units run (a missing one
+                # stopped the planning in one line), so this is a plan made by hand.
                 pending.remove(unit)
                 note = f"{unit.argv[0]} not found"
-                self.results[unit.name] = not_run(unit, self.context.mechanism, "skipped", note)
+                self.results[unit.name] = not_run(unit, self.context.mechanism, "failed", note)
                 self.listener.finished(self.results[unit.name])
                 continue
             if not unit.exclusive and any(unit.caps.covers(c) for c in refused):

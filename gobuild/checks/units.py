@@ -7,6 +7,7 @@ limits, the scheduler and the reports, so none of them imports another for a typ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, get_args
 
 from gobuild.project.names import CheckKind, Mechanism
@@ -17,8 +18,9 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 # A run passes when every unit ended in one of these (a linter not installed is skipped).
 PASSING: frozenset[Status] = frozenset({"passed", "skipped"})
 
-OutputKind = Literal["test-json", "gofmt", "plain", "bench"]
-"""How a unit's output is read: ``go test -json`` events, gofmt's file list, text, benchmarks."""
+OutputKind = Literal["test-json", "test-json-file", "gofmt", "plain", "bench"]
+"""How a unit's output is read: ``go test -json`` events (on its stdout, or in its
+:func:`events_file` when gotestsum runs the tests), gofmt's file list, text, benchmarks."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Result:
     log: str
     output: str = field(default="", repr=False)
     note: str = ""
+    flaky: tuple[str, ...] = ()  # tests that failed, ran again and passed: "pkg Test (…)"
 
     @property
     def passed(self) -> bool:
@@ -86,6 +89,11 @@ class Result:
 def file_stem(name: str) -> str:
     """A unit name as a file name: ``test:pkg`` → ``test-pkg``."""
     return name.replace(":", "-").replace("/", "_")
+
+
+def events_file(reports: Path, name: str) -> Path:
+    """Where gotestsum writes the ``go test -json`` events of the unit ``name``."""
+    return reports / f"{file_stem(name)}.json"
 
 
 def failures(results: list[Result]) -> list[Result]:

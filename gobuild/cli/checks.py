@@ -4,13 +4,11 @@ benchmarks say between two runs."""
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 from typing import Any
 
 from gobuild.checks.plan import CheckPlan, check_kinds, remembered_usable
 from gobuild.cli.invocation import EXIT_USER, Invocation
-from gobuild.errors import GobuildError
 from gobuild.project.names import CHECK_KINDS, DEFAULT_CHECK_KINDS
 from gobuild.ui import memo, options
 from gobuild.ui.console import Notices
@@ -97,18 +95,9 @@ def _run(inv: Invocation, plan: CheckPlan, *, as_json: bool) -> int:
 
 
 def bench_compare(inv: Invocation) -> int:
-    """Per-benchmark deltas between two result files (benchstat when on PATH)."""
-    from gobuild.checks import benchstats  # noqa: PLC0415
+    """benchstat's comparison of two result files, at the project's pinned version."""
+    from gobuild.checks import benchcompare  # noqa: PLC0415
 
-    for p in (inv.args.old, inv.args.new):
-        if not p.is_file():
-            raise GobuildError(f"{p}: no such benchmark results file")
-    benchstat = shutil.which("benchstat", path=inv.env.path)
-    if benchstat:
-        compared = benchstats.benchstat_compare(inv.args.old, inv.args.new, benchstat)
-        print(compared, file=inv.out, end="")
-        return 0
-    old = inv.args.old.read_text(encoding="utf-8", errors="replace")
-    new = inv.args.new.read_text(encoding="utf-8", errors="replace")
-    inv.say(benchstats.format_compare(benchstats.compare(old, new)))
+    text = benchcompare.compare(inv.project, inv.args.old, inv.args.new, Notices(inv.err))
+    print(text, file=inv.out, end="")
     return 0

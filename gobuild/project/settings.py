@@ -479,6 +479,21 @@ class TestCaps(CapsSection):
     split: Annotated[int, Field(ge=1, le=256)] | Literal["package"] = 1
     coverage: bool = False
     race: bool = False
+    # JUnit XML (reports' junit.xml), written by the pinned gotestsum.
+    junit: bool = False
+    # Failed tests are run again, up to this many times, by the pinned gotestsum
+    # (--rerun-fails); one that then passes is reported flaky. 0: no reruns.
+    rerun_fails: Annotated[int, Field(ge=0, le=10)] = 0
+
+    @model_validator(mode="after")
+    def _rerun_keeps_coverage(self) -> TestCaps:
+        if self.rerun_fails and self.coverage:
+            # gotestsum reruns with the same flags: the profile would be the rerun's.
+            raise ValueError(
+                "rerun_fails with coverage: a rerun would overwrite the coverage profile "
+                "with the rerun's own; set one of them"
+            )
+        return self
 
 
 class BenchCaps(CapsSection):

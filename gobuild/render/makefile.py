@@ -97,7 +97,7 @@ def makefile_context(project: Project) -> dict[str, Any]:
         # test, vet and bench run in each module (go -C DIR), as `doit check` does.
         "modules": [[] if m.dir == "." else ["-C", m.dir] for m in project.workspace.modules],
         "module_dirs": [m.dir for m in project.workspace.modules],
-        "tools": _make_tools(project, lock),
+        **_make_tools(project, lock),
         "bench": project.settings.checks.bench,
         "static_env": [(k, v) for k, v in profile_env(base).items() if k in FIXED],
     }
@@ -111,36 +111,51 @@ _LINTER_ARGS = {
 }
 
 
-def _make_tools(project: Project, lock: lockfile.Lock) -> list[dict[str, Any]]:
-    """The configured linters that are pinned tools, with what gobuild.lock records of
-    them (no h1 yet: the target says how to get one, rather than build unverified)."""
-    out = []
-    for name in project.settings.checks.linters:
-        if name not in _LINTER_ARGS:
+def _make_tools(project: Project, lock: lockfile.Lock) -> dict[str, Any]:
+    """The pinned tools the targets run, with what gobuild.lock records of them (no h1
+    yet: the target says how to get one, rather than build unverified): ``pinned``, the
+    tools to install; ``linters``, the lint targets; ``gotestsum``, the test target's
+    runner when ``[checks.test]`` asks for JUnit or reruns (else None)."""
+    names: list[str] = [n for n in project.settings.checks.linters if n in _LINTER_ARGS]
+    test = project.settings.checks.test
+    if test.junit or test.rerun_fails:
+        names.append("gotestsum")
+    pinned = {name: _pinned(project, lock, name) for name in names}
+    linters = []
+    for name in names:
+        if name == "gotestsum":
             continue
-        pin, locked = project.tool_pin(name), lock.tools.get(name)
-        if locked is not None and (locked.package, locked.version) != (pin.package, pin.version):
-            locked = None
         args, tags = _LINTER_ARGS[name]
         if name == "govulncheck":
             args = ("-db", vulndb_url(project))
-        module = locked.module if locked else ""
-        out.append(
-            {
-                "name": name,
-                "version": pin.version,
-                "spec": pin.spec,
-                "module_version": f"{module}@{pin.version}",
-                "h1": locked.h1 if locked else "",
-                "args": list(args),
-                "tags": tags,
-                "mismatch": f"{name}: {module}@{pin.version} is not gobuild.lock's "
-                f"{locked.h1 if locked else ''}: it has ",
-                "unlocked": f"{name}: gobuild.lock records no {pin.spec}: run "
-                "`gobuild check lint` once to build and lock it",
-            }
-        )
-    return out
+        linters.append({**pinned[name], "args": list(args), "tags": tags})
+    gotestsum = pinned.get("gotestsum")
+    if gotestsum is not None:
+        flags = ["--format=standard-quiet"]
+        if test.rerun_fails:
+            flags.append(f"--rerun-fails={test.rerun_fails}")
+        gotestsum = {**gotestsum, "flags": flags, "junit": test.junit}
+    return {"pinned": list(pinned.values()), "linters": linters, "gotestsum": gotestsum}
+
+
+def _pinned(project: Project, lock: lockfile.Lock, name: str) -> dict[str, Any]:
+    pin, locked = project.tool_pin(name), lock.tools.get(name)
+    if locked is not None and (locked.package, locked.version) != (pin.package, pin.version):
+        locked = None
+    module = locked.module if locked else ""
+    return {
+        "name": name,
+        "version": pin.version,
+        "spec": pin.spec,
+        # One directory per version: a new pin is a new file for make to build.
+        "bin": f"{STATE_DIR_NAME}/tools/{name}/{pin.version}/{name}",
+        "module_version": f"{module}@{pin.version}",
+        "h1": locked.h1 if locked else "",
+        "mismatch": f"{name}: {module}@{pin.version} is not gobuild.lock's "
+        f"{locked.h1 if locked else ''}: it has ",
+        "unlocked": f"{name}: gobuild.lock records no {pin.spec}: run "
+        "`gobuild lock` to resolve and lock it",
+    }
 
 
 def go_downloads(lock: lockfile.Lock, version: GoVersion) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ runs the same against a real module.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -401,7 +402,7 @@ def test_one_summary_lists_every_failure_of_the_run(tmp_path: Path) -> None:
         "      pv/pv.go:6:9: fmt.Sprintf format %d has arg name of wrong type string",
         "  lint:vet d/d.go:6:2: self-assignment of n to n",
         "  lint:vet pv/pv.go:6:9: fmt.Sprintf format %d has arg name of wrong type string",
-        f"reports: {REPORTS} (full go test -json output: test.json; JUnit: junit.xml; "
+        f"reports: {REPORTS} (full go test -json output: test.json; "
         "each unit's output: <unit>.log)",
     ])  # fmt: skip
     assert closing.startswith("task ") and "lint:gofmt  passed" in closing
@@ -475,7 +476,7 @@ def test_the_json_document(tmp_path: Path) -> None:
         "name": "test", "kind": "test", "status": "failed", "passed": False, "note": "exit 1",
         "returncode": 1, "elapsed": 1.25, "cpu": 0.5, "peak_memory": 64 << 20,
         "caps": {"cpus": 1.0, "memory": 512 << 20}, "exclusive": False,
-        "mechanism": "watchdog", "log": tests.log,
+        "mechanism": "watchdog", "log": tests.log, "flaky": [],
     }  # fmt: skip
     first = document["failures"][0]
     assert first == {
@@ -498,9 +499,47 @@ def test_the_json_document(tmp_path: Path) -> None:
         "directory": str(REPORTS),
         "summary": str(REPORTS / "summary.json"),
         "test_json": str(REPORTS / "test.json"),
-        "junit": str(REPORTS / "junit.xml"),
+        "junit": None,  # [checks.test] junit is off: gotestsum wrote none
         "bench": None,
     }
+
+
+def test_junit_is_named_where_gotestsum_wrote_it(tmp_path: Path) -> None:
+    passed = result(events(
+        {"Action": "run", "Package": M, "Test": "TestOne"},
+        {"Action": "pass", "Package": M, "Test": "TestOne", "Elapsed": 0.01},
+        {"Action": "pass", "Package": M, "Elapsed": 0.02},
+    ), status="passed", note="")  # fmt: skip
+    (tmp_path / "junit.xml").write_text("<testsuites/>\n")
+    closing = report.closing([passed], tmp_path)
+    assert closing.endswith("(full go test -json output: test.json; JUnit: junit.xml; "
+                            "each unit's output: <unit>.log)")  # fmt: skip
+    document = json.loads(
+        report.json_document([passed], tmp_path, None, Budget(1, 1 << 30), "watchdog")
+    )
+    assert document["reports"]["junit"] == str(tmp_path / "junit.xml")
+
+
+def test_flaky_tests_are_named_in_the_block_the_table_and_the_summary() -> None:
+    stream = events(
+        {"Action": "run", "Package": M, "Test": "TestFlaky"},
+        {"Action": "fail", "Package": M, "Test": "TestFlaky", "Elapsed": 0.01},
+        {"Action": "fail", "Package": M, "Elapsed": 0.02},
+        {"Action": "run", "Package": M, "Test": "TestFlaky"},
+        {"Action": "pass", "Package": M, "Test": "TestFlaky", "Elapsed": 0.01},
+        {"Action": "pass", "Package": M, "Elapsed": 0.02},
+    )
+    flaky = f"{M} TestFlaky (failed 1 of 2 runs)"
+    passed = dataclasses.replace(result(stream, status="passed", note="1 flaky"), flaky=(flaky,))
+    assert f"FLAKY {flaky}" in report.block(passed).splitlines()
+    closing = report.closing([passed], REPORTS)
+    assert "passed (1 flaky)" in closing.splitlines()[1]
+    assert f"1 flaky test (passed when run again):\n  {flaky}\n" in closing
+    assert "failures:" not in closing
+    document = json.loads(
+        report.json_document([passed], REPORTS, None, Budget(1, 1 << 30), "watchdog")
+    )
+    assert document["passed"] is True and document["units"][0]["flaky"] == [flaky]
 
 
 def test_the_json_document_of_a_passing_lint_run() -> None:

@@ -279,18 +279,15 @@ def test_watchdog_kills_a_group_over_its_cap(tmp_path: Path) -> None:
         conf.close()
 
 
-def test_bench_compare_prints_deltas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_compare_needs_both_files_before_building_anything(tmp_path: Path) -> None:
     from gobuild.cli import main as cli
 
     old = tmp_path / "old.txt"
-    new = tmp_path / "new.txt"
-    line = "BenchmarkSum-2   \t 1000000\t {} ns/op\t       0 B/op\t       0 allocs/op\n"
-    old.write_text("pkg: m\n" + "".join(line.format(v) for v in (100, 101, 99, 100, 102)))
-    new.write_text("pkg: m\n" + "".join(line.format(v) for v in (50, 51, 49, 50, 52)))
+    old.write_text("pkg: m\nBenchmarkSum-2 1000 100 ns/op\n")
     (tmp_path / "go.mod").write_text("module m\n\ngo 1.22\n")
-    out = io.StringIO()
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no benchstat: gobuild's own summary
-    code = cli.main(["-C", str(tmp_path), "bench", "compare", str(old), str(new)], stdout=out)
-    text = out.getvalue()
-    assert code == 0 and "m.BenchmarkSum" in text and "-49.8" in text, text
-    assert "Mann-Whitney" in text
+    out, err = io.StringIO(), io.StringIO()
+    missing = tmp_path / "new.txt"
+    argv = ["-C", str(tmp_path), "bench", "compare", str(old), str(missing)]
+    assert cli.main(argv, stdout=out, stderr=err) == 1
+    assert err.getvalue().strip() == f"gobuild: error: {missing}: no such benchmark results file"
+    assert not (tmp_path / "gobuild.lock").exists()  # nothing resolved, nothing built

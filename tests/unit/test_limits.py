@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -169,7 +170,9 @@ def plan_of(tmp_path: Path, units: list[Unit], enforcement: str) -> CheckPlan:
         "root": str(tmp_path), "state_dir": str(tmp_path / "state"), "kinds": ["lint"],
         "budget_cpus": 2.0, "budget_memory": 1 << 30, "overcommit": 1.5, "goroot": str(fake_goroot(tmp_path)),
         "units": [json.loads(json.dumps(asdict(u))) for u in units],
-        "enforcement": enforcement, "grace": 1.0, "scrubbed": [], "marker": "", "tools": [],
+        "enforcement": enforcement, "grace": 1.0, "scrubbed": [], "marker": "",
+        # The units run sh: a plan names every tool beside go and gofmt.
+        "tools": [["sh", shutil.which("sh")]], "junit": False,
     })  # fmt: skip
 
 

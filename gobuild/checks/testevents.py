@@ -1,18 +1,19 @@
-"""JUnit XML from ``go test -json``: one suite per package, one case per test.
+"""Reading a ``go test -json`` stream: its packages, their tests, and how each ended.
 
-A pure function of the test2json event stream. A package that failed without a
-failing test (a build failure, a panic in init, a binary killed between or during
-tests) becomes a failing case of its own, so CI always shows why.
+A pure function of the test2json event stream, for the summary and each unit's block
+(:mod:`.failures`); JUnit XML is the pinned gotestsum's (:mod:`.report`). A package
+that failed without a failing test (a build failure, a panic in init, a binary killed
+between or during tests) becomes a failing case of its own, so the summary always
+shows why. A test that failed and then passed, when gotestsum ran it again
+(``--rerun-fails``), is flaky: it passed, and the failures are counted.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 # Name of the testcase that stands for a package which failed without a failing test
@@ -21,10 +22,6 @@ PACKAGE_CASE = "[package]"
 
 # t.Log/t.Error lines: "    file_test.go:17: message".
 _LOCATION = re.compile(r"^\s+\S+\.go:\d+: ")
-# Everything XML 1.0 cannot carry: C0 controls but tab/LF/CR, lone surrogates, U+FFFE/F.
-# Listed, not written as the complement of what it can carry: that class spans all of
-# Unicode and takes ten times as long to compile, at every start.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # How go test marks a package it could not even build or set up.
 _BUILD_FAILED = ("[build failed]", "[setup failed]")
 # A build ImportPath: "pkg" or "pkg_test [pkg.test]" or "pkg [pkg.test]".
@@ -39,6 +36,8 @@ class _Test:
     result: str | None = None
     elapsed: float = 0.0
     paused: bool = False  # last seen waiting for its turn (t.Parallel), not running
+    failed_runs: int = 0  # results "fail" seen: more than one run when gotestsum reran it
+    runs: int = 0  # results seen
 
 
 @dataclass
@@ -64,6 +63,13 @@ class Case:
     output: str  # everything it printed, as go test wrote it
     message: str  # the one line that says why it failed or was skipped
     finished: bool = True  # it had a result event (``time`` is then its own)
+    failed_runs: int = 0  # how many of its runs failed (reruns: flaky if it then passed)
+    runs: int = 1
+
+    @property
+    def flaky(self) -> bool:
+        """Whether it failed, was run again, and passed."""
+        return self.status == "pass" and self.failed_runs > 0
 
 
 @dataclass(frozen=True)
@@ -83,95 +89,8 @@ class Stream:
     stray: list[str]
 
 
-@dataclass(frozen=True)
-class TestSummary:
-    """Counts of one ``go test -json`` run; package-level failures count as failed tests."""
-
-    __test__ = False  # not a pytest test class, whatever its name says
-
-    packages: int
-    tests: int
-    passed: int
-    failed: int
-    skipped: int
-    failed_names: list[str]
-
-
-def junit_from_events(lines: Iterable[str]) -> str:
-    """JUnit XML (a ``<testsuites>`` document) for a ``go test -json`` stream.
-
-    One ``<testsuite>`` per package, one ``<testcase>`` per test and subtest. A package
-    that failed without a failing test gets a failing ``[package]`` testcase carrying its
-    output, including compiler errors from Go ≥ 1.24 ``build-output`` events or from
-    ``# pkg`` blocks of stderr merged into the stream. Other non-JSON lines are ignored.
-    """
-    suites = _suites(lines)
-    root = ET.Element("testsuites", name="go test")
-    totals = {"tests": 0, "failures": 0, "skipped": 0}
-    total_time = 0.0
-    for suite in suites:
-        pkg = suite.package
-        counts = _counts(suite.cases)
-        seconds = pkg.elapsed if pkg.elapsed is not None else sum(c.time for c in suite.cases)
-        attrs = {
-            "name": _xml(pkg.name),
-            "tests": str(counts["tests"]),
-            "failures": str(counts["failures"]),
-            "errors": "0",
-            "skipped": str(counts["skipped"]),
-            "time": f"{seconds:.3f}",
-        }
-        stamp = _timestamp(pkg.started)
-        if stamp:
-            attrs["timestamp"] = stamp
-        element = ET.SubElement(root, "testsuite", attrs)
-        for case in suite.cases:
-            testcase = ET.SubElement(
-                element,
-                "testcase",
-                classname=_xml(pkg.name),
-                name=_xml(case.name),
-                time=f"{case.time:.3f}",
-            )
-            if case.status == "fail":
-                failure = ET.SubElement(testcase, "failure", message=_xml(case.message))
-                failure.text = _xml(case.output)
-            elif case.status == "skip":
-                ET.SubElement(testcase, "skipped", message=_xml(case.message))
-        if pkg.output and not any(c.name == PACKAGE_CASE for c in suite.cases):
-            ET.SubElement(element, "system-out").text = _xml("".join(pkg.output))
-        for key in totals:
-            totals[key] += counts[key]
-        total_time += seconds
-    root.set("tests", str(totals["tests"]))
-    root.set("failures", str(totals["failures"]))
-    root.set("errors", "0")
-    root.set("skipped", str(totals["skipped"]))
-    root.set("time", f"{total_time:.3f}")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
-
-
-def summarize_events(lines: Iterable[str]) -> TestSummary:
-    """Count packages and test results of a ``go test -json`` stream, as the JUnit has them."""
-    suites = _suites(lines)
-    cases = [(s.package.name, c) for s in suites for c in s.cases]
-    return TestSummary(
-        packages=len(suites),
-        tests=len(cases),
-        passed=sum(c.status == "pass" for _, c in cases),
-        failed=sum(c.status == "fail" for _, c in cases),
-        skipped=sum(c.status == "skip" for _, c in cases),
-        failed_names=[f"{pkg}.{c.name}" for pkg, c in cases if c.status == "fail"],
-    )
-
-
-def _suites(lines: Iterable[str]) -> list[Suite]:
-    return read_stream(lines).suites
-
-
 def read_stream(lines: Iterable[str]) -> Stream:
-    """The packages and cases of a ``go test -json`` stream, as the JUnit has them.
+    """The packages and cases of a ``go test -json`` stream.
 
     ``lines`` may be the whole stream as one string. A package that failed without a
     failing test has a failing :data:`PACKAGE_CASE` with its build output.
@@ -210,6 +129,31 @@ def read_stream(lines: Iterable[str]) -> Stream:
             cases.append(_package_case(pkg, found))
         suites.append(Suite(pkg, cases))
     return Stream(suites, stray)
+
+
+@dataclass(frozen=True)
+class Flaky:
+    """A test that failed, was run again and passed."""
+
+    package: str
+    test: str
+    failed_runs: int
+    runs: int
+
+    def __str__(self) -> str:
+        return f"{self.package} {self.test} (failed {self.failed_runs} of {self.runs} runs)"
+
+
+def flaky(lines: Iterable[str]) -> list[Flaky]:
+    """The flaky tests of a stream in which gotestsum reran failed tests (a parent
+    test fails with its subtest: only the subtest is named)."""
+    out = []
+    for suite in read_stream(lines).suites:
+        names = [case.name for case in suite.cases if case.flaky]
+        for case in suite.cases:
+            if case.flaky and not any(n.startswith(case.name + "/") for n in names):
+                out.append(Flaky(suite.package.name, case.name, case.failed_runs, case.runs))
+    return out
 
 
 def parse_event(text: str) -> dict[str, Any] | None:
@@ -259,6 +203,8 @@ def _apply(
         test.output.append(output)
     elif action in ("pass", "fail", "skip"):
         test.result, test.elapsed = action, seconds
+        test.runs += 1
+        test.failed_runs += action == "fail"
     elif action in ("run", "pause", "cont"):
         test.paused = action == "pause"
 
@@ -273,7 +219,9 @@ def _test_case(pkg: Package, test: _Test) -> Case:
         message = _panic(output) or message or _message(output) or "Failed"
     elif status == "skip":
         message = message or _message(output) or "Skipped"
-    return Case(test.name, status, test.elapsed, output, message, test.result is not None)
+    finished = test.result is not None
+    runs = max(test.runs, 1)
+    return Case(test.name, status, test.elapsed, output, message, finished, test.failed_runs, runs)
 
 
 def _unfinished(pkg: Package, test: _Test, output: str) -> tuple[str, str]:
@@ -351,27 +299,3 @@ def _message(output: str) -> str:
 def _panic(output: str) -> str:
     line = next((ln for ln in output.splitlines() if ln.lstrip().startswith("panic:")), "")
     return line.strip()[:200]
-
-
-def _counts(cases: list[Case]) -> dict[str, int]:
-    return {
-        "tests": len(cases),
-        "failures": sum(c.status == "fail" for c in cases),
-        "skipped": sum(c.status == "skip" for c in cases),
-    }
-
-
-def _timestamp(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _xml(text: str) -> str:
-    # Test output is arbitrary bytes (ANSI colours, bells, NULs): show them escaped
-    # rather than write a document no parser accepts.
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
