@@ -117,7 +117,15 @@ def read_stream(lines: Iterable[str]) -> Stream:
             continue
         block = None
         _apply(event, packages, build)
-    unowned = [line for key, out in build.items() if _owner(key) not in packages for line in out]
+    # A dependency's build output that an importer's failed build names (Go >= 1.24's
+    # FailedBuild) is that package's, not stray: it would be shown twice.
+    named = {pkg.failed_build for pkg in packages.values() if pkg.failed_build is not None}
+    unowned = [
+        line
+        for key, out in build.items()
+        if _owner(key) not in packages and key not in named
+        for line in out
+    ]
     suites = []
     stray = unowned + orphans  # until a failed build takes them
     for pkg in packages.values():

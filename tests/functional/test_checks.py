@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import pytest
 
@@ -173,11 +172,9 @@ def test_hog_over_memory_hang_timed_out_others_pass(
     assert re.search(hog, res.stdout), res.stdout
     hang = r"\n  example\.com/limits/hang TestHang (\S+ )?\(timed out after 10s\)\n"
     assert re.search(hang, res.stdout), res.stdout
-    # Reports: the go test -json log and JUnit XML.
+    # Reports: the go test -json log (JUnit is the pinned gotestsum's, when asked for).
     assert '"Action":"pass"' in (reports / "test.json").read_text()
-    suites = ElementTree.parse(reports / "junit.xml").getroot()
-    failed = {c.get("name") for c in suites.iter("testcase") if c.find("failure") is not None}
-    assert {"TestHog", "TestHang"} <= failed
+    assert not (reports / "junit.xml").exists()
     assert "task" in res.stdout and "peak mem" in res.stdout  # the summary table
 
 

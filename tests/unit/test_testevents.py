@@ -245,11 +245,6 @@ def test_go126_names_which_dependency_broke_each_package() -> None:
     assert old.stray == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: with go1.26 FailedBuild, a dependency's build output that an "
-    "importer's [package] case took is also left in Stream.stray (shown twice)",
-)
 def test_go126_build_output_taken_by_an_importer_is_not_stray() -> None:
     stream = read_stream(lines("go126-deps.jsonl"))
     taken = case(stream, "example.com/sample/usesbroken", PACKAGE_CASE).output
