@@ -40,7 +40,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=path)
 
     p = sub.add_parser(
-        "lock", help="record the pinned Go's hashes for every platform in gobuild.lock"
+        "lock",
+        help="record the pinned Go's hashes for every platform, and the pinned tools' "
+        "modules, in gobuild.lock",
     )
     p.add_argument(
         "--upgrade", action="store_true", help="move a series pin (1.22) to its newest release"
@@ -110,37 +112,50 @@ def install(inv: Invocation) -> int:
 
 
 def lock(inv: Invocation) -> int:
-    """Resolve and record every lock platform's hashes, or (--check) report what is missing."""
+    """Resolve and record every lock platform's hashes and every pinned tool's module, or
+    (--check) report what is missing; a pin no module holds fails it."""
     from gobuild.toolchain import locking  # noqa: PLC0415 - see the note at the top
+    from gobuild.tools import locking as tool_locking  # noqa: PLC0415
 
     if inv.args.check:
         if inv.args.upgrade:
             raise GobuildError("--check and --upgrade do not go together")
-        found = locking.problems(inv.project)
+        found = [*locking.problems(inv.project), *tool_locking.problems(inv.project)]
         for line in found:
             print(f"gobuild: {line}", file=inv.err)
         if found:
             return EXIT_USER
         inv.say(f"{inv.project.lock_file.name} is up to date")
         return 0
-    return report_lock(inv, upgrade=inv.args.upgrade)
+    errors = report_lock(inv, upgrade=inv.args.upgrade)
+    for line in errors:
+        print(f"gobuild: error: {line}", file=inv.err)
+    return EXIT_USER if errors else 0
 
 
-def report_lock(inv: Invocation, *, upgrade: bool = False) -> int:
-    """Lock the project (progress and notices on stderr) and say what was recorded."""
+def report_lock(inv: Invocation, *, upgrade: bool = False) -> list[str]:
+    """Lock the project (progress and notices on stderr), say what was recorded and warn,
+    in one line, of what is still missing. Returns the pins no module holds (one line
+    each): ``gobuild lock`` fails on them, ``gobuild init`` has warned."""
     from gobuild.toolchain import locking  # noqa: PLC0415 - see the note at the top
+    from gobuild.tools import locking as tool_locking  # noqa: PLC0415
     from gobuild.ui import console  # noqa: PLC0415
 
     project = inv.project
     with console.reporter(inv.err) as reporter:
+        # The tools are resolved first: an answer contradicting the lock stops it all
+        # before anything is written.
+        resolution = tool_locking.resolve(project, reporter)
         result = locking.lock(project, upgrade=upgrade, reporter=reporter)
-    state = "updated" if result.changed else "unchanged"
+        tools = tool_locking.record(project, resolution)
+    state = "updated" if result.changed or tools.changed else "unchanged"
     inv.say(f"{project.lock_file.name} {state}: Go {result.version}")
-    for line in result.summary():
+    for line in [*result.summary(), *tools.summary()]:
         inv.say(f"  {line}")
-    for line in locking.problems(project):
-        print(f"gobuild: warning: {line}", file=inv.err)
-    return 0
+    lacking = [*locking.problems(project), *tool_locking.problems(project)]
+    if lacking:
+        print(f"gobuild: warning: {'; '.join(lacking)}", file=inv.err)
+    return tools.errors
 
 
 def _print_install(inv: Invocation, result: Mapping[str, Any]) -> int:

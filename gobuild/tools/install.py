@@ -7,7 +7,8 @@ project's GOPROXY and checksum database), and around them what a shared cache ne
 - the module holding the package is found as ``go install`` finds it (the longest
   prefix the proxy knows at that version), and its ``h1`` must match gobuild.lock,
   else the checksum database (:mod:`gobuild.modules.sumdb`, the toolchain's verifier),
-  before anything is built; a new pin is then recorded in gobuild.lock;
+  before anything is built; a new pin is then recorded in gobuild.lock (``gobuild lock``
+  records every pin beforehand, from the same candidates: :mod:`.locking`);
 - a tool whose go.mod asks for a newer Go than the project's is built with ``[tools]
   go`` instead, or refused in one line saying which Go it needs;
 - builds happen under a file lock per tool, version, Go and platform, into a temporary
@@ -30,10 +31,8 @@ import filelock
 
 from gobuild import atomic, proc
 from gobuild.atomic import remove_tree
-from gobuild.builds.goenv import PROFILE_VARIABLES, SCRUBBED, go_environ
-from gobuild.errors import GobuildError, ProcessError
-from gobuild.fetch import Fetcher
-from gobuild.modules import paths
+from gobuild.builds.goenv import SCRUBBED, go_environ
+from gobuild.errors import ProcessError
 from gobuild.progress import Reporter, Silent
 from gobuild.project import gomod
 from gobuild.project import lock as lockfile
@@ -42,13 +41,17 @@ from gobuild.project.lock import ToolLock
 from gobuild.project.toolpins import ToolPin
 from gobuild.project.versions import GoVersion
 from gobuild.toolchain.cache import Installed
-from gobuild.toolchain.install import checksums_for, ensure, request_for
+from gobuild.toolchain.install import ensure, request_for
+from gobuild.tools.resolve import (
+    Resolver,
+    ToolError,
+    candidates,
+    contradiction,
+    fetch_variables,
+    not_found,
+)
 
 MARKER = "complete.json"
-
-
-class ToolError(GobuildError):
-    """A pinned tool cannot be had: one line naming the tool and why."""
 
 
 @dataclass(frozen=True)
@@ -159,22 +162,16 @@ def _environ(project: Project, go: Installed) -> dict[str, str]:
     """The go command's environment for tools: the project's module fetching, nothing of
     its build (no GOFLAGS, no workspace), cgo off."""
     env = {"GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off", "CGO_ENABLED": "0"}
-    for key, var in PROFILE_VARIABLES.items():
-        value = getattr(project.profile, key)
-        if value is not None:
-            env[var] = value
-    if project.settings.toolchain.goproxy:
-        env.setdefault("GOPROXY", project.settings.toolchain.goproxy)
+    env.update(fetch_variables(project))  # as the resolver reads them
     return go_environ(go.goroot, project.env.variables, scrub=SCRUBBED, env=env)
 
 
 def _download(pin: ToolPin, go: Installed, env: Mapping[str, str], cwd: Path) -> dict[str, object]:
     """``go mod download -json`` of the module holding the package: the longest prefix
-    of its path that is a module at that version, as ``go install`` finds it."""
-    parts = pin.package.split("/")
+    of its path that is a module at that version, as ``go install`` (and the resolver)
+    finds it."""
     why = ""
-    for n in range(len(parts), 0, -1):
-        candidate = "/".join(parts[:n])
+    for candidate in candidates(pin.package):
         try:
             res = proc.run(
                 [str(go.go), "mod", "download", "-json", f"{candidate}@{pin.version}"],
@@ -191,7 +188,7 @@ def _download(pin: ToolPin, go: Installed, env: Mapping[str, str], cwd: Path) ->
         # The go command's reason for the full path says most (the shorter ones are
         # guesses); its first line only: the rest is the proxy's elaboration.
         why = why or str(found.get("Error") or res.stderr.strip() or "not found").splitlines()[0]
-    raise ToolError(f"{pin.name}: no module at {pin.version} holds {pin.package} ({why})")
+    raise not_found(pin, why)
 
 
 def _verify(
@@ -201,27 +198,20 @@ def _verify(
     locked: ToolLock | None,
     reporter: Reporter,
 ) -> None:
-    """The module's h1 (``found``: module path and h1) must be gobuild.lock's, else the
-    checksum database's."""
+    """The module (``found``: module path and h1, as ``go mod download`` saw them) must be
+    gobuild.lock's, else the checksum database's."""
     module, h1 = found
-    what = f"{module}@{pin.version}"
     if locked is not None:
-        if locked.h1 != h1:
-            raise ToolError(
-                f"{pin.name}: {what} has {h1}, but gobuild.lock records {locked.h1}: "
-                "the module changed since it was locked; nothing was built"
-            )
+        how = "go mod download"
+        why = contradiction(pin, locked, module, h1, found_by=how, hashed_by=how)
+        if why:
+            raise ToolError(f"{why}: the module changed since it was locked; nothing was built")
         return
-    fetcher = Fetcher(network=project.env.network)
-    client = checksums_for(project, fetcher).client
-    if client is None or (project.gonosumdb and paths.match_patterns(project.gonosumdb, module)):
-        reporter.notice(f"{what} is not checked against a checksum database (GOSUMDB/GONOSUMDB)")
-        return
-    expected = client.lookup(module, pin.version).zip_h1
-    if expected != h1:
+    expected = Resolver(project, reporter).database_h1(pin, module)
+    if expected is not None and expected != h1:
         raise ToolError(
-            f"{pin.name}: {what} has {h1}, but the checksum database says {expected}; "
-            "nothing was built"
+            f"{pin.name}: {module}@{pin.version} has {h1}, but the checksum database says "
+            f"{expected}; nothing was built"
         )
 
 

@@ -1,0 +1,347 @@
+"""``gobuild lock``, ``lock --check`` and ``gobuild init`` with pinned tools, through the
+command line, against a loopback GOPROXY with a checksum database mounted
+(tests/goproxyserver.py): every pinned tool recorded by module and h1 beside Go, nothing
+downloaded; a contradicting answer refused, a pin no module holds failing the command,
+entries of tools no longer pinned dropped. Building a locked tool is
+tests/functional/test_lock_tools.py."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gobuild.cli import main as cli
+from gobuild.project.platforms import Platform, host
+from gobuild.project.toolpins import DEFAULT_PINS
+from tests import godist, goproxyserver
+from tests.goproxyserver import MODULE, Proxy, mod_h1
+from tests.sumdbserver import SumDB
+
+NAME = "sumdb.test"
+HOST = host()
+LINT = "example.com/lintkit/cmd/staticcheck"  # in the module example.com/lintkit
+GOLANGCI = "example.com/golangci/v2/cmd/golangci-lint"  # in example.com/golangci/v2
+GOTESTSUM = DEFAULT_PINS["gotestsum"]  # [checks.test] junit needs it: gobuild's pin
+CHECKED = f"""
+[checks]
+linters = ["vet", "staticcheck"]
+
+[checks.test]
+junit = true
+
+[tools]
+staticcheck = "{LINT}@v1.2.0"
+golangci-lint = "{GOLANGCI}@v2.0.0"
+"""
+
+
+def fake_h1(seed: str) -> str:
+    return "h1:" + base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode()
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def publish(proxy: Proxy, db: SumDB | None, module: str, version: str) -> str:
+    """Serve ``module@version``'s .info and record it in ``db``; its h1."""
+    proxy.files[f"/{module}/@v/{version}.info"] = json.dumps({"Version": version}).encode()
+    h1 = fake_h1(f"{module}@{version}")
+    if db is not None:
+        db.add(module, version, h1, fake_h1(f"{module}@{version}/go.mod"))
+    return h1
+
+
+def record_go(db: SumDB, platforms: list[Platform], version: str = "1.22.10") -> None:
+    """The database's records of Go ``version`` for ``platforms`` (no zip is served)."""
+    for p in platforms:
+        modver = godist.toolchain_module_version(version, p)
+        db.add(MODULE, modver, fake_h1(modver), mod_h1())
+
+
+def read_lock(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / "gobuild.lock").read_text())
+    return data
+
+
+def entry(package: str, module: str, version: str, h1: str) -> dict[str, str]:
+    return {"package": package, "module": module, "version": version, "h1": h1}
+
+
+@pytest.fixture
+def db() -> SumDB:
+    database = SumDB(NAME)
+    database.add_filler(3)
+    record_go(database, [HOST])
+    return database
+
+
+@pytest.fixture
+def proxy(db: SumDB, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
+    for name in ("GONOSUMDB", "GOPRIVATE", "GONOPROXY", "GOFLAGS"):
+        monkeypatch.delenv(name, raising=False)
+    with goproxyserver.serving(db) as served:
+        monkeypatch.setenv("GOPROXY", served.url)
+        monkeypatch.setenv("GOSUMDB", db.vkey)
+        yield served
+
+
+@pytest.fixture
+def h1s(proxy: Proxy, db: SumDB) -> dict[str, str]:
+    """The three pinned tools of CHECKED, published; their h1s by tool."""
+    return {
+        "staticcheck": publish(proxy, db, "example.com/lintkit", "v1.2.0"),
+        "golangci-lint": publish(proxy, db, "example.com/golangci/v2", "v2.0.0"),
+        "gotestsum": publish(proxy, db, "gotest.tools/gotestsum", "v1.13.0"),
+    }
+
+
+def make_project(tmp_path: Path, tools: str = CHECKED) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "go.mod").write_text("module example.com/proj\n\ngo 1.22\n")
+    (root / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (root / "gobuild.toml").write_text(
+        '[go]\nversion = "1.22.10"\n\n[toolchain]\nsources = ["goproxy"]\nretries = 0\n'
+        f'timeout = 10\nlock_platforms = ["{HOST}"]\n\n[dist]\nplatforms = ["{HOST}"]\n' + tools
+    )
+    return root
+
+
+def expected_tools(h1s: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {
+        "golangci-lint": entry(GOLANGCI, "example.com/golangci/v2", "v2.0.0", h1s["golangci-lint"]),
+        "staticcheck": entry(LINT, "example.com/lintkit", "v1.2.0", h1s["staticcheck"]),
+        "gotestsum": entry(
+            "gotest.tools/gotestsum", "gotest.tools/gotestsum", "v1.13.0", h1s["gotestsum"]
+        ),
+    }
+
+
+def test_lock_records_every_pinned_tool_without_downloading(
+    tmp_path: Path, proxy: Proxy, h1s: dict[str, str]
+) -> None:
+    # Not pinned, not configured: never resolved.
+    publish(proxy, None, "golang.org/x/vuln", "v1.9.0")
+    root = make_project(tmp_path)
+    code, out, err = run("-C", str(root), "lock")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "gobuild.lock updated: Go 1.22.10",
+        "  goproxy: 1 platform",
+        "  golangci-lint: example.com/golangci/v2@v2.0.0",
+        "  staticcheck: example.com/lintkit@v1.2.0",
+        "  gotestsum: gotest.tools/gotestsum@v1.13.0",
+    ]
+    lock = read_lock(root)
+    assert lock["tools"] == expected_tools(h1s)
+    assert lock["go"]["version"] == "1.22.10" and HOST.key in lock["go"]["artifacts"]
+    # .info answers and the database only: no zip, no go.mod, no listing.
+    asked = [p for p in proxy.requests() if not p.startswith("/sumdb/")]
+    assert asked and all(p.endswith(".info") for p in asked), asked
+    assert not any("vuln" in p for p in asked)
+
+    lock_file = root / "gobuild.lock"
+    before = lock_file.stat().st_mtime_ns
+    code, out, _ = run("-C", str(root), "lock")
+    assert code == 0 and out.startswith("gobuild.lock unchanged: Go 1.22.10\n"), out
+    assert lock_file.stat().st_mtime_ns == before
+    assert run("-C", str(root), "lock", "--check") == (0, "gobuild.lock is up to date\n", "")
+
+
+def test_lock_check_reports_pins_the_lock_lags_in_one_line(
+    tmp_path: Path, proxy: Proxy, db: SumDB, h1s: dict[str, str]
+) -> None:
+    root = make_project(tmp_path)
+    assert run("-C", str(root), "lock")[0] == 0
+    toml = root / "gobuild.toml"
+    toml.write_text(toml.read_text().replace(f"{LINT}@v1.2.0", f"{LINT}@v1.3.0"))
+    data = read_lock(root)
+    del data["tools"]["gotestsum"]
+    data["tools"]["golangci-lint"]["package"] = "example.com/golangci/cmd/golangci-lint"
+    # Tools the configuration does not run are no reason to fail a check: one at its
+    # pin (as `gobuild bench compare` records benchstat), one at a pin gone since.
+    vuln, vuln_version = DEFAULT_PINS["govulncheck"].split("@")
+    data["tools"]["govulncheck"] = entry(vuln, "golang.org/x/vuln", vuln_version, fake_h1("v"))
+    data["tools"]["benchstat"] = entry("golang.org/x/perf/cmd/benchstat", "golang.org/x/perf",
+                                       "v0.0.1", fake_h1("benchstat"))  # fmt: skip
+    (root / "gobuild.lock").write_text(json.dumps(data))
+    requests = len(proxy.requests())
+
+    code, out, err = run("-C", str(root), "lock", "--check")
+    assert (code, out) == (1, "")
+    assert err == (
+        "gobuild: gobuild.lock is stale for the pinned tools (not recorded: gotestsum v1.13.0; "
+        "recorded at another pin: golangci-lint example.com/golangci/cmd/golangci-lint@v2.0.0 "
+        f"(pinned: {GOLANGCI}@v2.0.0), staticcheck v1.2.0 (pinned: v1.3.0)): run `gobuild lock`\n"
+    )
+    assert len(proxy.requests()) == requests  # offline
+
+    # `gobuild lock` brings it up to date, keeps the entry at its pin (unresolved: the
+    # configuration does not run govulncheck) and drops the one no pin describes.
+    h1s["staticcheck"] = publish(proxy, db, "example.com/lintkit", "v1.3.0")
+    code, out, err = run("-C", str(root), "lock")
+    assert (code, err) == (0, ""), err
+    assert out.splitlines()[-4:] == [
+        "  golangci-lint: example.com/golangci/v2@v2.0.0",
+        "  staticcheck: example.com/lintkit@v1.3.0",
+        "  gotestsum: gotest.tools/gotestsum@v1.13.0",
+        "  benchstat: golang.org/x/perf@v0.0.1 dropped (no longer its pin)",
+    ]
+    tools = expected_tools(h1s)
+    tools["staticcheck"]["version"] = "v1.3.0"
+    tools["govulncheck"] = data["tools"]["govulncheck"]
+    assert read_lock(root)["tools"] == tools
+    assert not any("vuln" in p for p in proxy.requests())
+    assert run("-C", str(root), "lock", "--check")[0] == 0
+
+
+def test_an_answer_contradicting_the_lock_is_refused_and_nothing_is_written(
+    tmp_path: Path, proxy: Proxy, h1s: dict[str, str]
+) -> None:
+    root = make_project(tmp_path)
+    assert run("-C", str(root), "lock")[0] == 0
+    lock_file = root / "gobuild.lock"
+    data = read_lock(root)
+    data["tools"]["staticcheck"]["h1"] = fake_h1("tampered")
+    data["go"]["artifacts"] = {}  # a Go lock would refill this: it must not run
+    lock_file.write_text(json.dumps(data))
+    tampered = lock_file.read_text()
+
+    code, out, err = run("-C", str(root), "lock")
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and err.startswith("gobuild: error: staticcheck: "), err
+    assert "example.com/lintkit@v1.2.0" in err
+    assert h1s["staticcheck"] in err and fake_h1("tampered") in err
+    assert lock_file.read_text() == tampered
+
+    # So for the module: the proxies put the package in another module than the lock.
+    data["tools"]["staticcheck"]["h1"] = h1s["staticcheck"]
+    data["tools"]["staticcheck"]["module"] = "example.com"
+    lock_file.write_text(json.dumps(data))
+    code, out, err = run("-C", str(root), "lock")
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1, err
+    assert err.startswith(
+        f"gobuild: error: staticcheck: the module proxy finds {LINT}@v1.2.0 in module "
+        "example.com/lintkit, but gobuild.lock records example.com; refusing"
+    ), err
+
+
+def test_a_pin_no_module_holds_fails_lock_after_recording_the_rest(
+    tmp_path: Path, proxy: Proxy, h1s: dict[str, str]
+) -> None:
+    root = make_project(tmp_path, CHECKED.replace(f"{LINT}@v1.2.0", f"{LINT}@v9.9.9"))
+    code, out, err = run("-C", str(root), "lock")
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert lines[0] == (
+        "gobuild: warning: gobuild.lock is stale for the pinned tools (not recorded: "
+        "staticcheck v9.9.9): run `gobuild lock`"
+    )
+    assert lines[1].startswith(f"gobuild: error: staticcheck: no module at v9.9.9 holds {LINT} (")
+    assert f"  staticcheck: no module at v9.9.9 holds {LINT} (" in out
+    tools = read_lock(root)["tools"]
+    assert set(tools) == {"golangci-lint", "gotestsum"}
+    assert read_lock(root)["go"]["artifacts"][HOST.key]["goproxy"]["h1"]
+
+
+def test_unreachable_proxies_keep_what_is_recorded(
+    tmp_path: Path, proxy: Proxy, h1s: dict[str, str]
+) -> None:
+    root = make_project(tmp_path)
+    assert run("-C", str(root), "lock")[0] == 0
+    lock_file = root / "gobuild.lock"
+    recorded = lock_file.read_text()
+    proxy.break_prefix("/", "500")
+    code, out, err = run("-C", str(root), "lock")
+    assert (code, err) == (0, ""), err  # everything is recorded: nothing to warn of
+    assert out.startswith("gobuild.lock unchanged: Go 1.22.10\n")
+    assert "  staticcheck: example.com/lintkit@v1.2.0 as recorded; unavailable (" in out
+    assert lock_file.read_text() == recorded
+
+
+def test_a_gonosumdb_tool_is_left_for_its_first_build(
+    tmp_path: Path, proxy: Proxy, h1s: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the database, only the module zip could tell its h1: gobuild lock downloads
+    # none, so the build that first needs it records it (as install.py always did).
+    monkeypatch.setenv("GONOSUMDB", "example.com/lintkit")
+    root = make_project(tmp_path)
+    code, out, err = run("-C", str(root), "lock")
+    assert code == 0
+    assert (
+        "  staticcheck: example.com/lintkit@v1.2.0 is in no checksum database "
+        "(GOSUMDB/GONOSUMDB): recorded when first built"
+    ) in out.splitlines()
+    assert "example.com/lintkit@v1.2.0 is not checked against a checksum database" in err
+    assert "gobuild: warning: gobuild.lock is stale for the pinned tools (not recorded: " in err
+    assert set(read_lock(root)["tools"]) == {"golangci-lint", "gotestsum"}
+
+
+# -- gobuild init ---------------------------------------------------------------------------
+
+# The modules holding gobuild's default pins.
+DEFAULT_MODULES = {
+    "golangci-lint": "github.com/golangci/golangci-lint/v2",
+    "staticcheck": "honnef.co/go/tools",
+    "gotestsum": "gotest.tools/gotestsum",
+    "govulncheck": "golang.org/x/vuln",
+    "benchstat": "golang.org/x/perf",
+}
+SIX = [
+    Platform(goos, arch) for goos in ("linux", "darwin", "windows") for arch in ("amd64", "arm64")
+]
+
+
+def new_module(tmp_path: Path) -> Path:
+    root = tmp_path / "app"
+    (root / "cmd" / "app").mkdir(parents=True)
+    (root / "go.mod").write_text("module example.com/app\n\ngo 1.22\n\ntoolchain go1.22.10\n")
+    (root / "cmd" / "app" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    return root
+
+
+def test_init_locks_the_default_pins_where_the_proxy_answers(
+    tmp_path: Path, proxy: Proxy, db: SumDB
+) -> None:
+    record_go(db, [p for p in SIX if p != HOST])
+    h1s = {}
+    for name, spec in DEFAULT_PINS.items():
+        h1s[name] = publish(proxy, db, DEFAULT_MODULES[name], spec.partition("@")[2])
+    root = new_module(tmp_path)
+    code, out, err = run("-C", str(root), "init")
+    assert (code, err) == (0, "")
+    assert "gobuild.lock updated: Go 1.22.10" in out
+    tools = read_lock(root)["tools"]
+    assert tools == {
+        name: entry(
+            spec.partition("@")[0], DEFAULT_MODULES[name], spec.partition("@")[2], h1s[name]
+        )
+        for name, spec in DEFAULT_PINS.items()
+    }
+    assert run("-C", str(root), "lock", "--check")[0] == 0
+
+
+def test_init_without_an_answering_proxy_warns_in_one_line_and_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOPROXY", "off")
+    root = new_module(tmp_path)
+    code, out, err = run("-C", str(root), "init")
+    assert code == 0
+    [warning] = [line for line in err.splitlines() if line.startswith("gobuild: warning:")]
+    pins = ", ".join(f"{name} {spec.partition('@')[2]}" for name, spec in DEFAULT_PINS.items())
+    assert f"gobuild.lock is stale for the pinned tools (not recorded: {pins})" in warning
+    assert "  staticcheck: unavailable (GOPROXY=off names no module proxy to ask)" in out
+    assert "tools" not in read_lock(root)
