@@ -25,6 +25,7 @@ import pytest
 
 from gobuild.cli import main as cli
 from gobuild.project.platforms import Platform, host
+from gobuild.project.toolpins import DEFAULT_PINS
 from tests import godist, goproxyserver
 from tests.buildenv import BIN, git
 from tests.goproxyserver import MODULE, Proxy, fake_toolchain_zip, mod_h1, zip_h1
@@ -41,6 +42,16 @@ SIX = [
 ]
 OTHERS = [p for p in SIX if p != HOST]
 SECRET = "s3cret-Pa55"
+
+
+# The module of each default tool pin's package.
+TOOL_MODULES = {
+    "golangci-lint": "github.com/golangci/golangci-lint/v2",
+    "staticcheck": "honnef.co/go/tools",
+    "gotestsum": "gotest.tools/gotestsum",
+    "govulncheck": "golang.org/x/vuln",
+    "benchstat": "golang.org/x/perf",
+}
 
 
 def fake_h1(seed: str) -> str:
@@ -1069,6 +1080,11 @@ def test_init_commit_then_doit_build_is_clean(
     proxy.publish("1.22.10", zip_path=real_zip)
     record_others(db, "1.22.10", OTHERS)
     list_platforms(monkeypatch, mirror, "1.22.10")
+    # init locks the default tool pins too: the proxy and the database know them.
+    for name, spec in DEFAULT_PINS.items():
+        module, version = TOOL_MODULES[name], spec.partition("@")[2]
+        proxy.files[f"/{module}/@v/{version}.info"] = json.dumps({"Version": version}).encode()
+        db.add(module, version, fake_h1(f"{module}@{version}"), fake_h1(f"{module}/go.mod"))
     root = tmp_path / "hello"
     root.mkdir()
     (root / "go.mod").write_text("module example.com/hello\n\ngo 1.22.10\n")
