@@ -144,6 +144,25 @@ def fake_toolchain_zip(version: str, directory: Path, platform: Platform | None 
     return target
 
 
+def fake_h1(seed: str) -> str:
+    """An h1 that names ``seed`` (a zip nobody downloads: only its record matters)."""
+    return "h1:" + base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode()
+
+
+def publish_tool(
+    proxy: Proxy, db: SumDB | None, module: str, version: str, go: str = "1.22"
+) -> str:
+    """Serve ``module@version``'s .info and go.mod (with a ``go`` line), as a tool's module
+    is resolved without its zip, and record both in ``db``; the zip's (fake) h1."""
+    gomod = f"module {module}\n\ngo {go}\n".encode()
+    proxy.files[f"/{module}/@v/{version}.info"] = f'{{"Version":"{version}"}}'.encode()
+    proxy.files[f"/{module}/@v/{version}.mod"] = gomod
+    h1 = fake_h1(f"{module}@{version}")
+    if db is not None:
+        db.add(module, version, h1, hash1({"go.mod": hashlib.sha256(gomod).hexdigest()}))
+    return h1
+
+
 def mod_h1() -> str:
     """The h1 of golang.org/toolchain's go.mod (dirhash of one file named go.mod)."""
     return hash1({"go.mod": hashlib.sha256(GO_MOD).hexdigest()})

@@ -47,7 +47,11 @@ def read_text(path: Path) -> str:
 
 def read(path: Path) -> GoMod:
     """Parse ``path`` (a go.mod); the ``toolchain`` line keeps its ``go`` prefix off."""
-    text = read_text(path)
+    return parse(read_text(path), path)
+
+
+def parse(text: str, path: Path) -> GoMod:
+    """Parse a go.mod's ``text`` (``path`` names it in errors: a file, or a URL's)."""
     module = go = toolchain = None
     for raw in text.splitlines():
         line = raw.strip()

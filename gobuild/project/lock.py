@@ -55,6 +55,14 @@ class ToolLock:
     module: str
     version: str
     h1: str
+    go: str = ""  # the go line of the module's go.mod: the oldest Go that builds it
+
+    def to_json(self) -> dict[str, str]:
+        """The lock's entry (no ``go`` key where it is not known)."""
+        entry = dataclasses.asdict(self)
+        if not self.go:
+            del entry["go"]
+        return entry
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,11 @@ def read(path: Path) -> Lock:
         }
         tools = {
             str(name): ToolLock(
-                str(t["package"]), str(t["module"]), str(t["version"]), str(t["h1"])
+                str(t["package"]),
+                str(t["module"]),
+                str(t["version"]),
+                str(t["h1"]),
+                str(t.get("go", "")),
             )
             for name, t in data.get("tools", {}).items()
         }
@@ -237,7 +249,7 @@ def dumps(lock: Lock) -> str:
         },
     }
     if lock.tools:
-        data["tools"] = {name: dataclasses.asdict(t) for name, t in lock.tools.items()}
+        data["tools"] = {name: t.to_json() for name, t in lock.tools.items()}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 

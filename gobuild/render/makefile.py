@@ -27,9 +27,11 @@ from gobuild.modules.goproxy import toolchain_zip
 from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
 from gobuild.project.layout import DOCKERFILE_NAME, LOCK_NAME, STATE_DIR_NAME
+from gobuild.project.lock import ToolLock
 from gobuild.project.platforms import Platform, variant_variables
 from gobuild.project.settings import BinarySection
-from gobuild.project.versions import GoVersion
+from gobuild.project.toolpins import ToolPin
+from gobuild.project.versions import GoVersion, VersionRequest
 from gobuild.render.dockerfile import image_name
 
 # The platforms install-go's recipe recognises (uname's names mapped to Go's): a lock's
@@ -97,7 +99,7 @@ def makefile_context(project: Project) -> dict[str, Any]:
         # test, vet and bench run in each module (go -C DIR), as `doit check` does.
         "modules": [[] if m.dir == "." else ["-C", m.dir] for m in project.workspace.modules],
         "module_dirs": [m.dir for m in project.workspace.modules],
-        **_make_tools(project, lock),
+        **_make_tools(project, lock, version),
         "bench": project.settings.checks.bench,
         "static_env": [(k, v) for k, v in profile_env(base).items() if k in FIXED],
     }
@@ -111,7 +113,7 @@ _LINTER_ARGS = {
 }
 
 
-def _make_tools(project: Project, lock: lockfile.Lock) -> dict[str, Any]:
+def _make_tools(project: Project, lock: lockfile.Lock, go: GoVersion) -> dict[str, Any]:
     """The pinned tools the targets run, with what gobuild.lock records of them (no h1
     yet: the target says how to get one, rather than build unverified): ``pinned``, the
     tools to install; ``linters``, the lint targets; ``gotestsum``, the test target's
@@ -120,7 +122,7 @@ def _make_tools(project: Project, lock: lockfile.Lock) -> dict[str, Any]:
     test = project.settings.checks.test
     if test.junit or test.rerun_fails:
         names.append("gotestsum")
-    pinned = {name: _pinned(project, lock, name) for name in names}
+    pinned = {name: _pinned(project, lock, name, go) for name in names}
     linters = []
     for name in names:
         if name == "gotestsum":
@@ -138,12 +140,17 @@ def _make_tools(project: Project, lock: lockfile.Lock) -> dict[str, Any]:
     return {"pinned": list(pinned.values()), "linters": linters, "gotestsum": gotestsum}
 
 
-def _pinned(project: Project, lock: lockfile.Lock, name: str) -> dict[str, Any]:
+def _pinned(project: Project, lock: lockfile.Lock, name: str, go: GoVersion) -> dict[str, Any]:
     pin, locked = project.tool_pin(name), lock.tools.get(name)
     if locked is not None and (locked.package, locked.version) != (pin.package, pin.version):
         locked = None
     module = locked.module if locked else ""
+    # The Go that builds it, as gobuild chooses: the project's where the tool's go.mod
+    # allows, else [tools] go (the go command switches to it: GOTOOLCHAIN=goX).
+    toolchain, problem = _tool_toolchain(project, pin, locked, go)
     return {
+        "toolchain": toolchain,
+        "problem": problem,
         "name": name,
         "version": pin.version,
         "spec": pin.spec,
@@ -156,6 +163,24 @@ def _pinned(project: Project, lock: lockfile.Lock, name: str) -> dict[str, Any]:
         "unlocked": f"{name}: gobuild.lock records no {pin.spec}: run "
         "`gobuild lock` to resolve and lock it",
     }
+
+
+def _tool_toolchain(
+    project: Project, pin: ToolPin, locked: ToolLock | None, go: GoVersion
+) -> tuple[str, str]:
+    """GOTOOLCHAIN for building the tool (``local``, or ``goX`` for ``[tools] go``), and
+    the one line its target stops with when neither Go builds it (else "")."""
+    needs = GoVersion.parse(locked.go) if locked is not None and locked.go else None
+    if needs is None or go >= needs:
+        return "local", ""
+    wanted = project.tools_go
+    exact = VersionRequest.parse(wanted).exact if wanted else None
+    if exact is None or exact < needs:
+        return "local", (
+            f"{pin.name} {pin.version} needs Go {needs} or later (its go.mod), newer than "
+            f"the project's {go}: set [tools] go to an exact release of at least {needs}"
+        )
+    return f"go{exact}", ""
 
 
 def go_downloads(lock: lockfile.Lock, version: GoVersion) -> list[dict[str, str]]:

@@ -147,7 +147,7 @@ def _build(
     locks = project.cache_dir / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     with filelock.FileLock(str(locks / f"tool-{pin.name}-{pin.version}-{home.name}.lock")):
-        tool = ToolLock(pin.package, module, pin.version, h1)
+        tool = ToolLock(pin.package, module, pin.version, h1, mod.go or "")
         built = _cached(project, pin, tool, builder)
         if built is None:
             reporter.notice(f"building {pin.name} {pin.version} with Go {builder.version}")

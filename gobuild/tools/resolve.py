@@ -14,15 +14,18 @@ Nothing here downloads a module zip or builds anything.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property, partial
+from pathlib import Path
 
 from gobuild.builds.goenv import PROFILE_VARIABLES
-from gobuild.errors import ConfigError, GobuildError, NotFound, SourceError
+from gobuild.errors import ConfigError, GobuildError, IntegrityError, NotFound, SourceError
 from gobuild.fetch import Fetcher
-from gobuild.modules import goproxy, paths, sumdb
+from gobuild.modules import dirhash, goproxy, paths, sumdb
 from gobuild.progress import Reporter, Silent
+from gobuild.project import gomod
 from gobuild.project.config import DEFAULT_GOPROXY, Project
 from gobuild.project.lock import ToolLock
 from gobuild.project.toolpins import ToolPin
@@ -88,12 +91,13 @@ class Resolved:
     pin: ToolPin
     module: str
     h1: str | None
+    go: str = ""  # the module's go line: the oldest Go that builds it
 
     def entry(self) -> ToolLock | None:
         """What gobuild.lock records for the pin, or None without a verified ``h1``."""
         if self.h1 is None:
             return None
-        return ToolLock(self.pin.package, self.module, self.pin.version, self.h1)
+        return ToolLock(self.pin.package, self.module, self.pin.version, self.h1, self.go)
 
 
 class Resolver:
@@ -128,7 +132,11 @@ class Resolver:
         the go command fetches directly); IntegrityError for a database that cannot be
         trusted.
         """
-        return Resolved(pin, (module := self.module(pin)), self.database_h1(pin, module))
+        module = self.module(pin)
+        found = self.database_lookup(pin, module)
+        if found is None:
+            return Resolved(pin, module, None)
+        return Resolved(pin, module, found.zip_h1, self.go_line(pin, module, found.mod_h1))
 
     def module(self, pin: ToolPin) -> str:
         """The longest prefix of ``pin.package`` that the proxies know at ``pin.version``."""
@@ -169,6 +177,13 @@ class Resolver:
     def database_h1(self, pin: ToolPin, module: str) -> str | None:
         """The checksum database's ``h1`` of ``module`` at the pin's version, verified; None
         (with a notice) where GOSUMDB=off or GONOSUMDB/GOPRIVATE matches the module."""
+        found = self.database_lookup(pin, module)
+        return None if found is None else found.zip_h1
+
+    def database_lookup(self, pin: ToolPin, module: str) -> sumdb.Lookup | None:
+        """The checksum database's record of ``module`` at the pin's version (its zip's and
+        go.mod's ``h1``), verified; None (with a notice) where GOSUMDB=off or
+        GONOSUMDB/GOPRIVATE matches the module."""
         what = f"{module}@{pin.version}"
         nosumdb = self.project.gonosumdb
         if self.database is None or (nosumdb and paths.match_patterns(nosumdb, module)):
@@ -177,8 +192,22 @@ class Resolver:
             )
             return None
         try:
-            return self.database.lookup(module, pin.version).zip_h1
+            return self.database.lookup(module, pin.version)
         except NotFound as exc:
             raise ToolError(
                 f"{pin.name}: {exc} (a private module belongs in GONOSUMDB or GOPRIVATE)"
             ) from None
+
+    def go_line(self, pin: ToolPin, module: str, mod_h1: str) -> str:
+        """The go line of ``module``'s go.mod at the pin's version, from the proxies,
+        checked against the database's ``mod_h1`` ("" when it has none)."""
+        what = f"{module}@{pin.version} go.mod"
+        data = self.proxies.first(what, partial(self._mod, path=module, pin=pin))
+        if dirhash.hash1({"go.mod": hashlib.sha256(data).hexdigest()}) != mod_h1:
+            raise IntegrityError(f"{pin.name}: {what} is not the one the checksum database has")
+        text = data.decode("utf-8", errors="replace")
+        return gomod.parse(text, Path(f"{module}@{pin.version}/go.mod")).go or ""
+
+    def _mod(self, base: str, path: str, pin: ToolPin) -> bytes:
+        url = goproxy.module_url(base, path, goproxy.version_file(pin.version, ".mod"))
+        return self.fetcher.get_bytes(url, limit=1 << 20)

@@ -1082,9 +1082,7 @@ def test_init_commit_then_doit_build_is_clean(
     list_platforms(monkeypatch, mirror, "1.22.10")
     # init locks the default tool pins too: the proxy and the database know them.
     for name, spec in DEFAULT_PINS.items():
-        module, version = TOOL_MODULES[name], spec.partition("@")[2]
-        proxy.files[f"/{module}/@v/{version}.info"] = json.dumps({"Version": version}).encode()
-        db.add(module, version, fake_h1(f"{module}@{version}"), fake_h1(f"{module}/go.mod"))
+        goproxyserver.publish_tool(proxy, db, TOOL_MODULES[name], spec.partition("@")[2])
     root = tmp_path / "hello"
     root.mkdir()
     (root / "go.mod").write_text("module example.com/hello\n\ngo 1.22.10\n")

@@ -53,12 +53,8 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 def publish(proxy: Proxy, db: SumDB | None, module: str, version: str) -> str:
-    """Serve ``module@version``'s .info and record it in ``db``; its h1."""
-    proxy.files[f"/{module}/@v/{version}.info"] = json.dumps({"Version": version}).encode()
-    h1 = fake_h1(f"{module}@{version}")
-    if db is not None:
-        db.add(module, version, h1, fake_h1(f"{module}@{version}/go.mod"))
-    return h1
+    """Serve ``module@version``'s .info and go.mod and record it in ``db``; its h1."""
+    return goproxyserver.publish_tool(proxy, db, module, version)
 
 
 def record_go(db: SumDB, platforms: list[Platform], version: str = "1.22.10") -> None:
@@ -73,8 +69,10 @@ def read_lock(root: Path) -> dict[str, Any]:
     return data
 
 
-def entry(package: str, module: str, version: str, h1: str) -> dict[str, str]:
-    return {"package": package, "module": module, "version": version, "h1": h1}
+def entry(package: str, module: str, version: str, h1: str, go: str = "1.22") -> dict[str, str]:
+    """A lock entry as gobuild writes it (``go``: the go line publish() serves)."""
+    found = {"package": package, "module": module, "version": version, "h1": h1}
+    return {**found, "go": go} if go else found
 
 
 @pytest.fixture
@@ -145,9 +143,10 @@ def test_lock_records_every_pinned_tool_without_downloading(
     lock = read_lock(root)
     assert lock["tools"] == expected_tools(h1s)
     assert lock["go"]["version"] == "1.22.10" and HOST.key in lock["go"]["artifacts"]
-    # .info answers and the database only: no zip, no go.mod, no listing.
+    # .info answers, each module's go.mod and the database only: no zip, no listing.
     asked = [p for p in proxy.requests() if not p.startswith("/sumdb/")]
-    assert asked and all(p.endswith(".info") for p in asked), asked
+    assert asked and all(p.endswith((".info", ".mod")) for p in asked), asked
+    assert sum(p.endswith(".mod") for p in asked) == len(expected_tools(h1s)), asked
     assert not any("vuln" in p for p in asked)
 
     lock_file = root / "gobuild.lock"

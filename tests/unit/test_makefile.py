@@ -247,3 +247,50 @@ def test_check_sees_a_changed_lock_entry(root: Path) -> None:
         generate.generate(load(root))
         write_lock(root, artifacts)
         assert generate.check_one(load(root), "Makefile") == state, artifacts
+
+
+# ------------------------------------------------------------------------ pinned tools
+
+
+def tool_lock(root: Path, go: str) -> None:
+    """A lock with Go and staticcheck's entry, whose go.mod asks for Go ``go``."""
+    tool = lockfile.ToolLock(
+        "honnef.co/go/tools/cmd/staticcheck", "honnef.co/go/tools", "v0.8.2", h1_of(b"sc"), go
+    )
+    lock = lockfile.Lock(VERSION, GoVersion.parse(VERSION), {LINUX.key: {"goproxy": zipped(LINUX)}},
+                         {"staticcheck": tool})  # fmt: skip
+    (root / "gobuild.lock").write_text(lockfile.dumps(lock))
+
+
+def tool_recipe(root: Path, tools: str = "") -> str:
+    config = f'[go]\nversion = "{VERSION}"\n\n[checks]\nlinters = ["staticcheck"]\n{tools}'
+    (root / "gobuild.toml").write_text(config)
+    text = generate.render_file(load(root), "Makefile")
+    target = ".gobuild/tools/staticcheck/v0.8.2/staticcheck: | check-go\n"
+    return text.split(target, 1)[1].split("\n\n", 1)[0]
+
+
+def test_a_tool_the_project_go_builds_is_built_with_it(root: Path) -> None:
+    tool_lock(root, "1.22.0")
+    recipe = tool_recipe(root)
+    assert "GOTOOLCHAIN=local GOBIN=" in recipe and "go install -trimpath" not in recipe
+    assert "$(GO) install -trimpath honnef.co/go/tools/cmd/staticcheck@v0.8.2" in recipe
+
+
+def test_a_tool_needing_a_newer_go_is_built_with_tools_go(root: Path) -> None:
+    tool_lock(root, "1.26.0")
+    recipe = tool_recipe(root, '\n[tools]\ngo = "1.27.3"\n')
+    # The go command switches to [tools] go for this install, as gobuild builds it.
+    assert "GOTOOLCHAIN=go1.27.3 GOBIN=" in recipe, recipe
+
+
+@pytest.mark.parametrize("tools", ["", '\n[tools]\ngo = "1.27"\n', '\n[tools]\ngo = "1.25.1"\n'])
+def test_a_tool_no_go_of_the_project_builds_stops_make_in_one_line(root: Path, tools: str) -> None:
+    tool_lock(root, "1.26.0")
+    recipe = tool_recipe(root, tools)
+    assert "install" not in recipe
+    assert recipe.strip() == (
+        "@echo 'staticcheck v0.8.2 needs Go 1.26.0 or later (its go.mod), newer than the "
+        "project'\"'\"'s 1.22.10: set [tools] go to an exact release of at least 1.26.0' >&2; "
+        "exit 1"
+    )

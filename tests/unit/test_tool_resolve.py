@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +32,8 @@ def fake_h1(seed: str) -> str:
 
 
 def publish(proxy: Proxy, db: SumDB | None, module: str, version: str) -> str:
-    """Serve ``module@version``'s .info (nothing else: the resolver asks for nothing else)
-    and record it in ``db``; its h1."""
-    proxy.files[f"/{module}/@v/{version}.info"] = json.dumps({"Version": version}).encode()
-    h1 = fake_h1(f"{module}@{version}")
-    if db is not None:
-        db.add(module, version, h1, fake_h1(f"{module}@{version}/go.mod"))
-    return h1
+    """Serve ``module@version``'s .info and go.mod and record it in ``db``; its h1."""
+    return goproxyserver.publish_tool(proxy, db, module, version)
 
 
 @pytest.fixture
@@ -98,18 +92,30 @@ def test_a_module_at_a_shorter_prefix_is_found_by_info_alone(
     assert (found.module, found.h1) == ("example.com/lintkit", h1)
     entry = found.entry()
     assert entry is not None
-    assert (entry.package, entry.module, entry.version, entry.h1) == (
+    assert (entry.package, entry.module, entry.version, entry.h1, entry.go) == (
         LINT,
         "example.com/lintkit",
         "v1.2.0",
         h1,
+        "1.22",  # the go line of its go.mod, checked against the database's go.mod h1
     )
-    # Longest first, .info only: no zip, no go.mod, no listing.
+    # Longest first, .info only, then the module's go.mod: no zip, no listing.
     assert asked(proxy) == [
         "/example.com/lintkit/cmd/staticcheck/@v/v1.2.0.info",
         "/example.com/lintkit/cmd/@v/v1.2.0.info",
         "/example.com/lintkit/@v/v1.2.0.info",
+        "/example.com/lintkit/@v/v1.2.0.mod",
     ]
+
+
+def test_a_go_mod_the_database_does_not_know_is_refused(
+    tmp_path: Path, proxy: Proxy, db: SumDB
+) -> None:
+    publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    proxy.files["/example.com/lintkit/@v/v1.2.0.mod"] = b"module example.com/lintkit\n\ngo 1.9\n"
+    p = project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db))
+    with pytest.raises(IntegrityError, match="go.mod is not the one the checksum database has"):
+        Resolver(p, Silent()).resolve(p.tool_pin("staticcheck"))
     assert any(p.startswith(f"/sumdb/{NAME}/lookup/example.com/lintkit@v1.2.0") for p in proxy.log)
 
 
