@@ -147,10 +147,21 @@ def report_lock(inv: Invocation, *, upgrade: bool = False) -> list[str]:
         # before anything is written.
         resolution = tool_locking.resolve(project, reporter)
         result = locking.lock(project, upgrade=upgrade, reporter=reporter)
+        # [tools] go is locked as the project's Go is: every platform, verified hashes.
+        tools_go = (
+            locking.lock(project, upgrade=upgrade, reporter=reporter, section="tools_go")
+            if project.tools_go
+            else None
+        )
         tools = tool_locking.record(project, resolution)
-    state = "updated" if result.changed or tools.changed else "unchanged"
-    inv.say(f"{project.lock_file.name} {state}: Go {result.version}")
-    for line in [*result.summary(), *tools.summary()]:
+    changed = result.changed or tools.changed or (tools_go is not None and tools_go.changed)
+    inv.say(
+        f"{project.lock_file.name} {'updated' if changed else 'unchanged'}: Go {result.version}"
+    )
+    lines = result.summary()
+    if tools_go is not None:
+        lines += [f"[tools] go {tools_go.version}: {line}" for line in tools_go.summary()]
+    for line in [*lines, *tools.summary()]:
         inv.say(f"  {line}")
     lacking = [*locking.problems(project), *tool_locking.problems(project)]
     if lacking:

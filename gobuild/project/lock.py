@@ -17,7 +17,11 @@ checksum database has it: ``gobuild lock`` makes the section the project's pins
 (:func:`update_tools`), a build adds the tool it built (:func:`record_tool`)::
 
     "tools": {"staticcheck": {"package": "honnef.co/go/tools/cmd/staticcheck",
-              "module": "honnef.co/go/tools", "version": "v0.8.2", "h1": "h1:..."}}
+              "module": "honnef.co/go/tools", "version": "v0.8.2", "h1": "h1:...",
+              "go": "1.26.0"}}
+
+``[tools] go``, the Go that builds a tool the project's Go is too old for, has a
+section of its own, ``tools_go``, shaped as ``go`` is (:meth:`Lock.view`).
 
 A module-proxy entry (``goproxy``) is known by the checksum database's ``h1``
 of the ``golang.org/toolchain`` module zip; archives by ``sha256``. Format 1
@@ -31,7 +35,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from gobuild import atomic
 from gobuild.digest import Artifact
@@ -45,6 +49,10 @@ if TYPE_CHECKING:
 
 FORMAT = 2
 _READABLE = (1, 2)
+
+
+Section = Literal["go", "tools_go"]
+"""A Go section of the lock: the project's Go, or ``[tools] go``."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,15 @@ class Lock:
     version: GoVersion | None = None
     artifacts: dict[str, dict[str, Artifact]] = field(default_factory=dict)
     tools: dict[str, ToolLock] = field(default_factory=dict)
+    # [tools] go's section: request, version and artifacts as above (no tools of its own).
+    tools_go: Lock | None = None
+
+    def view(self, section: Section) -> Lock:
+        """The section ``section`` as a lock of its own: this one for ``go``, the tools
+        Go's for ``tools_go`` (empty when not recorded)."""
+        if section == "go":
+            return self
+        return self.tools_go or Lock()
 
     def resolved(self, request: VersionRequest) -> GoVersion | None:
         """The locked version if the lock was made for this same request."""
@@ -107,11 +124,8 @@ def read(path: Path) -> Lock:
                 "(written by a newer gobuild?)"
             )
         go = data.get("go", {})
-        version = GoVersion.parse(go["version"]) if go.get("version") else None
-        artifacts = {
-            plat: {src: _artifact(a) for src, a in by_src.items()}
-            for plat, by_src in go.get("artifacts", {}).items()
-        }
+        own = _section(go)
+        tools_go = _section(data["tools_go"]) if "tools_go" in data else None
         tools = {
             str(name): ToolLock(
                 str(t["package"]),
@@ -126,7 +140,17 @@ def read(path: Path) -> Lock:
         raise
     except Exception as exc:  # any malformation is the same user error
         raise ConfigError(f"{path}: malformed lock file ({exc}); fix or delete it") from None
-    return Lock(request=go.get("request"), version=version, artifacts=artifacts, tools=tools)
+    return dataclasses.replace(own, tools=tools, tools_go=tools_go)
+
+
+def _section(data: Any) -> Lock:
+    """A ``go``-shaped section: request, version and artifacts."""
+    version = GoVersion.parse(data["version"]) if data.get("version") else None
+    artifacts = {
+        plat: {src: _artifact(a) for src, a in by_src.items()}
+        for plat, by_src in data.get("artifacts", {}).items()
+    }
+    return Lock(request=data.get("request"), version=version, artifacts=artifacts)
 
 
 def _artifact(entry: Any) -> Artifact:
@@ -147,10 +171,11 @@ def record(
     platform: Platform,
     source: str,
     artifact: Artifact,
+    section: Section = "go",
 ) -> None:
     """Add one verified artifact to the lock at ``path``, atomically and under a file lock.
 
-    A different version or request replaces the previous go entry entirely.
+    A different version or request replaces the section's previous entry entirely.
     """
     update(
         path,
@@ -158,6 +183,7 @@ def record(
         request=request,
         version=version,
         artifacts={platform.key: {source: artifact}},
+        section=section,
     )
 
 
@@ -169,8 +195,9 @@ def update(
     version: GoVersion,
     artifacts: dict[str, dict[str, Artifact]],
     replace: bool = False,
+    section: Section = "go",
 ) -> Lock:
-    """Merge ``artifacts`` (platform key → source → artifact) into the lock at ``path``.
+    """Merge ``artifacts`` (platform key → source → artifact) into the lock's ``section``.
 
     Entries for the same version and request are kept unless ``replace``; a
     different version or request starts afresh. Written atomically under a
@@ -182,11 +209,16 @@ def update(
     state_dir.mkdir(parents=True, exist_ok=True)
     with filelock.FileLock(state_dir / "gobuild.lock.lock"):
         lock = read(path)
-        same = lock.version == version and lock.request == str(request) and not replace
-        merged = {p: dict(s) for p, s in lock.artifacts.items()} if same else {}
+        held = lock.view(section)
+        same = held.version == version and held.request == str(request) and not replace
+        merged = {p: dict(s) for p, s in held.artifacts.items()} if same else {}
         for plat, by_source in artifacts.items():
             merged.setdefault(plat, {}).update(by_source)
-        new = Lock(request=str(request), version=version, artifacts=merged, tools=lock.tools)
+        made = Lock(request=str(request), version=version, artifacts=merged)
+        if section == "go":
+            new = dataclasses.replace(lock, request=made.request, version=version, artifacts=merged)
+        else:
+            new = dataclasses.replace(lock, tools_go=made)
         if new != lock or not path.exists():
             atomic.write_text(path, dumps(new))
         return new
@@ -238,19 +270,22 @@ def update_tools(
 
 def dumps(lock: Lock) -> str:
     """Serialise ``lock`` deterministically."""
-    data: dict[str, Any] = {
-        "format": FORMAT,
-        "go": {
-            "request": lock.request,
-            "version": str(lock.version) if lock.version else None,
-            "artifacts": {
-                plat: {src: _entry(a) for src, a in s.items()} for plat, s in lock.artifacts.items()
-            },
-        },
-    }
+    data: dict[str, Any] = {"format": FORMAT, "go": _dump_section(lock)}
+    if lock.tools_go is not None:
+        data["tools_go"] = _dump_section(lock.tools_go)
     if lock.tools:
         data["tools"] = {name: t.to_json() for name, t in lock.tools.items()}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _dump_section(lock: Lock) -> dict[str, Any]:
+    return {
+        "request": lock.request,
+        "version": str(lock.version) if lock.version else None,
+        "artifacts": {
+            plat: {src: _entry(a) for src, a in s.items()} for plat, s in lock.artifacts.items()
+        },
+    }
 
 
 def _entry(artifact: Artifact) -> dict[str, str]:

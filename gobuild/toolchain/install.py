@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +35,7 @@ from gobuild.project import platforms
 from gobuild.project.names import SourceName
 from gobuild.project.platforms import Platform
 from gobuild.project.versions import GoVersion, VersionRequest, resolve
-from gobuild.toolchain.cache import Cache, Installed, find
+from gobuild.toolchain.cache import Cache, Installed, find_locked
 from gobuild.toolchain.goproxy import Checksums, GoproxySource, check_h1
 from gobuild.toolchain.official import OfficialSource
 from gobuild.toolchain.pypi import PypiSource
@@ -82,6 +82,12 @@ class Request:
     lock_path: Path | None = None
     state_dir: Path | None = None
     record_lock: bool = True
+    section: lockfile.Section = "go"  # the lock's section: the project's Go, or [tools] go
+
+    def lock(self) -> lockfile.Lock:
+        """gobuild.lock's section for this request (empty without a lock)."""
+        lock = lockfile.read(self.lock_path) if self.lock_path else lockfile.Lock()
+        return lock.view(self.section)
 
 
 def ensure(req: Request, reporter: Reporter | None = None) -> InstallResult:
@@ -101,7 +107,7 @@ class _Installer:
         self.req = req
         self.outer = reporter
         self.reporter: Reporter = self  # sources report through the installer: notices once
-        self.lock = lockfile.read(req.lock_path) if req.lock_path else lockfile.Lock()
+        self.lock = req.lock()
         self.failed: set[str] = set()  # sources that failed this run: don't retry them
         self.notices: list[str] = []
         self.timings: dict[str, float] = {}
@@ -150,6 +156,7 @@ class _Installer:
                 platform=req.platform,
                 source=found.source,
                 artifact=found.locked,
+                section=req.section,
             )
         return InstallResult(found, cached, self.timings, self.notices)
 
@@ -303,6 +310,12 @@ def request_for(project: Project, version: str | None = None) -> Request:
     )
 
 
+def tools_go_request(project: Project, version: str) -> Request:
+    """A :class:`Request` for ``[tools] go`` (``version``): checked against, and recorded
+    in, gobuild.lock's ``tools_go`` section."""
+    return replace(request_for(project, version), record_lock=True, section="tools_go")
+
+
 def sources_for(project: Project) -> list[Source]:
     """The project's toolchain sources, in its order, sharing one fetcher."""
     tc = project.settings.toolchain
@@ -334,4 +347,4 @@ def find_installed(req: Request) -> Installed | None:
     None when it is not installed, or when only a source could tell which
     release a series request means (nothing locked yet).
     """
-    return find(req.cache.root, req.request, req.platform, req.lock_path)
+    return find_locked(req.cache.root, req.request, req.platform, req.lock())

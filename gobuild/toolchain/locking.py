@@ -18,7 +18,7 @@ from gobuild.errors import IntegrityError, NotFound, SourceError
 from gobuild.progress import Reporter, Silent
 from gobuild.project import lock as lockfile
 from gobuild.project import platforms
-from gobuild.project.versions import GoVersion
+from gobuild.project.versions import GoVersion, VersionRequest
 from gobuild.toolchain.install import resolve_version, sources_for
 
 if TYPE_CHECKING:
@@ -49,14 +49,19 @@ class LockResult:
 
 
 def lock(
-    project: Project, *, upgrade: bool = False, reporter: Reporter | None = None
+    project: Project,
+    *,
+    upgrade: bool = False,
+    reporter: Reporter | None = None,
+    section: lockfile.Section = "go",
 ) -> LockResult:
     """Resolve the pin and record every lock platform's hashes from every source that can
     tell them without a download. ``upgrade`` re-resolves a series (``1.22``) even when
-    the lock already names a release of it."""
+    the lock already names a release of it. ``section`` ``tools_go`` locks ``[tools]
+    go`` instead of the project's Go (the caller checks it is set)."""
     reporter = reporter or Silent()
-    request = project.go_pin().request
-    current = lockfile.read(project.lock_file)
+    request = _request(project, section)
+    current = lockfile.read(project.lock_file).view(section)
     sources = sources_for(project)
     version = None if upgrade else current.pinned(request)
     if version is None:
@@ -101,8 +106,16 @@ def lock(
         request=request,
         version=version,
         artifacts=entries,
+        section=section,
     )
-    return LockResult(version, recorded, unavailable, after != current)
+    return LockResult(version, recorded, unavailable, after.view(section) != current)
+
+
+def _request(project: Project, section: lockfile.Section) -> VersionRequest:
+    if section == "go":
+        return project.go_pin().request
+    assert project.tools_go is not None, "tools_go is locked only where [tools] go is set"
+    return VersionRequest.parse(project.tools_go)
 
 
 def problems(project: Project) -> list[str]:
@@ -111,18 +124,27 @@ def problems(project: Project) -> list[str]:
     Stale: made for another request, or another release than an exact pin.
     Incomplete: a lock platform without an entry a download can be checked
     against from a source the project uses (the module proxy's h1 or go.dev's sha256).
+    ``[tools] go``, when set, is held to the same.
     """
-    request = project.go_pin().request
     if not project.lock_file.exists():
         return [f"{project.lock_file.name} does not exist: run `gobuild lock`"]
-    current = lockfile.read(project.lock_file)
+    sections: list[lockfile.Section] = ["go", "tools_go"] if project.tools_go else ["go"]
+    return [line for section in sections for line in _problems(project, section)]
+
+
+def _problems(project: Project, section: lockfile.Section) -> list[str]:
+    request = _request(project, section)
+    current = lockfile.read(project.lock_file).view(section)
+    what = "Go" if section == "go" else "[tools] go"
     if current.version is None or current.request != str(request):
+        if section == "tools_go" and current.version is None:
+            return [f"{project.lock_file.name} records no [tools] go: run `gobuild lock`"]
         return [
-            f"{project.lock_file.name} was made for Go {current.request}, "
+            f"{project.lock_file.name} was made for {what} {current.request}, "
             f"the project now pins {request}: run `gobuild lock`"
         ]
     if request.exact is not None and request.exact != current.version:
-        return [f"{project.lock_file.name} records Go {current.version}, not {request.exact}"]
+        return [f"{project.lock_file.name} records {what} {current.version}, not {request.exact}"]
     usable = [s for s in project.sources if s in VERIFIABLE] or list(project.sources)
     lacking = [
         str(p)

@@ -41,7 +41,7 @@ from gobuild.project.lock import ToolLock
 from gobuild.project.toolpins import ToolPin
 from gobuild.project.versions import GoVersion
 from gobuild.toolchain.cache import Installed
-from gobuild.toolchain.install import ensure, request_for
+from gobuild.toolchain.install import ensure, request_for, tools_go_request
 from gobuild.tools.resolve import (
     Resolver,
     ToolError,
@@ -124,7 +124,7 @@ def _tools_go(project: Project, pin: ToolPin, module: str, needs: GoVersion | No
             f"{module}'s go.mod), newer than the project's: set [tools] go = \"{needs}\" "
             "in gobuild.toml, or pin an older version of the tool"
         )
-    installed = ensure(request_for(project, wanted)).installed
+    installed = ensure(tools_go_request(project, wanted)).installed
     if needs is not None and installed.version < needs:
         raise ToolError(
             f"{pin.name} {pin.version} needs Go {needs} or later; [tools] go is {wanted}"
@@ -150,7 +150,12 @@ def _build(
         tool = ToolLock(pin.package, module, pin.version, h1, mod.go or "")
         built = _cached(project, pin, tool, builder)
         if built is None:
-            reporter.notice(f"building {pin.name} {pin.version} with Go {builder.version}")
+            why = (
+                ""
+                if builder is go
+                else (f" ([tools] go: its go.mod needs Go {needs}, the project's is {go.version})")
+            )
+            reporter.notice(f"building {pin.name} {pin.version} with Go {builder.version}{why}")
             _install(pin, builder, _environ(project, builder), home, h1)
             built = _cached(project, pin, tool, builder)
             assert built is not None

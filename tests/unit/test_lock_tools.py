@@ -344,3 +344,72 @@ def test_init_without_an_answering_proxy_warns_in_one_line_and_succeeds(
     assert f"gobuild.lock is stale for the pinned tools (not recorded: {pins})" in warning
     assert "  staticcheck: unavailable (GOPROXY=off names no module proxy to ask)" in out
     assert "tools" not in read_lock(root)
+
+
+# ------------------------------------------------------------------------ [tools] go
+
+
+def test_tools_go_is_locked_in_its_own_section_and_checked(
+    tmp_path: Path, proxy: Proxy, db: SumDB, h1s: dict[str, str]
+) -> None:
+    record_go(db, [HOST], "1.27.3")
+    root = make_project(tmp_path, CHECKED + 'go = "1.27.3"\n')
+    code, out, err = run("-C", str(root), "lock")
+    assert (code, err) == (0, ""), err
+    assert "  [tools] go 1.27.3: goproxy: 1 platform" in out.splitlines(), out
+    lock = read_lock(root)
+    # The project's Go keeps its section; [tools] go has its own, shaped the same.
+    assert lock["go"]["version"] == "1.22.10"
+    tools_go = lock["tools_go"]
+    assert (tools_go["request"], tools_go["version"]) == ("1.27.3", "1.27.3")
+    modver = godist.toolchain_module_version("1.27.3", HOST)
+    assert tools_go["artifacts"][HOST.key]["goproxy"]["h1"] == fake_h1(modver)
+    assert run("-C", str(root), "lock", "--check")[0] == 0
+    # Locking again changes nothing; dropping the section is what --check reports.
+    before = (root / "gobuild.lock").read_bytes()
+    assert run("-C", str(root), "lock")[0] == 0
+    assert (root / "gobuild.lock").read_bytes() == before
+    del lock["tools_go"]
+    (root / "gobuild.lock").write_text(json.dumps(lock))
+    code, _, err = run("-C", str(root), "lock", "--check")
+    assert code == 1
+    assert err.strip() == "gobuild: gobuild.lock records no [tools] go: run `gobuild lock`"
+
+
+def test_a_changed_tools_go_makes_the_lock_stale(
+    tmp_path: Path, proxy: Proxy, db: SumDB, h1s: dict[str, str]
+) -> None:
+    record_go(db, [HOST], "1.27.3")
+    root = make_project(tmp_path, CHECKED + 'go = "1.27.3"\n')
+    assert run("-C", str(root), "lock")[0] == 0
+    config = (root / "gobuild.toml").read_text().replace('go = "1.27.3"', 'go = "1.26.8"')
+    (root / "gobuild.toml").write_text(config)
+    code, _, err = run("-C", str(root), "lock", "--check")
+    assert code == 1
+    assert "was made for [tools] go 1.27.3, the project now pins 1.26.8" in err
+
+
+def test_each_go_section_is_updated_without_touching_the_other(tmp_path: Path) -> None:
+    from gobuild.digest import Artifact
+    from gobuild.project import lock as lockfile
+    from gobuild.project.versions import GoVersion, VersionRequest
+
+    path, state = tmp_path / "gobuild.lock", tmp_path / "state"
+
+    def put(section: lockfile.Section, version: str, name: str) -> None:
+        lockfile.update(path, state_dir=state, request=VersionRequest.parse(version),
+                        version=GoVersion.parse(version),
+                        artifacts={HOST.key: {"official": Artifact(name, "a" * 64)}},
+                        section=section)  # fmt: skip
+
+    put("go", "1.22.10", "go.tgz")
+    put("tools_go", "1.27.3", "tools.tgz")
+    put("go", "1.22.11", "go2.tgz")  # another release: the go section starts afresh
+    lock = lockfile.read(path)
+    assert (lock.version, lock.artifacts[HOST.key]["official"].filename) == (
+        GoVersion.parse("1.22.11"), "go2.tgz")  # fmt: skip
+    tools = lock.view("tools_go")
+    assert (tools.version, tools.artifacts[HOST.key]["official"].filename) == (
+        GoVersion.parse("1.27.3"), "tools.tgz")  # fmt: skip
+    assert lockfile.read(path) == lockfile.read(path) and lockfile.dumps(lock) == path.read_text()
+    assert lockfile.Lock().view("tools_go") == lockfile.Lock()
