@@ -93,8 +93,12 @@ def test_a_tool_locked_by_gobuild_lock_is_built_against_that_entry(
         assert f"  staticcheck: {MODULE}@{VERSION}" in res.stdout.splitlines()
         tool = json.loads((root / "gobuild.lock").read_text())["tools"]["staticcheck"]
         # The database's h1 is the zip's (the one the go command computes).
-        assert tool == {"package": PACKAGE, "module": MODULE, "version": VERSION, "h1": zip_h1}
-        assert proxy.requests(".zip") == [] and proxy.requests(".mod") == []
+        # The go line is the module's go.mod's, which the database's go.mod h1 vouches for.
+        assert tool == {"package": PACKAGE, "module": MODULE, "version": VERSION, "h1": zip_h1,
+                        "go": "1.21"}  # fmt: skip
+        # Nothing downloaded: no zip, and of the go.mod files only the tool module's own.
+        assert proxy.requests(".zip") == []
+        assert proxy.requests(".mod") == [f"/{MODULE}/@v/{VERSION}.mod"]
         locked = (root / "gobuild.lock").read_text()
 
         # The build checks the module it downloads against that entry, not the database:
