@@ -22,6 +22,7 @@ nothing is fetched: the lookup is offline.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -135,9 +136,17 @@ def _tools_go(project: Project, pin: ToolPin, module: str, needs: GoVersion | No
 def _build(
     project: Project, pin: ToolPin, locked: ToolLock | None, go: Installed, reporter: Reporter
 ) -> Tool:
-    env = _environ(project, go)
+    # The go command downloads no module whose go line is newer than itself: start with
+    # the Go the lock says the tool needs, or learn it from the refusal and go again.
+    getter = go
+    if locked is not None and locked.go and GoVersion.parse(locked.go) > go.version:
+        getter = _go_for(project, pin, locked.module, go, GoVersion.parse(locked.go))
     with tempfile.TemporaryDirectory(prefix="gobuild-tool-") as scratch:
-        found = _download(pin, go, env, Path(scratch))
+        try:
+            found = _download(pin, getter, _environ(project, getter), Path(scratch))
+        except _NeedsGo as exc:
+            getter = _go_for(project, pin, exc.module, go, exc.needs)
+            found = _download(pin, getter, _environ(project, getter), Path(scratch))
     module, h1 = str(found["Path"]), str(found.get("Sum", ""))
     _verify(project, pin, (module, h1), locked, reporter)
     mod = gomod.read(Path(str(found["GoMod"])))
@@ -171,6 +180,19 @@ def _environ(project: Project, go: Installed) -> dict[str, str]:
     return go_environ(go.goroot, project.env.variables, scrub=SCRUBBED, env=env)
 
 
+# The go command's refusal of a module whose go line is newer than itself (Go >= 1.21).
+_REQUIRES_GO = re.compile(r"requires go >= ([0-9][0-9a-z.]*) \(running go")
+
+
+class _NeedsGo(Exception):
+    """The module holding the tool needs a newer Go to download than the one asked."""
+
+    def __init__(self, module: str, needs: GoVersion) -> None:
+        super().__init__(f"{module} needs Go {needs}")
+        self.module = module
+        self.needs = needs
+
+
 def _download(pin: ToolPin, go: Installed, env: Mapping[str, str], cwd: Path) -> dict[str, object]:
     """``go mod download -json`` of the module holding the package: the longest prefix
     of its path that is a module at that version, as ``go install`` (and the resolver)
@@ -190,6 +212,9 @@ def _download(pin: ToolPin, go: Installed, env: Mapping[str, str], cwd: Path) ->
             found = {}
         if res.returncode == 0 and found.get("Path") and not found.get("Error"):
             return dict(found)
+        newer = _REQUIRES_GO.search(str(found.get("Error") or res.stderr))
+        if newer:  # the module is there, for a newer Go than this one
+            raise _NeedsGo(candidate, GoVersion.parse(newer.group(1)))
         # The go command's reason for the full path says most (the shorter ones are
         # guesses); its first line only: the rest is the proxy's elaboration.
         why = why or str(found.get("Error") or res.stderr.strip() or "not found").splitlines()[0]

@@ -202,3 +202,43 @@ def test_make_test_runs_the_locked_gotestsum(tmp_path: Path, go: GoEnv) -> None:
     assert [failed for _, name, failed in found if name == "TestFlaky"] == [True, False]
     built = root / ".gobuild" / "tools" / "gotestsum" / "v1.13.0" / "gotestsum"
     assert "\tmod\tgotest.tools/gotestsum\tv1.13.0\t" in go_version_m(go, built)
+
+
+@pytest.mark.slow
+def test_a_tool_newer_than_the_project_go_is_built_with_tools_go(tmp_path: Path, go: GoEnv) -> None:
+    # Go 1.22.10 cannot build gotestsum v1.13.0 (its go.mod: go 1.24.0); [tools] go can.
+    cache = tmp_path / "cache"  # a cache of its own: Go from the mirror, this build the first
+    root = project(tmp_path, go)
+    toml = (root / "gobuild.toml").read_text().replace(f'version = "{GO}"', 'version = "1.22.10"')
+    (root / "gobuild.toml").write_text(toml)
+    (root / "flaky.ran").write_text("")
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "gobuild"), "-C", str(root), "check", "test", "--json"],
+            env={**env(go), "GOBUILD_CACHE": str(cache)},
+            capture_output=True, text=True, check=False, timeout=1800,
+        )  # fmt: skip
+
+    # Without [tools] go: one line saying which Go the tool needs, and nothing runs.
+    res = check()
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.stderr.strip().splitlines()[-1] == (
+        "gobuild: error: gotestsum v1.13.0 needs Go 1.24.0 or later (the go line of "
+        "gotest.tools/gotestsum's go.mod), newer than the project's: set [tools] go = "
+        '"1.24.0" in gobuild.toml, or pin an older version of the tool'
+    ), res.stderr
+    (root / "gobuild.toml").write_text(toml + '\n[tools]\ngo = "1.27.3"\n')
+    res = check()
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (
+        "building gotestsum v1.13.0 with Go 1.27.3 ([tools] go: its go.mod needs Go 1.24.0, "
+        "the project's is 1.22.10)"
+    ) in res.stderr
+    [binary] = (cache / "tools" / "gotestsum" / "v1.13.0").glob("go*/bin/gotestsum")
+    assert binary.parent.parent.name == "go1.27.3-linux-amd64"
+    lock = json.loads((root / "gobuild.lock").read_text())
+    assert (lock["go"]["version"], lock["tools_go"]["version"]) == ("1.22.10", "1.27.3")
+    assert lock["tools_go"]["artifacts"]["linux-amd64"]["official"]["sha256"]
+    assert lock["tools"]["gotestsum"]["go"] == "1.24.0"
+    assert json.loads(res.stdout)["reports"]["junit"]
