@@ -31,6 +31,7 @@ __all__ = [
     "task_generate",
     "task_image",
     "task_lint",
+    "task_release",
     "task_test",
     "task_toolchain",
     "task_verify",
@@ -85,6 +86,11 @@ def task_verify() -> dict[str, Any]:
 def task_generate() -> dict[str, Any]:
     """Write the generated files."""
     return tasks.generate_task(_specs(), _ENV)
+
+
+def task_release() -> dict[str, Any]:
+    """Archive the dist binaries into dist/release."""
+    return tasks.release_task(_specs(), _ENV)
 
 
 def task_image() -> dict[str, Any]:

@@ -304,6 +304,23 @@ class DistSection(Section):
         return [check_platform(p) for p in value]
 
 
+class ReleaseSection(Section):
+    """``[release]``: what each archive holds beside its binary."""
+
+    # Glob patterns relative to gobuild.toml's directory; each must match a file. The
+    # defaults match what is there (a project without a LICENSE ships without one).
+    files: list[str] | None = None
+
+    @field_validator("files")
+    @classmethod
+    def _files(cls, value: list[str] | None) -> list[str] | None:
+        for pattern in value or []:
+            _line(pattern, "files")
+            if pattern.startswith("/") or ".." in pattern.split("/"):
+                raise ValueError(f"{pattern!r}: a path inside the project")
+        return value
+
+
 class ProfileSection(Section):
     """``[profiles.NAME]``: module-fetching environment and tags for one environment."""
 
@@ -599,6 +616,7 @@ class Settings(Section):
     build: BuildSection = BuildSection()
     binaries: list[BinarySection] = []
     dist: DistSection = DistSection()
+    release: ReleaseSection = ReleaseSection()
     profiles: dict[str, ProfileSection] = {}
     docker: DockerSection = DockerSection()
     checks: ChecksSection = ChecksSection()

@@ -130,6 +130,16 @@ def generate_files(env: Environment, root: str, profile: str | None) -> None:
     print(generate.describe(generate.generate(_project(env, root, profile))))
 
 
+def make_release(env: Environment, root: str, profile: str | None, snapshot: bool) -> None:
+    """Archive the dist binaries into dist/release, with SHA256SUMS and the record."""
+    from gobuild.release.assemble import assemble  # noqa: PLC0415
+
+    release = assemble(
+        _project(env, root, profile), snapshot=snapshot, reporter=Notices(sys.stderr)
+    )
+    print("\n".join(release.summary()))
+
+
 def make_image(env: Environment, root: str, profile: str | None) -> None:
     """Build the image from the generated Dockerfile, check it and report."""
     from gobuild.image.make import make_image  # noqa: PLC0415 - the docker SDK
@@ -145,6 +155,7 @@ def fail(message: str) -> str:
 ACTIONS = {
     "fail": fail,
     "make_image": make_image,
+    "make_release": make_release,
     "generate_files": generate_files,
     "install_toolchain": install_toolchain,
     "build_one": build_one,

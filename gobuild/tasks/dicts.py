@@ -206,7 +206,7 @@ CHECK_KINDS: dict[str, tuple[CheckKind, ...]] = {
     "check": DEFAULT_CHECK_KINDS,
 }
 _CHECK_DOCS = {
-    "test": "go test -json within the CPU/memory budget (JUnit XML in .gobuild/checks/)",
+    "test": "go test -json within the CPU/memory budget (reports in .gobuild/checks/)",
     "lint": "go vet, gofmt and configured linters, each a unit within the budget",
     "bench": "go test -bench, alone on the machine; results kept for gobuild bench compare",
     "check": "test and lint concurrently within the budget",
@@ -242,6 +242,34 @@ def check_task(specs: Spec, env: Environment, name: str) -> Task:
             options.MEMORY.doit_param(),
             options.ENFORCEMENT.doit_param(),
         ],
+    }
+
+
+SNAPSHOT_PARAM = {
+    "name": "snapshot",
+    "long": "snapshot",
+    "type": bool,
+    "default": False,
+    "help": "release any tree (untagged, uncommitted changes), marked a snapshot",
+}
+
+
+def release_action(env: Environment, root: str, profile: str | None, snapshot: bool) -> Any:
+    """doit passes the task's --snapshot by parameter name."""
+    return action("make_release", env, root, profile, snapshot)
+
+
+def release_task(specs: Spec, env: Environment) -> Task:
+    """Archive the dist binaries, SHA256SUMS and the release record into dist/release."""
+    return {
+        "basename": "release",
+        "doc": "archives of every dist binary, SHA256SUMS and release.json in dist/release "
+        "(a clean, tagged tree; --snapshot for any)",
+        "actions": [(release_action, [env, specs["root"], specs["profile"]])],
+        "task_dep": ["dist"],
+        "uptodate": [False],  # cheap, and it checks the tree's state every time
+        "verbosity": 2,
+        "params": [PROFILE_PARAM, SNAPSHOT_PARAM],
     }
 
 

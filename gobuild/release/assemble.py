@@ -1,0 +1,122 @@
+"""Assembling a release from the dist binaries: archives, SHA256SUMS, the record.
+
+A release is cut from a clean tree whose HEAD is tagged (the tag is the version);
+``snapshot`` allows any tree and says so in the record. Everything is written into a
+fresh directory beside ``dist/release`` and swapped in at the end: an interrupted or
+failed release leaves the previous one as it was, never half of a new one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gobuild import proc
+from gobuild.atomic import remove_tree
+from gobuild.builds import gitinfo
+from gobuild.builds.goenv import go_environ
+from gobuild.builds.plan import dist_plans
+from gobuild.builds.records import write_sums
+from gobuild.errors import GobuildError
+from gobuild.progress import Reporter, Silent
+from gobuild.project.config import Project
+from gobuild.release import archives, record
+from gobuild.toolchain.install import ensure, request_for
+
+RELEASE_DIR = "release"  # inside the project's output directory
+
+
+@dataclass(frozen=True)
+class Release:
+    """A release written: where, and what it holds."""
+
+    directory: Path
+    record: record.Record
+
+    def summary(self) -> list[str]:
+        """A line per artifact, then where they are."""
+        lines = [f"{a.sha256[:12]}  {a.name}" for a in self.record.artifacts]
+        kind = "snapshot" if self.record.snapshot else "release"
+        return [*lines, f"{kind} {self.record.version}: {self.directory}"]
+
+
+def release_dir(project: Project) -> Path:
+    """``dist/release``: the last release of the project."""
+    return project.out_dir / RELEASE_DIR
+
+
+def tagged(project: Project) -> str | None:
+    """The tag on HEAD (the newest, if several), or None."""
+    res = proc.run(
+        ["git", "tag", "--points-at", "HEAD", "--sort=-creatordate"],
+        cwd=project.root, env={**project.env.variables, "LC_ALL": "C"}, check=False,
+    )  # fmt: skip
+    tags = [t for t in res.stdout.split() if t]
+    return tags[0] if res.returncode == 0 and tags else None
+
+
+def assemble(
+    project: Project, *, snapshot: bool = False, reporter: Reporter | None = None
+) -> Release:
+    """Archive every dist binary, write SHA256SUMS and ``release.json`` into
+    ``dist/release``. Raises GobuildError for an untagged or dirty tree (unless
+    ``snapshot``), or a dist binary missing."""
+    reporter = reporter or Silent()
+    info = gitinfo.of(project)
+    if info.epoch is None:
+        raise GobuildError(
+            f"{project.root}: a release needs a commit (its time dates the archives)"
+        )
+    if not snapshot:
+        if info.tree_state != "clean":
+            raise GobuildError(
+                "the tree has uncommitted changes: commit them, or make a --snapshot"
+            )
+        if tagged(project) is None:
+            raise GobuildError(
+                "HEAD has no tag: tag the release (git tag v1.2.3), or make a --snapshot"
+            )
+    installed = ensure(request_for(project), reporter).installed
+    plans = dist_plans(project, str(installed.version))
+    if not plans:
+        raise GobuildError("no [dist] platforms: nothing to release")
+    env = go_environ(installed.goroot, project.env.variables)
+    wanted = archives.archive_plans(project, plans, info.version)
+    target = release_dir(project)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".release-", dir=target.parent))
+    try:
+        written = archives.write_archives(
+            wanted, go=installed, env=env, root=project.root, out_dir=work, mtime=info.epoch
+        )
+        listed = [
+            record.artifact(path, "archive", plan.binary, plan.platform)
+            for path, plan in zip(written, wanted, strict=True)
+        ]
+        sums = write_sums(work, written)
+        listed.append(record.artifact(sums, "checksums"))
+        made = record.Record(
+            project=project.workspace.primary.gomod.module, version=info.version,
+            commit=info.commit, date=info.date, snapshot=snapshot, go=str(installed.version),
+            artifacts=tuple(sorted(listed, key=lambda a: a.name)),
+        )  # fmt: skip
+        record.write(work, made)
+        _swap(work, target)
+    except BaseException:
+        remove_tree(work)
+        raise
+    return Release(target, made)
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put ``new`` where ``target`` is: the old one moved aside first, then removed."""
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    if old.exists():
+        shutil.rmtree(old)

@@ -1,0 +1,74 @@
+"""The release record: ``release.json`` lists every artifact of a release with its digest.
+
+Written last, after SHA256SUMS, so a release directory with a record is a whole one.
+It holds nothing of the moment or the machine (no times but the commit's, no paths but
+names inside the directory): two releases of the same commit write the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gobuild import atomic
+from gobuild.digest import sha256_file
+
+RECORD_NAME = "release.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One file of the release."""
+
+    name: str  # inside the release directory
+    kind: str  # "archive", "sbom", "checksums"
+    sha256: str
+    size: int
+    binary: str = ""  # the binary an archive or SBOM is about
+    platform: str = ""  # "linux/amd64"
+
+
+def artifact(path: Path, kind: str, binary: str = "", platform: str = "") -> Artifact:
+    """``path`` as the record lists it (digest and size read now)."""
+    return Artifact(path.name, kind, sha256_file(path), path.stat().st_size, binary, platform)
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a release is: the project, the commit, the Go, the artifacts."""
+
+    project: str  # the main module's path
+    version: str
+    commit: str
+    date: str  # the commit time, RFC 3339
+    snapshot: bool
+    go: str
+    artifacts: tuple[Artifact, ...]
+
+    def to_json(self) -> str:
+        """The record's file text: sorted keys, artifacts by name."""
+        data = asdict(self)
+        data["format"] = FORMAT
+        data["artifacts"] = sorted(data["artifacts"], key=lambda a: a["name"])
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def write(out_dir: Path, record: Record) -> Path:
+    """``release.json`` into ``out_dir``."""
+    path = out_dir / RECORD_NAME
+    atomic.write_text(path, record.to_json())
+    return path
+
+
+def read(path: Path) -> dict[str, object]:
+    """A written record (for verification and tests)."""
+    data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def names(artifacts: Sequence[Artifact]) -> list[str]:
+    """The artifacts' file names, as listed."""
+    return [a.name for a in artifacts]

@@ -1,0 +1,121 @@
+"""`doit release`: archives of the dist binaries, SHA256SUMS and release.json.
+
+A real module (two binaries) built with the pinned Go for three platforms, tagged
+v1.2.3: each archive holds its binary (the very bytes of dist/) and the project's LICENSE
+and README, sorted, owned by 0:0, dated by the commit; windows gets a zip. Two clean
+clones in different directories release bit-identical archives, SHA256SUMS and records.
+An untagged or dirty tree is refused in one line unless --snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from gobuild.project.platforms import host
+from tests.buildenv import GoEnv, doit, git, make_repo
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64"),
+]
+
+CONFIG = '[dist]\nplatforms = ["linux/amd64", "linux/arm64", "windows/amd64"]\n'
+NAMES = sorted(
+    f"{b}_1.2.3_{p}{'.zip' if p.startswith('windows') else '.tar.gz'}"
+    for b in ("a", "b")
+    for p in ("linux_amd64", "linux_arm64", "windows_amd64")
+)
+
+
+def release_repo(path: Path, go: GoEnv) -> Path:
+    root = make_repo(path, "twobin", go, CONFIG, init_git=False)
+    (root / "LICENSE").write_text("MIT\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    git(root, "tag", "v1.2.3")
+    return root
+
+
+def released(root: Path) -> dict[str, bytes]:
+    folder = root / "dist" / "release"
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_release_archives_every_dist_binary(tmp_path: Path, go: GoEnv) -> None:
+    root = release_repo(tmp_path / "one", go)
+    res = doit(root, go, "release")
+    assert res.returncode == 0, res.stdout + res.stderr
+    files = released(root)
+    assert sorted(files) == sorted([*NAMES, "SHA256SUMS", "release.json"])
+    epoch = int(git(root, "log", "-1", "--format=%ct"))
+    with tarfile.open(root / "dist" / "release" / "a_1.2.3_linux_arm64.tar.gz") as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == ["LICENSE", "README.md", "a"]
+        assert {(m.uid, m.gid, m.uname, m.gname, m.mtime) for m in members} == {
+            (0, 0, "", "", epoch)
+        }
+        assert [m.mode for m in members] == [0o644, 0o644, 0o755]
+        inside = tar.extractfile("a")
+        assert inside is not None
+        assert inside.read() == (root / "dist" / "a_linux_arm64").read_bytes()
+    # The gzip header names no file and no time.
+    head = files["a_1.2.3_linux_arm64.tar.gz"][:10]
+    assert head[3] == 0 and head[4:8] == b"\0\0\0\0"
+    with zipfile.ZipFile(root / "dist" / "release" / "b_1.2.3_windows_amd64.zip") as zf:
+        assert zf.namelist() == ["LICENSE", "README.md", "b.exe"]
+        assert zf.read("b.exe") == (root / "dist" / "b_windows_amd64.exe").read_bytes()
+    # SHA256SUMS over the archives, as sha256sum -c reads it.
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=root / "dist" / "release",
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert check.returncode == 0 and check.stdout.count(": OK") == len(NAMES), check.stdout
+    record = json.loads(files["release.json"])
+    assert (record["version"], record["snapshot"], record["go"]) == ("v1.2.3", False, "1.22.10")
+    assert record["commit"] == git(root, "rev-parse", "HEAD")
+    assert record["project"] == "example.com/twobin"
+    listed = {a["name"]: a for a in record["artifacts"]}
+    assert sorted(listed) == sorted([*NAMES, "SHA256SUMS"])
+    for name, data in files.items():
+        if name != "release.json":
+            assert listed[name]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (listed[NAMES[0]]["binary"], listed[NAMES[0]]["platform"]) == ("a", "linux/amd64")
+
+
+def test_two_clean_clones_release_the_same_bytes(tmp_path: Path, go: GoEnv) -> None:
+    origin = release_repo(tmp_path / "origin", go)
+    clones = []
+    for name in ("first", "elsewhere/second"):
+        clone = tmp_path / name
+        clone.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+        res = doit(clone, go, "release")
+        assert res.returncode == 0, res.stdout + res.stderr
+        clones.append(released(clone))
+    assert clones[0] == clones[1]
+    assert sorted(clones[0]) == sorted([*NAMES, "SHA256SUMS", "release.json"])
+
+
+def test_an_untagged_or_dirty_tree_is_a_snapshot_only(tmp_path: Path, go: GoEnv) -> None:
+    root = release_repo(tmp_path / "r", go)
+    (root / "LICENSE").write_text("MIT, changed\n")
+    res = doit(root, go, "release", check=False)
+    assert res.returncode != 0
+    assert "the tree has uncommitted changes: commit them, or make a --snapshot" in res.stdout
+    git(root, "commit", "-qam", "license")
+    res = doit(root, go, "release", check=False)
+    assert res.returncode != 0
+    assert "HEAD has no tag: tag the release (git tag v1.2.3), or make a --snapshot" in res.stdout
+    assert not (root / "dist" / "release").exists()
+    res = doit(root, go, "release", "--snapshot")
+    assert res.returncode == 0, res.stdout + res.stderr
+    record = json.loads((root / "dist" / "release" / "release.json").read_text())
+    assert record["snapshot"] is True and record["version"].startswith("v1.2.3-1-g")
+    version = record["version"][1:]
+    assert (root / "dist" / "release" / f"a_{version}_linux_amd64.tar.gz").is_file()
