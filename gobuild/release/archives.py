@@ -22,7 +22,6 @@ from gobuild import proc
 from gobuild.builds.plan import BuildPlan
 from gobuild.errors import ConfigError, GobuildError
 from gobuild.project.config import Project
-from gobuild.toolchain.cache import Installed
 
 # What an archive holds beside its binary when [release] files is not set: whichever
 # of these the project has.
@@ -45,12 +44,23 @@ class Member:
 
 @dataclass(frozen=True)
 class ArchivePlan:
-    """One archive: its file name, the binary and platform it ships, what it holds."""
+    """One archive: the binary and platform it ships, what it holds."""
 
-    name: str
     binary: str
-    platform: str  # "linux/amd64"
+    goos: str
+    goarch: str
     members: tuple[Member, ...]
+
+    @property
+    def platform(self) -> str:
+        """``linux/amd64``."""
+        return f"{self.goos}/{self.goarch}"
+
+    def name_for(self, label: str) -> str:
+        """The file name at version ``label`` (:func:`version_label`):
+        ``NAME_LABEL_OS_ARCH.tar.gz``, ``.zip`` for windows."""
+        ext = ".zip" if self.goos == "windows" else ".tar.gz"
+        return f"{self.binary}_{label}_{self.goos}_{self.goarch}{ext}"
 
 
 def version_label(version: str) -> str:
@@ -58,7 +68,7 @@ def version_label(version: str) -> str:
     return version[1:] if version[:1] == "v" and version[1:2].isdigit() else version
 
 
-def archive_plans(project: Project, plans: Sequence[BuildPlan], version: str) -> list[ArchivePlan]:
+def archive_plans(project: Project, plans: Sequence[BuildPlan]) -> list[ArchivePlan]:
     """One archive per dist plan, with the project's release files."""
     files = release_files(project)
     out = []
@@ -66,7 +76,6 @@ def archive_plans(project: Project, plans: Sequence[BuildPlan], version: str) ->
         if plan.target is None:
             raise GobuildError(f"{plan.binary}: a release archives dist binaries, not host builds")
         goos, goarch = plan.target.goos, plan.target.goarch
-        ext = ".zip" if goos == "windows" else ".tar.gz"
         exe = Path(plan.output).name
         inside = plan.binary + (".exe" if goos == "windows" else "")
         members = (
@@ -79,11 +88,7 @@ def archive_plans(project: Project, plans: Sequence[BuildPlan], version: str) ->
                 f"{project.config_file}: release.files: two files named alike in {exe}'s "
                 f"archive ({', '.join(sorted(names))})"
             )
-        label = version_label(version)
-        out.append(
-            ArchivePlan(f"{plan.binary}_{label}_{goos}_{goarch}{ext}", plan.binary,
-                        f"{goos}/{goarch}", members)
-        )  # fmt: skip
+        out.append(ArchivePlan(plan.binary, goos, goarch, members))
     return out
 
 
@@ -108,26 +113,26 @@ def release_files(project: Project) -> list[str]:
     return sorted(found)
 
 
-def build_archiver(go: Installed, env: Mapping[str, str], work: Path) -> Path:
-    """The archiver, built with the pinned Go into ``work``."""
+def build_archiver(go: Path, env: Mapping[str, str], work: Path) -> Path:
+    """The archiver, built with the pinned Go (``go``, its go command) into ``work``."""
     source = work / "archive.go"
-    source.write_text(
-        (resources.files("gobuild.templates") / ARCHIVER).read_text(encoding="utf-8"),
-        encoding="utf-8",
-    )
+    source.write_text(archiver_source(), encoding="utf-8")
     binary = work / "archive"
     # Outside any module (its own directory), from the standard library alone.
-    proc.run([str(go.go), "build", "-trimpath", "-o", str(binary), str(source)],
+    proc.run([str(go), "build", "-trimpath", "-o", str(binary), str(source)],
              cwd=work, env={**env, "GOWORK": "off", "GOFLAGS": ""}, timeout=600)  # fmt: skip
     return binary
 
 
-def write_archive(archiver: Path, plan: ArchivePlan, root: Path, out_dir: Path, mtime: int) -> Path:
-    """Write ``plan``'s archive into ``out_dir`` (whole, or not at all)."""
+def write_archive(  # noqa: PLR0917 - one archive's every input
+    archiver: Path, plan: ArchivePlan, label: str, root: Path, out_dir: Path, mtime: int
+) -> Path:
+    """Write ``plan``'s archive at version ``label`` into ``out_dir`` (whole, or not at
+    all)."""
     for member in plan.members:
         if not (root / member.path).is_file():
             raise GobuildError(f"{member.path} does not exist: run `doit dist` first")
-    target = out_dir / plan.name
+    target = out_dir / plan.name_for(label)
     argv = [str(archiver), "-o", str(target), "-mtime", str(mtime)]
     proc.run([*argv, *(m.operand(root) for m in plan.members)], cwd=out_dir, timeout=600)
     return target
@@ -136,13 +141,20 @@ def write_archive(archiver: Path, plan: ArchivePlan, root: Path, out_dir: Path, 
 def write_archives(
     plans: Sequence[ArchivePlan],
     *,
-    go: Installed,
+    label: str,
+    go: Path,
     env: Mapping[str, str],
     root: Path,
     out_dir: Path,
     mtime: int,
 ) -> list[Path]:
-    """Every archive of ``plans`` into ``out_dir``, with one archiver build."""
+    """Every archive of ``plans`` at version ``label`` into ``out_dir``, with one
+    archiver build."""
     with tempfile.TemporaryDirectory(prefix="gobuild-archiver-") as work:
         archiver = build_archiver(go, env, Path(work))
-        return [write_archive(archiver, plan, root, out_dir, mtime) for plan in plans]
+        return [write_archive(archiver, p, label, root, out_dir, mtime) for p in plans]
+
+
+def archiver_source() -> str:
+    """The archiver's Go source, as shipped."""
+    return (resources.files("gobuild.templates") / ARCHIVER).read_text(encoding="utf-8")

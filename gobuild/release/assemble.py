@@ -83,13 +83,20 @@ def assemble(
     if not plans:
         raise GobuildError("no [dist] platforms: nothing to release")
     env = go_environ(installed.goroot, project.env.variables)
-    wanted = archives.archive_plans(project, plans, info.version)
+    wanted = archives.archive_plans(project, plans)
+    label = archives.version_label(info.version)
     target = release_dir(project)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".release-", dir=target.parent))
     try:
         written = archives.write_archives(
-            wanted, go=installed, env=env, root=project.root, out_dir=work, mtime=info.epoch
+            wanted,
+            label=label,
+            go=installed.go,
+            env=env,
+            root=project.root,
+            out_dir=work,
+            mtime=info.epoch,
         )
         listed = [
             record.artifact(path, "archive", plan.binary, plan.platform)

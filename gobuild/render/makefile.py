@@ -32,6 +32,8 @@ from gobuild.project.platforms import Platform, variant_variables
 from gobuild.project.settings import BinarySection
 from gobuild.project.toolpins import ToolPin
 from gobuild.project.versions import GoVersion, VersionRequest
+from gobuild.release.archives import archive_plans, archiver_source
+from gobuild.render import escape
 from gobuild.render.dockerfile import image_name
 
 # The platforms install-go's recipe recognises (uname's names mapped to Go's): a lock's
@@ -54,7 +56,8 @@ def makefile_context(project: Project) -> dict[str, Any]:
     binaries = {b.name: b for b in base.binaries()}
     found = list(binaries.values())
     builds = [_make_build(base, p, binaries) for p in host_plans(base, str(version), found)]
-    dists = [_make_build(base, p, binaries) for p in dist_plans(base, str(version), found)]
+    dist_list = dist_plans(base, str(version), found)
+    dists = [_make_build(base, p, binaries) for p in dist_list]
     # Sanitised names can collide (a.b and a_b): number them.
     for i, b in enumerate(builds + dists, start=1):
         b["var"] = f"{i}_{b['var']}"
@@ -100,6 +103,7 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "modules": [[] if m.dir == "." else ["-C", m.dir] for m in project.workspace.modules],
         "module_dirs": [m.dir for m in project.workspace.modules],
         **_make_tools(project, lock, version),
+        "release": _make_release(base, dist_list),
         "bench": project.settings.checks.bench,
         "static_env": [(k, v) for k, v in profile_env(base).items() if k in FIXED],
     }
@@ -163,6 +167,23 @@ def _pinned(project: Project, lock: lockfile.Lock, name: str, go: GoVersion) -> 
         "unlocked": f"{name}: gobuild.lock records no {pin.spec}: run "
         "`gobuild lock` to resolve and lock it",
     }
+
+
+# Stands for the version in an archive's name: make fills in $(RELEASE_LABEL).
+_LABEL = "\0"
+
+
+def _make_release(project: Project, plans: list[BuildPlan]) -> dict[str, Any]:
+    """``make release``: the archives (names with make's version label, the archiver's
+    operands) and the archiver's source, one line each."""
+    made = []
+    for plan in archive_plans(project, plans):
+        head, tail = plan.name_for(_LABEL).split(_LABEL)
+        made.append({
+            "name": f"{escape.make_value(head)}$(RELEASE_LABEL){escape.make_value(tail)}",
+            "members": [m.operand(Path()) for m in plan.members],
+        })  # fmt: skip
+    return {"archives": made, "archiver": archiver_source().splitlines()}
 
 
 def _tool_toolchain(

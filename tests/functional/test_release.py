@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gobuild.project.platforms import host
-from tests.buildenv import GoEnv, doit, git, make_repo
+from tests.buildenv import GoEnv, doit, git, make_repo, run_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,9 +34,12 @@ NAMES = sorted(
 )
 
 
-def release_repo(path: Path, go: GoEnv) -> Path:
+def release_repo(path: Path, go: GoEnv, *, generated: bool = False) -> Path:
     root = make_repo(path, "twobin", go, CONFIG, init_git=False)
     (root / "LICENSE").write_text("MIT\n")
+    if generated:  # the Makefile committed, as a team without Python gets it
+        res = doit(root, go, "generate")
+        assert res.returncode == 0, res.stdout + res.stderr
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "initial")
@@ -119,3 +122,26 @@ def test_an_untagged_or_dirty_tree_is_a_snapshot_only(tmp_path: Path, go: GoEnv)
     assert record["snapshot"] is True and record["version"].startswith("v1.2.3-1-g")
     version = record["version"][1:]
     assert (root / "dist" / "release" / f"a_{version}_linux_amd64.tar.gz").is_file()
+
+
+def test_make_release_writes_the_same_bytes_as_doit(tmp_path: Path, go: GoEnv) -> None:
+    root = release_repo(tmp_path / "r", go, generated=True)
+    goroot = go.cache / "toolchains" / "go1.22.10.linux-amd64" / "go"
+    env = {**run_env(go), "PATH": f"{goroot / 'bin'}:/usr/bin:/bin"}  # as install-go leaves it
+    made = subprocess.run(["make", "release"], cwd=root, env=env, capture_output=True,
+                          text=True, check=False, timeout=1800)  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    by_make = released(root)
+    assert sorted(by_make) == sorted([*NAMES, "SHA256SUMS"])
+    res = doit(root, go, "release")
+    assert res.returncode == 0, res.stdout + res.stderr
+    by_doit = released(root)
+    assert by_make == {name: data for name, data in by_doit.items() if name != "release.json"}
+    # make refuses what doit refuses.
+    (root / "LICENSE").write_text("changed\n")
+    made = subprocess.run(["make", "release"], cwd=root, env=env, capture_output=True,
+                          text=True, check=False, timeout=1800)  # fmt: skip
+    assert made.returncode != 0
+    assert (
+        "the tree has uncommitted changes: commit them, or make release SNAPSHOT=1" in made.stderr
+    )
