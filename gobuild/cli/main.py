@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gobuild import __version__
-from gobuild.cli import checks, files, toolchain
+from gobuild.cli import checks, files, release, toolchain
 from gobuild.cli.invocation import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, Handler, Invocation
 from gobuild.errors import GobuildError
 from gobuild.project import environ
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     files.register(sub)
     toolchain.register(sub)
     checks.register(sub)
+    release.register(sub)
     return parser
 
 

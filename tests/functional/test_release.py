@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gobuild.project.platforms import host
-from tests.buildenv import GoEnv, doit, git, make_repo, run_env
+from tests.buildenv import BIN, GoEnv, doit, git, make_repo, run_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -89,6 +89,18 @@ def test_release_archives_every_dist_binary(tmp_path: Path, go: GoEnv) -> None:
         if name != "release.json":
             assert listed[name]["sha256"] == hashlib.sha256(data).hexdigest()
     assert (listed[NAMES[0]]["binary"], listed[NAMES[0]]["platform"]) == ("a", "linux/amd64")
+    # gobuild release verify accepts it, and names a changed byte.
+    verified = subprocess.run([str(BIN / "gobuild"), "-C", str(root), "release", "verify"],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+    archive = root / "dist" / "release" / NAMES[0]
+    data = bytearray(archive.read_bytes())
+    data[100] ^= 1
+    archive.write_bytes(bytes(data))
+    verified = subprocess.run([str(BIN / "gobuild"), "-C", str(root), "release", "verify"],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+    assert verified.returncode == 1
+    assert verified.stderr.startswith(f"gobuild: {NAMES[0]}: sha256 "), verified.stderr
 
 
 def test_two_clean_clones_release_the_same_bytes(tmp_path: Path, go: GoEnv) -> None:

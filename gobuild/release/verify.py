@@ -1,0 +1,87 @@
+"""Checking a release directory: every artifact the record lists, with its digest.
+
+``gobuild release verify DIR`` reads ``release.json`` and SHA256SUMS and says exactly
+what does not hold: a file missing, a file whose bytes changed (its digest and size
+against the record's), a SHA256SUMS line that disagrees, a file the record does not
+list. Nothing is trusted that the record does not name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from gobuild.builds.records import SUMS_NAME
+from gobuild.digest import sha256_file
+from gobuild.errors import GobuildError
+from gobuild.release.record import RECORD_NAME
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verification found: the files that held, and every problem in one line."""
+
+    checked: tuple[str, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing failed."""
+        return not self.problems
+
+
+def verify(directory: Path) -> Verdict:
+    """Check ``directory`` against its ``release.json`` and SHA256SUMS.
+
+    Raises :class:`~gobuild.errors.GobuildError` when there is no readable record: then
+    nothing can be checked."""
+    path = directory / RECORD_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        listed = {str(a["name"]): a for a in data["artifacts"]}
+    except FileNotFoundError:
+        raise GobuildError(f"{path} does not exist: not a gobuild release") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GobuildError(f"{path}: not a release record ({exc})") from None
+    problems: list[str] = []
+    checked: list[str] = []
+    for name, entry in sorted(listed.items()):
+        file = directory / name
+        if Path(name).name != name:
+            problems.append(f"{name}: the record names a file outside the release")
+            continue
+        if not file.is_file():
+            problems.append(f"{name}: missing")
+            continue
+        digest, size = sha256_file(file), file.stat().st_size
+        if digest != entry.get("sha256") or size != entry.get("size"):
+            problems.append(
+                f"{name}: sha256 {digest} ({size} bytes), the record says "
+                f"{entry.get('sha256')} ({entry.get('size')} bytes)"
+            )
+            continue
+        checked.append(name)
+    problems += _sums(directory, listed)
+    extra = sorted(
+        p.name for p in directory.iterdir() if p.name not in listed and p.name != RECORD_NAME
+    )
+    problems += [f"{name}: not in the record" for name in extra]
+    return Verdict(tuple(checked), tuple(problems))
+
+
+def _sums(directory: Path, listed: dict[str, dict[str, object]]) -> list[str]:
+    """SHA256SUMS must agree with the record on every file it names."""
+    sums = directory / SUMS_NAME
+    if SUMS_NAME not in listed or not sums.is_file():
+        return []  # a missing one is already a problem of its own
+    problems = []
+    for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), start=1):
+        digest, _, name = line.partition("  ")
+        entry = listed.get(name)
+        if entry is None:
+            problems.append(f"{SUMS_NAME} line {number}: {name!r} is not in the record")
+        elif entry.get("sha256") != digest:
+            problems.append(f"{SUMS_NAME} line {number}: {name} {digest}, the record says "
+                            f"{entry.get('sha256')}")  # fmt: skip
+    return problems
