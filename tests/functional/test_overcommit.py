@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def plan(tmp_path: Path, units: list[Unit], cpus: float, overcommit: float) -> C
         "root": str(tmp_path), "state_dir": str(tmp_path / "state"), "kinds": ["lint"],
         "budget_cpus": cpus, "budget_memory": 1 << 30, "overcommit": overcommit,
         "goroot": str(goroot), "units": [json.loads(json.dumps(asdict(u))) for u in units],
-        "enforcement": "auto", "grace": 1.0, "scrubbed": [], "marker": "", "tools": [],
+        "enforcement": "auto", "grace": 1.0, "scrubbed": [], "marker": "",
+        # The units run sh: a plan names every tool beside go and gofmt.
+        "tools": [["sh", shutil.which("sh")]], "junit": False,
     })  # fmt: skip
 
 
