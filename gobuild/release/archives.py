@@ -50,17 +50,19 @@ class ArchivePlan:
     goos: str
     goarch: str
     members: tuple[Member, ...]
+    variant: str | None = None  # GOAMD64/GOARM/GO386, as [dist] names it
 
     @property
     def platform(self) -> str:
-        """``linux/amd64``."""
-        return f"{self.goos}/{self.goarch}"
+        """``linux/amd64`` (``linux/amd64/v3`` with a variant)."""
+        return "/".join(p for p in (self.goos, self.goarch, self.variant) if p)
 
     def name_for(self, label: str) -> str:
         """The file name at version ``label`` (:func:`version_label`):
-        ``NAME_LABEL_OS_ARCH.tar.gz``, ``.zip`` for windows."""
+        ``NAME_LABEL_OS_ARCH[_VARIANT].tar.gz``, ``.zip`` for windows."""
         ext = ".zip" if self.goos == "windows" else ".tar.gz"
-        return f"{self.binary}_{label}_{self.goos}_{self.goarch}{ext}"
+        variant = f"_{self.variant}" if self.variant else ""
+        return f"{self.binary}_{label}_{self.goos}_{self.goarch}{variant}{ext}"
 
 
 def version_label(version: str) -> str:
@@ -88,7 +90,7 @@ def archive_plans(project: Project, plans: Sequence[BuildPlan]) -> list[ArchiveP
                 f"{project.config_file}: release.files: two files named alike in {exe}'s "
                 f"archive ({', '.join(sorted(names))})"
             )
-        out.append(ArchivePlan(plan.binary, goos, goarch, members))
+        out.append(ArchivePlan(plan.binary, goos, goarch, members, plan.target.variant))
     return out
 
 
