@@ -57,12 +57,16 @@ class ArchivePlan:
         """``linux/amd64`` (``linux/amd64/v3`` with a variant)."""
         return "/".join(p for p in (self.goos, self.goarch, self.variant) if p)
 
+    def stem_for(self, label: str) -> str:
+        """``NAME_LABEL_OS_ARCH[_VARIANT]``: the archive's name without its extension,
+        shared by the binary's other artifacts (its SBOM)."""
+        variant = f"_{self.variant}" if self.variant else ""
+        return f"{self.binary}_{label}_{self.goos}_{self.goarch}{variant}"
+
     def name_for(self, label: str) -> str:
         """The file name at version ``label`` (:func:`version_label`):
         ``NAME_LABEL_OS_ARCH[_VARIANT].tar.gz``, ``.zip`` for windows."""
-        ext = ".zip" if self.goos == "windows" else ".tar.gz"
-        variant = f"_{self.variant}" if self.variant else ""
-        return f"{self.binary}_{label}_{self.goos}_{self.goarch}{variant}{ext}"
+        return self.stem_for(label) + (".zip" if self.goos == "windows" else ".tar.gz")
 
 
 def version_label(version: str) -> str:

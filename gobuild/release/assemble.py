@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from gobuild import proc
+from gobuild import atomic, proc
 from gobuild.atomic import remove_tree
 from gobuild.builds import gitinfo
 from gobuild.builds.goenv import go_environ
 from gobuild.builds.plan import dist_plans
 from gobuild.builds.records import write_sums
+from gobuild.digest import sha256_file
 from gobuild.errors import GobuildError
 from gobuild.progress import Reporter, Silent
 from gobuild.project.config import Project
 from gobuild.release import archives, record
+from gobuild.release.buildinfo import read_buildinfo
+from gobuild.release.sbom import sbom_json
 from gobuild.toolchain.install import ensure, request_for
 
 RELEASE_DIR = "release"  # inside the project's output directory
@@ -102,6 +107,9 @@ def assemble(
             record.artifact(path, "archive", plan.binary, plan.platform)
             for path, plan in zip(written, wanted, strict=True)
         ]
+        for plan, archive in zip(plans, wanted, strict=True):
+            sbom = _write_sbom(project, plan.output, archive, label, info, installed.go, env, work)
+            listed.append(record.artifact(sbom, "sbom", archive.binary, archive.platform))
         sums = write_sums(work, written)
         listed.append(record.artifact(sums, "checksums"))
         made = record.Record(
@@ -115,6 +123,29 @@ def assemble(
         remove_tree(work)
         raise
     return Release(target, made)
+
+
+def _write_sbom(  # noqa: PLR0917 - one binary's every input
+    project: Project,
+    output: str,
+    archive: archives.ArchivePlan,
+    label: str,
+    info: gitinfo.GitInfo,
+    go: Path,
+    env: Mapping[str, str],
+    work: Path,
+) -> Path:
+    """The binary's CycloneDX SBOM, from its own build info, dated by the commit."""
+    binary = project.root / output
+    found = read_buildinfo(go, binary, env)
+    assert info.epoch is not None  # assemble refuses a tree without a commit
+    text = sbom_json(
+        found, name=archive.binary, version=info.version, binary_sha256=sha256_file(binary),
+        timestamp=datetime.fromtimestamp(info.epoch, UTC),
+    )  # fmt: skip
+    path = work / f"{archive.stem_for(label)}.cdx.json"
+    atomic.write_text(path, text)
+    return path
 
 
 def _swap(new: Path, target: Path) -> None:

@@ -27,11 +27,11 @@ pytestmark = [
 ]
 
 CONFIG = '[dist]\nplatforms = ["linux/amd64", "linux/arm64", "windows/amd64"]\n'
-NAMES = sorted(
-    f"{b}_1.2.3_{p}{'.zip' if p.startswith('windows') else '.tar.gz'}"
-    for b in ("a", "b")
-    for p in ("linux_amd64", "linux_arm64", "windows_amd64")
-)
+STEMS = [
+    f"{b}_1.2.3_{p}" for b in ("a", "b") for p in ("linux_amd64", "linux_arm64", "windows_amd64")
+]
+NAMES = sorted(f"{s}{'.zip' if 'windows' in s else '.tar.gz'}" for s in STEMS)
+SBOMS = sorted(f"{s}.cdx.json" for s in STEMS)
 
 
 def release_repo(path: Path, go: GoEnv, *, generated: bool = False) -> Path:
@@ -57,7 +57,7 @@ def test_release_archives_every_dist_binary(tmp_path: Path, go: GoEnv) -> None:
     res = doit(root, go, "release")
     assert res.returncode == 0, res.stdout + res.stderr
     files = released(root)
-    assert sorted(files) == sorted([*NAMES, "SHA256SUMS", "release.json"])
+    assert sorted(files) == sorted([*NAMES, *SBOMS, "SHA256SUMS", "release.json"])
     epoch = int(git(root, "log", "-1", "--format=%ct"))
     with tarfile.open(root / "dist" / "release" / "a_1.2.3_linux_arm64.tar.gz") as tar:
         members = tar.getmembers()
@@ -84,7 +84,19 @@ def test_release_archives_every_dist_binary(tmp_path: Path, go: GoEnv) -> None:
     assert record["commit"] == git(root, "rev-parse", "HEAD")
     assert record["project"] == "example.com/twobin"
     listed = {a["name"]: a for a in record["artifacts"]}
-    assert sorted(listed) == sorted([*NAMES, "SHA256SUMS"])
+    assert sorted(listed) == sorted([*NAMES, *SBOMS, "SHA256SUMS"])
+    # Each binary's SBOM: from its own build info, about the very bytes archived.
+    sbom = json.loads(files["a_1.2.3_linux_arm64.cdx.json"])
+    assert sbom["specVersion"] == "1.6" and sbom["metadata"]["timestamp"].startswith("20")
+    component = sbom["metadata"]["component"]
+    assert (component["name"], component["version"]) == ("a", "v1.2.3")
+    binary = (root / "dist" / "a_linux_arm64").read_bytes()
+    assert component["hashes"] == [
+        {"alg": "SHA-256", "content": hashlib.sha256(binary).hexdigest()}
+    ]
+    props = {p["name"]: p["value"] for p in component.get("properties", [])}
+    assert props.get("cdx:gomod:build:env:GOARCH") == "arm64", props
+    assert listed["a_1.2.3_linux_arm64.cdx.json"]["kind"] == "sbom"
     for name, data in files.items():
         if name != "release.json":
             assert listed[name]["sha256"] == hashlib.sha256(data).hexdigest()
@@ -101,6 +113,10 @@ def test_release_archives_every_dist_binary(tmp_path: Path, go: GoEnv) -> None:
                               capture_output=True, text=True, check=False)  # fmt: skip
     assert verified.returncode == 1
     assert verified.stderr.startswith(f"gobuild: {NAMES[0]}: sha256 "), verified.stderr
+    (root / "dist" / "release" / SBOMS[0]).unlink()
+    verified = subprocess.run([str(BIN / "gobuild"), "-C", str(root), "release", "verify"],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+    assert f"gobuild: {SBOMS[0]}: missing\n" in verified.stderr, verified.stderr
 
 
 def test_two_clean_clones_release_the_same_bytes(tmp_path: Path, go: GoEnv) -> None:
@@ -114,7 +130,7 @@ def test_two_clean_clones_release_the_same_bytes(tmp_path: Path, go: GoEnv) -> N
         assert res.returncode == 0, res.stdout + res.stderr
         clones.append(released(clone))
     assert clones[0] == clones[1]
-    assert sorted(clones[0]) == sorted([*NAMES, "SHA256SUMS", "release.json"])
+    assert sorted(clones[0]) == sorted([*NAMES, *SBOMS, "SHA256SUMS", "release.json"])
 
 
 def test_an_untagged_or_dirty_tree_is_a_snapshot_only(tmp_path: Path, go: GoEnv) -> None:
@@ -148,7 +164,8 @@ def test_make_release_writes_the_same_bytes_as_doit(tmp_path: Path, go: GoEnv) -
     res = doit(root, go, "release")
     assert res.returncode == 0, res.stdout + res.stderr
     by_doit = released(root)
-    assert by_make == {name: data for name, data in by_doit.items() if name != "release.json"}
+    # make writes the archives and SHA256SUMS; the SBOMs and the record are doit's.
+    assert by_make == {n: d for n, d in by_doit.items() if n in by_make}
     # make refuses what doit refuses.
     (root / "LICENSE").write_text("changed\n")
     made = subprocess.run(["make", "release"], cwd=root, env=env, capture_output=True,
