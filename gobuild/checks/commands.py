@@ -174,11 +174,27 @@ def lint_units(
                 units.append(Unit("lint:gofmt", "lint", argvs[name], caps, timeout, False, env,
                                   "gofmt"))  # fmt: skip
             continue
+        own = tool_cache_env(project, name)
         units.append(
             Unit(in_module(f"lint:{name}", module_dir), "lint", argvs[name], caps, timeout,
-                 False, env, "plain", module_dir)
+                 False, tuple(sorted({**dict(env), **own}.items())), "plain", module_dir)
         )  # fmt: skip
     return units
+
+
+# The linters that keep a cache of their own, and the variable naming its directory.
+_TOOL_CACHES = {"golangci-lint": "GOLANGCI_LINT_CACHE", "staticcheck": "STATICCHECK_CACHE"}
+
+
+def tool_cache_env(project: Project, name: str) -> dict[str, str]:
+    """A linter's cache directory when the environment gives it none: these fail without
+    one where HOME and XDG_CACHE_HOME are unset (a bare CI container). Under gobuild's
+    cache, shared by the projects on the machine; a set variable is left alone."""
+    variable = _TOOL_CACHES.get(name)
+    seen = project.env.variables
+    if variable is None or variable in seen or "HOME" in seen or "XDG_CACHE_HOME" in seen:
+        return {}
+    return {variable: str(project.cache_dir / "tool-caches" / name)}
 
 
 def vulndb_url(project: Project) -> str:

@@ -291,3 +291,20 @@ def test_bench_compare_needs_both_files_before_building_anything(tmp_path: Path)
     assert cli.main(argv, stdout=out, stderr=err) == 1
     assert err.getvalue().strip() == f"gobuild: error: {missing}: no such benchmark results file"
     assert not (tmp_path / "gobuild.lock").exists()  # nothing resolved, nothing built
+
+
+def test_linters_get_a_cache_directory_where_the_environment_has_none(tmp_path: Path) -> None:
+    from gobuild.checks.commands import tool_cache_env
+    from gobuild.project.config import load_project
+    from gobuild.project.environ import Environment
+
+    (tmp_path / "go.mod").write_text("module m\n\ngo 1.22\n")
+    (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
+    bare = load_project(tmp_path, Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
+    assert tool_cache_env(bare, "golangci-lint") == {
+        "GOLANGCI_LINT_CACHE": str(tmp_path / "cache" / "tool-caches" / "golangci-lint")
+    }
+    assert tool_cache_env(bare, "vet") == {}
+    for given in ({"HOME": "/home/u"}, {"XDG_CACHE_HOME": "/c"}, {"STATICCHECK_CACHE": "/s"}):
+        env = Environment({"GOBUILD_CACHE": str(tmp_path / "cache"), **given})
+        assert tool_cache_env(load_project(tmp_path, env), "staticcheck") == {}
