@@ -106,9 +106,9 @@ def test_release_archives_every_dist_binary(tmp_path: Path, go: GoEnv) -> None:
                               capture_output=True, text=True, check=False)  # fmt: skip
     assert verified.returncode == 0, verified.stderr
     archive = root / "dist" / "release" / NAMES[0]
-    data = bytearray(archive.read_bytes())
-    data[100] ^= 1
-    archive.write_bytes(bytes(data))
+    flipped = bytearray(archive.read_bytes())
+    flipped[100] ^= 1
+    archive.write_bytes(bytes(flipped))
     verified = subprocess.run([str(BIN / "gobuild"), "-C", str(root), "release", "verify"],
                               capture_output=True, text=True, check=False)  # fmt: skip
     assert verified.returncode == 1
