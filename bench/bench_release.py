@@ -36,7 +36,9 @@ TARGETS = ("linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64")
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
+    res = subprocess.run(argv, cwd=cwd, env=env, check=False, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)}: exit {res.returncode}\n{res.stdout}{res.stderr}")
     return time.perf_counter() - start
 
 
@@ -56,8 +58,10 @@ def prepare(work: Path, module: str, env: dict[str, str], system_go: str) -> tup
     run([*git, "init", "-q", "-b", "main"], root, env)
     run([str(BIN / "gobuild"), "init"], root, env)
     text = (root / "gobuild.toml").read_text()
-    lines = [f'version = "{GO_VERSION}"' if ln.startswith("version = ") else ln
-             for ln in text.splitlines()]  # fmt: skip
+    # The [go] section's version: the first one (others are [build.variables]').
+    lines = text.splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("version = "))
+    lines[first] = f'version = "{GO_VERSION}"'
     platforms = ", ".join(f'"{t}"' for t in TARGETS)
     dist = f"\n[dist]\nplatforms = [{platforms}]\n"
     (root / "gobuild.toml").write_text("\n".join(lines) + "\n" + dist)

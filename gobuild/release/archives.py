@@ -12,8 +12,10 @@ entries; a gzip header without name or time.
 from __future__ import annotations
 
 import glob
+import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -155,10 +157,14 @@ def write_archives(
     mtime: int,
 ) -> list[Path]:
     """Every archive of ``plans`` at version ``label`` into ``out_dir``, with one
-    archiver build."""
+    archiver build; the archives are compressed side by side (one process each, as many
+    at once as there are CPUs): each one's bytes depend on its files alone."""
     with tempfile.TemporaryDirectory(prefix="gobuild-archiver-") as work:
         archiver = build_archiver(go, env, Path(work))
-        return [write_archive(archiver, p, label, root, out_dir, mtime) for p in plans]
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            return list(
+                pool.map(lambda p: write_archive(archiver, p, label, root, out_dir, mtime), plans)
+            )
 
 
 def archiver_source() -> str:

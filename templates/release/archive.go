@@ -15,7 +15,6 @@ package main
 import (
 	"archive/tar"
 	"archive/zip"
-	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"flag"
@@ -105,7 +104,8 @@ func parse(operands []string) ([]member, error) {
 
 func writeTarGz(w io.Writer, members []member, when time.Time) error {
 	// No Name and a zero ModTime: the gzip header says nothing of this host or moment.
-	gz, err := gzip.NewWriterLevel(w, flate.BestCompression)
+	// The default level, as GoReleaser's: best compression takes ~3x the time for ~2%.
+	gz, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return err
 	}
@@ -138,9 +138,6 @@ func writeTarGz(w io.Writer, members []member, when time.Time) error {
 
 func writeZip(w io.Writer, members []member, when time.Time) error {
 	zw := zip.NewWriter(w)
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestCompression)
-	})
 	for _, m := range members {
 		data, err := os.ReadFile(m.path)
 		if err != nil {
