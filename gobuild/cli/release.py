@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gobuild.cli.invocation import EXIT_USER, Invocation
+from gobuild.errors import GobuildError
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -19,7 +20,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     # Not "directory": -C's destination.
     p.add_argument("release", type=Path, nargs="?", default=None, metavar="DIR",
                    help="the release directory (default: dist/release)")  # fmt: skip
+    p.add_argument("--key", type=Path, metavar="PUB",
+                   help="the Ed25519 public key (PEM) that signed the provenance "
+                   "(default: [release] verify_key)")  # fmt: skip
     p.set_defaults(handler=verify)
+
+
+def _key(inv: Invocation) -> Path | None:
+    """--key, else the project's [release] verify_key (from gobuild.toml's directory)."""
+    given: Path | None = inv.args.key
+    if given is not None:
+        return inv.cwd / given
+    try:
+        project = inv.project
+    except GobuildError:  # a release directory checked outside any project
+        return None
+    configured = project.settings.release.verify_key
+    return project.root / configured if configured else None
 
 
 def verify(inv: Invocation) -> int:
@@ -29,7 +46,7 @@ def verify(inv: Invocation) -> int:
 
     # A relative DIR is read from -C's directory, as every path gobuild is given.
     directory = inv.cwd / inv.args.release if inv.args.release else release_dir(inv.project)
-    verdict = checking.verify(directory)
+    verdict = checking.verify(directory, _key(inv))
     for problem in verdict.problems:
         print(f"gobuild: {problem}", file=inv.err)
     if not verdict.ok:

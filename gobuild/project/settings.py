@@ -310,6 +310,16 @@ class ReleaseSection(Section):
     # Glob patterns relative to gobuild.toml's directory; each must match a file. The
     # defaults match what is there (a project without a LICENSE ships without one).
     files: list[str] | None = None
+    # The Ed25519 key that signs the release's provenance: "env:VAR" (the PEM in that
+    # variable) or a PEM file outside the repository (never committed).
+    signing_key: str | None = None
+    # The public key `gobuild release verify` checks signatures with (may be committed).
+    verify_key: str | None = None
+
+    @field_validator("signing_key", "verify_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        return None if value is None else _line(value, "the key")
 
     @field_validator("files")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from gobuild.digest import sha256_file
 from gobuild.errors import GobuildError
 from gobuild.progress import Reporter, Silent
 from gobuild.project.config import Project
-from gobuild.release import archives, record
+from gobuild.release import archives, provenance, record, signing
 from gobuild.release.buildinfo import read_buildinfo
 from gobuild.release.sbom import sbom_json
 from gobuild.toolchain.install import ensure, request_for
@@ -83,6 +83,9 @@ def assemble(
             raise GobuildError(
                 "HEAD has no tag: tag the release (git tag v1.2.3), or make a --snapshot"
             )
+    # The key first: a release that cannot be signed stops before anything is built.
+    spec = project.settings.release.signing_key
+    key = signing.load_signing_key(spec, project.root, project.env.variables) if spec else None
     installed = ensure(request_for(project), reporter).installed
     plans = dist_plans(project, str(installed.version))
     if not plans:
@@ -117,6 +120,12 @@ def assemble(
             commit=info.commit, date=info.date, snapshot=snapshot, go=str(installed.version),
             artifacts=tuple(sorted(listed, key=lambda a: a.name)),
         )  # fmt: skip
+        if key is not None:
+            payload = provenance.statement(made, listed, plans, installed.locked)
+            signed = work / provenance.FILE_NAME
+            atomic.write_text(signed, signing.dumps(signing.envelope(payload, key)))
+            listed.append(record.artifact(signed, "provenance"))
+            made = replace(made, artifacts=tuple(sorted(listed, key=lambda a: a.name)))
         record.write(work, made)
         _swap(work, target)
     except BaseException:

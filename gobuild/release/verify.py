@@ -16,6 +16,7 @@ from gobuild.builds.records import SUMS_NAME
 from gobuild.digest import sha256_file
 from gobuild.errors import GobuildError
 from gobuild.release.record import RECORD_NAME
+from gobuild.release.signing import load_verify_key, open_envelope
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ class Verdict:
         return not self.problems
 
 
-def verify(directory: Path) -> Verdict:
-    """Check ``directory`` against its ``release.json`` and SHA256SUMS.
+def verify(directory: Path, key: Path | None = None) -> Verdict:
+    """Check ``directory`` against its ``release.json`` and SHA256SUMS, and its signed
+    provenance with the public ``key`` (a release that has one needs it).
 
     Raises :class:`~gobuild.errors.GobuildError` when there is no readable record: then
     nothing can be checked."""
@@ -63,11 +65,41 @@ def verify(directory: Path) -> Verdict:
             continue
         checked.append(name)
     problems += _sums(directory, listed)
+    signed = [n for n, a in listed.items() if a.get("kind") == "provenance"]
+    for name in signed:
+        problems += _provenance(directory / name, listed, key)
     extra = sorted(
         p.name for p in directory.iterdir() if p.name not in listed and p.name != RECORD_NAME
     )
     problems += [f"{name}: not in the record" for name in extra]
     return Verdict(tuple(checked), tuple(problems))
+
+
+def _provenance(path: Path, listed: dict[str, dict[str, object]], key: Path | None) -> list[str]:
+    """The envelope's signature by ``key``, and its statement's subjects: every other
+    archive, SBOM and SHA256SUMS of the record, at the record's digests."""
+    if key is None:
+        return [f"{path.name}: signature not checked: no verify key (--key, or [release] "
+                "verify_key)"]  # fmt: skip
+    if not path.is_file():
+        return []  # missing: already said
+    try:
+        payload = open_envelope(json.loads(path.read_text(encoding="utf-8")), load_verify_key(key))
+        subjects = {s["name"]: s["digest"]["sha256"] for s in json.loads(payload)["subject"]}
+    except GobuildError as exc:
+        return [f"{path.name}: {exc}"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return [f"{path.name}: not an in-toto statement ({exc})"]
+    wanted = {n: a.get("sha256") for n, a in listed.items() if a.get("kind") != "provenance"}
+    problems = [f"{path.name}: does not name {n}" for n in sorted(wanted) if n not in subjects]
+    problems += [
+        f"{path.name}: {n} sha256 {d}, the record says {wanted[n]}"
+        for n, d in sorted(subjects.items())
+        if n in wanted and wanted[n] != d
+    ]
+    problems += [f"{path.name}: names {n}, which the record does not list"
+                 for n in sorted(subjects) if n not in wanted]  # fmt: skip
+    return problems
 
 
 def _sums(directory: Path, listed: dict[str, dict[str, object]]) -> list[str]:

@@ -9,6 +9,7 @@ An untagged or dirty tree is refused in one line unless --snapshot.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
@@ -174,3 +175,61 @@ def test_make_release_writes_the_same_bytes_as_doit(tmp_path: Path, go: GoEnv) -
     assert (
         "the tree has uncommitted changes: commit them, or make release SNAPSHOT=1" in made.stderr
     )
+
+
+def test_a_signed_release_carries_provenance_that_verifies(tmp_path: Path, go: GoEnv) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()  # fmt: skip
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+    origin = release_repo(tmp_path / "origin", go)
+    (origin / "release.pub").write_bytes(public)
+    config = '\n[release]\nsigning_key = "env:RELEASE_KEY"\nverify_key = "release.pub"\n'
+    (origin / "gobuild.toml").write_text((origin / "gobuild.toml").read_text() + config)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-qm", "sign releases")
+    git(origin, "tag", "-f", "v1.2.3")
+    outputs = []
+    for name in ("one", "two"):  # two clones: the signed provenance is reproducible too
+        clone = tmp_path / name
+        subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+        res = doit(clone, go, "release", RELEASE_KEY=private)
+        assert res.returncode == 0, res.stdout + res.stderr
+        outputs.append(released(clone))
+    assert outputs[0] == outputs[1]
+    root = tmp_path / "one"
+    files = outputs[0]
+    envelope = json.loads(files["provenance.intoto.json"])
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
+    subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
+    assert sorted(subjects) == sorted([*NAMES, *SBOMS, "SHA256SUMS"])
+    assert subjects[NAMES[0]] == hashlib.sha256(files[NAMES[0]]).hexdigest()
+    build = statement["predicate"]["buildDefinition"]
+    assert build["externalParameters"]["source"]["commit"] == git(root, "rev-parse", "HEAD")
+    go_dep = build["resolvedDependencies"][1]
+    assert go_dep["uri"] == "pkg:golang/toolchain@go1.22.10" and go_dep["digest"]
+
+    def check(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "gobuild"), "-C", str(root), "release", "verify", *extra],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+
+    assert check().returncode == 0  # [release] verify_key
+    # A wrong signature: the envelope's own bytes changed.
+    sig = bytearray(base64.b64decode(envelope["signatures"][0]["sig"]))
+    sig[5] ^= 1
+    envelope["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
+    path = root / "dist" / "release" / "provenance.intoto.json"
+    path.write_text(json.dumps(envelope))
+    res = check()
+    assert res.returncode == 1
+    assert "provenance.intoto.json: the signature by key" in res.stderr, res.stderr
+    # Another key does not verify it either.
+    other = tmp_path / "other.pub"
+    other.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))  # fmt: skip
+    assert "no signature by key" in check("--key", str(other)).stderr
