@@ -152,7 +152,7 @@ def plan_checks(
     test = settings.test
     junit = "test" in kinds and test.junit
     if "test" in kinds:
-        if test.junit or test.rerun_fails:
+        if test.gotestsum:
             tools["gotestsum"] = str(ensure_tool(project, "gotestsum", reporter).path)
         for d in modules:
             packages = _packages(project, installed.goroot, base_env, d)

@@ -65,6 +65,11 @@ class ToolLock:
     h1: str
     go: str = ""  # the go line of the module's go.mod: the oldest Go that builds it
 
+    def at(self, pin: ToolPin) -> bool:
+        """Whether this entry is for ``pin``: same package and version (else the pin
+        moved on, and the entry says nothing about it)."""
+        return (self.package, self.version) == (pin.package, pin.version)
+
     def to_json(self) -> dict[str, str]:
         """The lock's entry (no ``go`` key where it is not known)."""
         entry = dataclasses.asdict(self)
@@ -258,8 +263,7 @@ def update_tools(
         tools = {
             name: held
             for name, held in lock.tools.items()
-            if (pin := pins.get(name))
-            and (held.package, held.version) == (pin.package, pin.version)
+            if (pin := pins.get(name)) and held.at(pin)
         }
         tools.update(found)
         new = dataclasses.replace(lock, tools=tools)

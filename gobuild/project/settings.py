@@ -512,6 +512,11 @@ class TestCaps(CapsSection):
     # (--rerun-fails); one that then passes is reported flaky. 0: no reruns.
     rerun_fails: Annotated[int, Field(ge=0, le=10)] = 0
 
+    @property
+    def gotestsum(self) -> bool:
+        """Whether the test checks need the pinned gotestsum (JUnit, or reruns)."""
+        return self.junit or self.rerun_fails > 0
+
     @model_validator(mode="after")
     def _rerun_keeps_coverage(self) -> TestCaps:
         if self.rerun_fails and self.coverage:

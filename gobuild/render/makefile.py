@@ -124,7 +124,7 @@ def _make_tools(project: Project, lock: lockfile.Lock, go: GoVersion) -> dict[st
     runner when ``[checks.test]`` asks for JUnit or reruns (else None)."""
     names: list[str] = [n for n in project.settings.checks.linters if n in _LINTER_ARGS]
     test = project.settings.checks.test
-    if test.junit or test.rerun_fails:
+    if test.gotestsum:
         names.append("gotestsum")
     pinned = {name: _pinned(project, lock, name, go) for name in names}
     linters = []
@@ -146,7 +146,7 @@ def _make_tools(project: Project, lock: lockfile.Lock, go: GoVersion) -> dict[st
 
 def _pinned(project: Project, lock: lockfile.Lock, name: str, go: GoVersion) -> dict[str, Any]:
     pin, locked = project.tool_pin(name), lock.tools.get(name)
-    if locked is not None and (locked.package, locked.version) != (pin.package, pin.version):
+    if locked is not None and not locked.at(pin):
         locked = None
     module = locked.module if locked else ""
     # The Go that builds it, as gobuild chooses: the project's where the tool's go.mod

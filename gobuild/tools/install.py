@@ -71,7 +71,7 @@ def ensure_tool(project: Project, name: str, reporter: Reporter | None = None) -
     reporter = reporter or Silent()
     pin = project.tool_pin(name)
     locked = lockfile.read(project.lock_file).tools.get(name)
-    if locked is not None and (locked.package, locked.version) != (pin.package, pin.version):
+    if locked is not None and not locked.at(pin):
         locked = None  # the pin moved on: resolve and verify it afresh
     go = ensure(request_for(project), reporter).installed
     if locked is not None:

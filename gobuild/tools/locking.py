@@ -38,7 +38,7 @@ def pinned(project: Project) -> dict[str, ToolPin]:
     checks = project.settings.checks
     names = {key for key in project.settings.tools if key != GO_KEY}
     names.update(linter for linter in checks.linters if linter in TOOL_NAMES)
-    if checks.test.junit or checks.test.rerun_fails:
+    if checks.test.gotestsum:
         names.add("gotestsum")
     return {name: project.tool_pin(name) for name in TOOL_NAMES if name in names}
 
@@ -112,7 +112,7 @@ def resolve(project: Project, reporter: Reporter | None = None) -> Resolution:
             unavailable[name] = f"unavailable ({exc})"
             continue
         held = recorded.get(name)
-        if held is not None and (held.package, held.version) == (pin.package, pin.version):
+        if held is not None and held.at(pin):
             why = contradiction(
                 pin,
                 held,
