@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,8 +109,16 @@ def assemble(
             record.artifact(path, "archive", plan.binary, plan.platform)
             for path, plan in zip(written, wanted, strict=True)
         ]
+        when = datetime.fromtimestamp(info.epoch, UTC)
         for plan, archive in zip(plans, wanted, strict=True):
-            sbom = _write_sbom(project, plan.output, archive, label, info, installed.go, env, work)
+            # Each binary's SBOM, from its own build info, dated by the commit.
+            binary = project.root / plan.output
+            text = sbom_json(
+                read_buildinfo(installed.go, binary, env), name=archive.binary,
+                version=info.version, binary_sha256=sha256_file(binary), timestamp=when,
+            )  # fmt: skip
+            sbom = work / f"{archive.stem_for(label)}.cdx.json"
+            atomic.write_text(sbom, text)
             listed.append(record.artifact(sbom, "sbom", archive.binary, archive.platform))
         sums = write_sums(work, written)
         listed.append(record.artifact(sums, "checksums"))
@@ -132,29 +139,6 @@ def assemble(
         remove_tree(work)
         raise
     return Release(target, made)
-
-
-def _write_sbom(  # noqa: PLR0917 - one binary's every input
-    project: Project,
-    output: str,
-    archive: archives.ArchivePlan,
-    label: str,
-    info: gitinfo.GitInfo,
-    go: Path,
-    env: Mapping[str, str],
-    work: Path,
-) -> Path:
-    """The binary's CycloneDX SBOM, from its own build info, dated by the commit."""
-    binary = project.root / output
-    found = read_buildinfo(go, binary, env)
-    assert info.epoch is not None  # assemble refuses a tree without a commit
-    text = sbom_json(
-        found, name=archive.binary, version=info.version, binary_sha256=sha256_file(binary),
-        timestamp=datetime.fromtimestamp(info.epoch, UTC),
-    )  # fmt: skip
-    path = work / f"{archive.stem_for(label)}.cdx.json"
-    atomic.write_text(path, text)
-    return path
 
 
 def _swap(new: Path, target: Path) -> None:

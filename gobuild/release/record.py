@@ -8,7 +8,6 @@ names inside the directory): two releases of the same commit write the same byte
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -61,14 +60,3 @@ def write(out_dir: Path, record: Record) -> Path:
     path = out_dir / RECORD_NAME
     atomic.write_text(path, record.to_json())
     return path
-
-
-def read(path: Path) -> dict[str, object]:
-    """A written record (for verification and tests)."""
-    data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-def names(artifacts: Sequence[Artifact]) -> list[str]:
-    """The artifacts' file names, as listed."""
-    return [a.name for a in artifacts]
