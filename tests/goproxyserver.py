@@ -32,6 +32,14 @@ from tests.sumdbserver import SumDB
 MODULE = "golang.org/toolchain"
 # The go.mod every golang.org/toolchain version has.
 GO_MOD = b"module golang.org/toolchain\n"
+# The module of each default tool pin's package (gobuild.project.toolpins.DEFAULT_PINS).
+TOOL_MODULES = {
+    "golangci-lint": "github.com/golangci/golangci-lint/v2",
+    "staticcheck": "honnef.co/go/tools",
+    "gotestsum": "gotest.tools/gotestsum",
+    "govulncheck": "golang.org/x/vuln",
+    "benchstat": "golang.org/x/perf",
+}
 
 
 @dataclass

@@ -8,7 +8,6 @@ tiny fakes (a shell-script bin/go); two tests install the real Go 1.22.10 zip an
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import hashlib
 import io
@@ -28,7 +27,16 @@ from gobuild.project.platforms import Platform, host
 from gobuild.project.toolpins import DEFAULT_PINS
 from tests import godist, goproxyserver
 from tests.buildenv import BIN, git
-from tests.goproxyserver import MODULE, Proxy, fake_toolchain_zip, mod_h1, zip_h1
+from tests.goproxyserver import (
+    MODULE,
+    TOOL_MODULES,
+    Proxy,
+    fake_h1,
+    fake_toolchain_zip,
+    mod_h1,
+    publish_tool,
+    zip_h1,
+)
 from tests.mirror import LISTING, Mirror
 from tests.sumdbserver import SumDB
 
@@ -42,21 +50,6 @@ SIX = [
 ]
 OTHERS = [p for p in SIX if p != HOST]
 SECRET = "s3cret-Pa55"
-
-
-# The module of each default tool pin's package.
-TOOL_MODULES = {
-    "golangci-lint": "github.com/golangci/golangci-lint/v2",
-    "staticcheck": "honnef.co/go/tools",
-    "gotestsum": "gotest.tools/gotestsum",
-    "govulncheck": "golang.org/x/vuln",
-    "benchstat": "golang.org/x/perf",
-}
-
-
-def fake_h1(seed: str) -> str:
-    """A well-formed h1 no zip has."""
-    return "h1:" + base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode()
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -1082,7 +1075,7 @@ def test_init_commit_then_doit_build_is_clean(
     list_platforms(monkeypatch, mirror, "1.22.10")
     # init locks the default tool pins too: the proxy and the database know them.
     for name, spec in DEFAULT_PINS.items():
-        goproxyserver.publish_tool(proxy, db, TOOL_MODULES[name], spec.partition("@")[2])
+        publish_tool(proxy, db, TOOL_MODULES[name], spec.partition("@")[2])
     root = tmp_path / "hello"
     root.mkdir()
     (root / "go.mod").write_text("module example.com/hello\n\ngo 1.22.10\n")

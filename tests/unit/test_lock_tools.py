@@ -7,8 +7,6 @@ tests/functional/test_lock_tools.py."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from gobuild.cli import main as cli
 from gobuild.project.platforms import Platform, host
 from gobuild.project.toolpins import DEFAULT_PINS
 from tests import godist, goproxyserver
-from tests.goproxyserver import MODULE, Proxy, mod_h1
+from tests.goproxyserver import MODULE, TOOL_MODULES, Proxy, fake_h1, mod_h1, publish_tool
 from tests.sumdbserver import SumDB
 
 NAME = "sumdb.test"
@@ -42,19 +40,10 @@ golangci-lint = "{GOLANGCI}@v2.0.0"
 """
 
 
-def fake_h1(seed: str) -> str:
-    return "h1:" + base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode()
-
-
 def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(list(argv), stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
-
-
-def publish(proxy: Proxy, db: SumDB | None, module: str, version: str) -> str:
-    """Serve ``module@version``'s .info and go.mod and record it in ``db``; its h1."""
-    return goproxyserver.publish_tool(proxy, db, module, version)
 
 
 def record_go(db: SumDB, platforms: list[Platform], version: str = "1.22.10") -> None:
@@ -70,7 +59,7 @@ def read_lock(root: Path) -> dict[str, Any]:
 
 
 def entry(package: str, module: str, version: str, h1: str, go: str = "1.22") -> dict[str, str]:
-    """A lock entry as gobuild writes it (``go``: the go line publish() serves)."""
+    """A lock entry as gobuild writes it (``go``: the go line publish_tool() serves)."""
     found = {"package": package, "module": module, "version": version, "h1": h1}
     return {**found, "go": go} if go else found
 
@@ -97,9 +86,9 @@ def proxy(db: SumDB, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
 def h1s(proxy: Proxy, db: SumDB) -> dict[str, str]:
     """The three pinned tools of CHECKED, published; their h1s by tool."""
     return {
-        "staticcheck": publish(proxy, db, "example.com/lintkit", "v1.2.0"),
-        "golangci-lint": publish(proxy, db, "example.com/golangci/v2", "v2.0.0"),
-        "gotestsum": publish(proxy, db, "gotest.tools/gotestsum", "v1.13.0"),
+        "staticcheck": publish_tool(proxy, db, "example.com/lintkit", "v1.2.0"),
+        "golangci-lint": publish_tool(proxy, db, "example.com/golangci/v2", "v2.0.0"),
+        "gotestsum": publish_tool(proxy, db, "gotest.tools/gotestsum", "v1.13.0"),
     }
 
 
@@ -129,7 +118,7 @@ def test_lock_records_every_pinned_tool_without_downloading(
     tmp_path: Path, proxy: Proxy, h1s: dict[str, str]
 ) -> None:
     # Not pinned, not configured: never resolved.
-    publish(proxy, None, "golang.org/x/vuln", "v1.9.0")
+    publish_tool(proxy, None, "golang.org/x/vuln", "v1.9.0")
     root = make_project(tmp_path)
     code, out, err = run("-C", str(root), "lock")
     assert (code, err) == (0, "")
@@ -187,7 +176,7 @@ def test_lock_check_reports_pins_the_lock_lags_in_one_line(
 
     # `gobuild lock` brings it up to date, keeps the entry at its pin (unresolved: the
     # configuration does not run govulncheck) and drops the one no pin describes.
-    h1s["staticcheck"] = publish(proxy, db, "example.com/lintkit", "v1.3.0")
+    h1s["staticcheck"] = publish_tool(proxy, db, "example.com/lintkit", "v1.3.0")
     code, out, err = run("-C", str(root), "lock")
     assert (code, err) == (0, ""), err
     assert out.splitlines()[-4:] == [
@@ -290,14 +279,6 @@ def test_a_gonosumdb_tool_is_left_for_its_first_build(
 
 # -- gobuild init ---------------------------------------------------------------------------
 
-# The modules holding gobuild's default pins.
-DEFAULT_MODULES = {
-    "golangci-lint": "github.com/golangci/golangci-lint/v2",
-    "staticcheck": "honnef.co/go/tools",
-    "gotestsum": "gotest.tools/gotestsum",
-    "govulncheck": "golang.org/x/vuln",
-    "benchstat": "golang.org/x/perf",
-}
 SIX = [
     Platform(goos, arch) for goos in ("linux", "darwin", "windows") for arch in ("amd64", "arm64")
 ]
@@ -317,16 +298,14 @@ def test_init_locks_the_default_pins_where_the_proxy_answers(
     record_go(db, [p for p in SIX if p != HOST])
     h1s = {}
     for name, spec in DEFAULT_PINS.items():
-        h1s[name] = publish(proxy, db, DEFAULT_MODULES[name], spec.partition("@")[2])
+        h1s[name] = publish_tool(proxy, db, TOOL_MODULES[name], spec.partition("@")[2])
     root = new_module(tmp_path)
     code, out, err = run("-C", str(root), "init")
     assert (code, err) == (0, "")
     assert "gobuild.lock updated: Go 1.22.10" in out
     tools = read_lock(root)["tools"]
     assert tools == {
-        name: entry(
-            spec.partition("@")[0], DEFAULT_MODULES[name], spec.partition("@")[2], h1s[name]
-        )
+        name: entry(spec.partition("@")[0], TOOL_MODULES[name], spec.partition("@")[2], h1s[name])
         for name, spec in DEFAULT_PINS.items()
     }
     assert run("-C", str(root), "lock", "--check")[0] == 0

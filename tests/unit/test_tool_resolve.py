@@ -6,8 +6,6 @@ command reads them. Nothing is downloaded or built."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,20 +18,11 @@ from gobuild.project.config import Project, load_project
 from gobuild.project.environ import Environment
 from gobuild.tools.resolve import Resolver, ToolError, candidates, fetch_variables
 from tests import goproxyserver
-from tests.goproxyserver import Proxy
+from tests.goproxyserver import Proxy, fake_h1, publish_tool
 from tests.sumdbserver import SumDB
 
 NAME = "sumdb.test"
 LINT = "example.com/lintkit/cmd/staticcheck"  # in the module example.com/lintkit
-
-
-def fake_h1(seed: str) -> str:
-    return "h1:" + base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode()
-
-
-def publish(proxy: Proxy, db: SumDB | None, module: str, version: str) -> str:
-    """Serve ``module@version``'s .info and go.mod and record it in ``db``; its h1."""
-    return goproxyserver.publish_tool(proxy, db, module, version)
 
 
 @pytest.fixture
@@ -85,8 +74,8 @@ def test_candidates_are_the_package_and_its_prefixes_longest_first() -> None:
 def test_a_module_at_a_shorter_prefix_is_found_by_info_alone(
     tmp_path: Path, proxy: Proxy, db: SumDB
 ) -> None:
-    h1 = publish(proxy, db, "example.com/lintkit", "v1.2.0")
-    publish(proxy, db, "example.com/lintkit", "v1.1.0")
+    h1 = publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.1.0")
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db)))
     found = resolver.resolve(resolver.project.tool_pin("staticcheck"))
     assert (found.module, found.h1) == ("example.com/lintkit", h1)
@@ -111,7 +100,7 @@ def test_a_module_at_a_shorter_prefix_is_found_by_info_alone(
 def test_a_go_mod_the_database_does_not_know_is_refused(
     tmp_path: Path, proxy: Proxy, db: SumDB
 ) -> None:
-    publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     proxy.files["/example.com/lintkit/@v/v1.2.0.mod"] = b"module example.com/lintkit\n\ngo 1.9\n"
     p = project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db))
     with pytest.raises(IntegrityError, match="go.mod is not the one the checksum database has"):
@@ -120,15 +109,15 @@ def test_a_go_mod_the_database_does_not_know_is_refused(
 
 
 def test_the_longest_prefix_that_is_a_module_wins(tmp_path: Path, proxy: Proxy, db: SumDB) -> None:
-    publish(proxy, db, "example.com/lintkit", "v1.2.0")
-    nested = publish(proxy, db, "example.com/lintkit/cmd/staticcheck", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
+    nested = publish_tool(proxy, db, "example.com/lintkit/cmd/staticcheck", "v1.2.0")
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db)))
     found = resolver.resolve(resolver.project.tool_pin("staticcheck"))
     assert (found.module, found.h1) == (LINT, nested)
 
 
 def test_a_version_no_module_has_is_one_line(tmp_path: Path, proxy: Proxy, db: SumDB) -> None:
-    publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     resolver = Resolver(project(tmp_path, f"{LINT}@v9.9.9", modenv(proxy, db)))
     with pytest.raises(ToolError) as caught:
         resolver.resolve(resolver.project.tool_pin("staticcheck"))
@@ -144,7 +133,7 @@ def test_a_version_no_module_has_is_one_line(tmp_path: Path, proxy: Proxy, db: S
 def test_a_not_found_passes_to_the_next_proxy_after_a_comma(
     tmp_path: Path, proxy: Proxy, db: SumDB
 ) -> None:
-    h1 = publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    h1 = publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     with goproxyserver.serving() as empty:  # knows no module: 404 for everything
         env = modenv(proxy, db, GOPROXY=f"{empty.url},{proxy.url}")
         resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", env))
@@ -160,7 +149,7 @@ def test_a_not_found_passes_to_the_next_proxy_after_a_comma(
 def test_a_server_error_stops_at_a_comma_and_passes_after_a_bar(
     tmp_path: Path, proxy: Proxy, db: SumDB
 ) -> None:
-    h1 = publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    h1 = publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     with goproxyserver.serving() as broken:
         # Modules only: the database is found through the next proxy either way.
         broken.break_prefix("/example.com/", "500")
@@ -184,7 +173,7 @@ def test_a_server_error_stops_at_a_comma_and_passes_after_a_bar(
 def test_a_goproxy_without_a_proxy_is_unavailable_and_asks_nothing(
     tmp_path: Path, proxy: Proxy, db: SumDB, goproxy: str
 ) -> None:
-    publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db, GOPROXY=goproxy)))
     with pytest.raises(SourceError) as caught:
         resolver.resolve(resolver.project.tool_pin("staticcheck"))
@@ -198,7 +187,7 @@ def test_a_gonoproxy_module_is_never_asked_of_a_proxy(
     tmp_path: Path, proxy: Proxy, db: SumDB, variable: str
 ) -> None:
     # The go command fetches it directly: its path must not reach a public proxy.
-    publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     env = modenv(proxy, db, **{variable: "example.com/lintkit"})
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", env))
     with pytest.raises(SourceError) as caught:
@@ -212,7 +201,7 @@ def test_a_gonosumdb_module_is_found_without_the_database(
 ) -> None:
     # As install.py's verification: the database is not asked, a notice says so, and
     # there is no h1 to record without downloading the zip.
-    publish(proxy, None, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, None, "example.com/lintkit", "v1.2.0")
     reporter = Silent()
     env = modenv(proxy, db, GONOSUMDB="example.com/lintkit")
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", env), reporter)
@@ -225,7 +214,7 @@ def test_a_gonosumdb_module_is_found_without_the_database(
 
 
 def test_gosumdb_off_leaves_the_hash_unknown(tmp_path: Path, proxy: Proxy, db: SumDB) -> None:
-    publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db, GOSUMDB="off")))
     found = resolver.resolve(resolver.project.tool_pin("staticcheck"))
     assert (found.module, found.h1) == ("example.com/lintkit", None)
@@ -235,7 +224,7 @@ def test_gosumdb_off_leaves_the_hash_unknown(tmp_path: Path, proxy: Proxy, db: S
 def test_a_module_the_database_does_not_know_is_one_line(
     tmp_path: Path, proxy: Proxy, db: SumDB
 ) -> None:
-    publish(proxy, None, "example.com/lintkit", "v1.2.0")  # served, never recorded
+    publish_tool(proxy, None, "example.com/lintkit", "v1.2.0")  # served, never recorded
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db)))
     with pytest.raises(ToolError) as caught:
         resolver.resolve(resolver.project.tool_pin("staticcheck"))
@@ -247,7 +236,7 @@ def test_a_module_the_database_does_not_know_is_one_line(
 def test_a_database_answer_not_in_its_tree_is_an_integrity_error(
     tmp_path: Path, proxy: Proxy, db: SumDB
 ) -> None:
-    publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     forged = fake_h1("forged")
     db.lie("example.com/lintkit", "v1.2.0", f"example.com/lintkit v1.2.0 {forged}\n".encode())
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db)))
@@ -258,7 +247,7 @@ def test_a_database_answer_not_in_its_tree_is_an_integrity_error(
 def test_a_proxy_answering_for_another_version_is_not_taken(
     tmp_path: Path, proxy: Proxy, db: SumDB
 ) -> None:
-    publish(proxy, db, "example.com/lintkit", "v1.2.0")
+    publish_tool(proxy, db, "example.com/lintkit", "v1.2.0")
     proxy.files["/example.com/lintkit/@v/v1.2.0.info"] = b'{"Version":"v1.3.0"}'
     resolver = Resolver(project(tmp_path, f"{LINT}@v1.2.0", modenv(proxy, db)))
     with pytest.raises(SourceError, match="answers for 'v1.3.0'"):
