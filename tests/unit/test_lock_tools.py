@@ -104,6 +104,13 @@ def make_project(tmp_path: Path, tools: str = CHECKED) -> Path:
     return root
 
 
+def locked_project(tmp_path: Path, tools: str = CHECKED) -> Path:
+    """``make_project``, then ``gobuild lock`` (which must succeed)."""
+    root = make_project(tmp_path, tools)
+    assert run("-C", str(root), "lock")[0] == 0
+    return root
+
+
 def expected_tools(h1s: dict[str, str]) -> dict[str, dict[str, str]]:
     return {
         "golangci-lint": entry(GOLANGCI, "example.com/golangci/v2", "v2.0.0", h1s["golangci-lint"]),
@@ -149,8 +156,7 @@ def test_lock_records_every_pinned_tool_without_downloading(
 def test_lock_check_reports_pins_the_lock_lags_in_one_line(
     tmp_path: Path, proxy: Proxy, db: SumDB, h1s: dict[str, str]
 ) -> None:
-    root = make_project(tmp_path)
-    assert run("-C", str(root), "lock")[0] == 0
+    root = locked_project(tmp_path)
     toml = root / "gobuild.toml"
     toml.write_text(toml.read_text().replace(f"{LINT}@v1.2.0", f"{LINT}@v1.3.0"))
     data = read_lock(root)
@@ -196,8 +202,7 @@ def test_lock_check_reports_pins_the_lock_lags_in_one_line(
 def test_an_answer_contradicting_the_lock_is_refused_and_nothing_is_written(
     tmp_path: Path, proxy: Proxy, h1s: dict[str, str]
 ) -> None:
-    root = make_project(tmp_path)
-    assert run("-C", str(root), "lock")[0] == 0
+    root = locked_project(tmp_path)
     lock_file = root / "gobuild.lock"
     data = read_lock(root)
     data["tools"]["staticcheck"]["h1"] = fake_h1("tampered")
@@ -247,8 +252,7 @@ def test_a_pin_no_module_holds_fails_lock_after_recording_the_rest(
 def test_unreachable_proxies_keep_what_is_recorded(
     tmp_path: Path, proxy: Proxy, h1s: dict[str, str]
 ) -> None:
-    root = make_project(tmp_path)
-    assert run("-C", str(root), "lock")[0] == 0
+    root = locked_project(tmp_path)
     lock_file = root / "gobuild.lock"
     recorded = lock_file.read_text()
     proxy.break_prefix("/", "500")
@@ -359,8 +363,7 @@ def test_a_changed_tools_go_makes_the_lock_stale(
     tmp_path: Path, proxy: Proxy, db: SumDB, h1s: dict[str, str]
 ) -> None:
     record_go(db, [HOST], "1.27.3")
-    root = make_project(tmp_path, CHECKED + 'go = "1.27.3"\n')
-    assert run("-C", str(root), "lock")[0] == 0
+    root = locked_project(tmp_path, CHECKED + 'go = "1.27.3"\n')
     config = (root / "gobuild.toml").read_text().replace('go = "1.27.3"', 'go = "1.26.8"')
     (root / "gobuild.toml").write_text(config)
     code, _, err = run("-C", str(root), "lock", "--check")
@@ -390,5 +393,6 @@ def test_each_go_section_is_updated_without_touching_the_other(tmp_path: Path) -
     tools = lock.view("tools_go")
     assert (tools.version, tools.artifacts[HOST.key]["official"].filename) == (
         GoVersion.parse("1.27.3"), "tools.tgz")  # fmt: skip
+
     assert lockfile.read(path) == lockfile.read(path) and lockfile.dumps(lock) == path.read_text()
     assert lockfile.Lock().view("tools_go") == lockfile.Lock()
