@@ -140,7 +140,7 @@ def _make_tools(project: Project, lock: lockfile.Lock, go: GoVersion) -> dict[st
         flags = ["--format=standard-quiet"]
         if test.rerun_fails:
             flags.append(f"--rerun-fails={test.rerun_fails}")
-        gotestsum = {**gotestsum, "flags": flags, "junit": test.junit}
+        gotestsum = {**gotestsum, "flags": flags, "junit": test.junit, "reruns": test.rerun_fails}
     return {"pinned": list(pinned.values()), "linters": linters, "gotestsum": gotestsum}
 
 
