@@ -7,6 +7,7 @@ tests/functional/test_lock_tools.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
@@ -394,5 +395,13 @@ def test_each_go_section_is_updated_without_touching_the_other(tmp_path: Path) -
     assert (tools.version, tools.artifacts[HOST.key]["official"].filename) == (
         GoVersion.parse("1.27.3"), "tools.tgz")  # fmt: skip
 
-    assert lockfile.read(path) == lockfile.read(path) and lockfile.dumps(lock) == path.read_text()
+    # Nothing else is recorded, and the file is what dumps() writes of what read() gave.
+    def section(version: str, name: str) -> lockfile.Lock:
+        artifacts = {HOST.key: {"official": Artifact(name, "a" * 64)}}
+        return lockfile.Lock(request=version, version=GoVersion.parse(version), artifacts=artifacts)
+
+    expected = dataclasses.replace(
+        section("1.22.11", "go2.tgz"), tools_go=section("1.27.3", "tools.tgz")
+    )
+    assert lockfile.read(path) == expected and lockfile.dumps(lock) == path.read_text()
     assert lockfile.Lock().view("tools_go") == lockfile.Lock()
