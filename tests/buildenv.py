@@ -125,15 +125,22 @@ def ran(res: subprocess.CompletedProcess[str], task: str) -> bool:
     return False
 
 
-def go_version_m(go: GoEnv, binary: Path) -> str:
-    goroot = go.cache / "toolchains" / "go1.22.10.linux-amd64" / "go"
-    env = {"PATH": "/usr/bin:/bin", "GOROOT": str(goroot), "HOME": os.environ.get("HOME", "/tmp")}
+def go_version_m(go: GoEnv, binary: Path, version: str = "1.22.10") -> str:
+    """``go version -m binary`` by the installed linux/amd64 Go ``version`` (never another)."""
+    goroot = go.cache / "toolchains" / f"go{version}.linux-amd64" / "go"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GOROOT": str(goroot),
+        "GOTOOLCHAIN": "local",
+        "HOME": os.environ.get("HOME", "/tmp"),
+    }
     return subprocess.run(
         [str(goroot / "bin" / "go"), "version", "-m", str(binary)],
         env=env,
         check=True,
         capture_output=True,
         text=True,
+        timeout=60,
     ).stdout
 
 

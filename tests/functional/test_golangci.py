@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from gobuild.project.platforms import host
-from tests.buildenv import BIN, GoEnv, make_repo, run_env
+from tests.buildenv import BIN, GoEnv, go_version_m, make_repo, run_env
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")
 
@@ -80,15 +80,6 @@ def doit_lint(root: Path, go: GoEnv, home: Path) -> subprocess.CompletedProcess[
     )  # fmt: skip
 
 
-def version_m(go: GoEnv, binary: Path) -> str:
-    goroot = go.cache / "toolchains" / f"go{GO}.{host().key}" / "go"
-    return subprocess.run(
-        [str(goroot / "bin" / "go"), "version", "-m", str(binary)],
-        env={"PATH": "/usr/bin:/bin", "GOROOT": str(goroot), "GOTOOLCHAIN": "local"},
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-
-
 @pytest.mark.slow
 def test_golangci_lint_fails_doit_lint_at_the_finding_until_the_code_is_fixed(
     tmp_path: Path, go: GoEnv, home: Path
@@ -113,7 +104,7 @@ def test_golangci_lint_fails_doit_lint_at_the_finding_until_the_code_is_fixed(
     assert tool["h1"].startswith("h1:") and len(tool["h1"]) == 47, tool
     # The binary is v2.15.0 of that module, built by the project's Go.
     [binary] = (go.cache / "tools" / "golangci-lint" / "v2.15.0").glob("go*/bin/golangci-lint")
-    info = version_m(go, binary)
+    info = go_version_m(go, binary, GO)
     assert info.startswith(f"{binary}: go{GO}\n"), info
     assert f"\tmod\t{MODULE}\tv2.15.0\t{tool['h1']}\n" in info, info
     said = subprocess.run([str(binary), "version"], env=env(go, home), capture_output=True,

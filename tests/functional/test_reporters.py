@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 import pytest
 
 from gobuild.project.platforms import host
-from tests.buildenv import BIN, GoEnv, make_repo, run_env
+from tests.buildenv import BIN, GoEnv, go_version_m, make_repo, run_env
 
 pytestmark = pytest.mark.skipif(host().key != "linux-amd64", reason="real archives are linux/amd64")
 
@@ -82,16 +82,6 @@ def gobuild(root: Path, go: GoEnv, *args: str) -> subprocess.CompletedProcess[st
     )  # fmt: skip
 
 
-def go_version_m(go: GoEnv, binary: Path) -> str:
-    """``go version -m`` by the project's Go (the only one this module's tests install)."""
-    goroot = go.cache / "toolchains" / f"go{GO}.linux-amd64" / "go"
-    return subprocess.run(
-        [str(goroot / "bin" / "go"), "version", "-m", str(binary)],
-        env={"PATH": "/usr/bin:/bin", "GOROOT": str(goroot), "HOME": str(binary.parent)},
-        capture_output=True, text=True, check=True, timeout=60,
-    ).stdout  # fmt: skip
-
-
 def cases(junit: Path) -> list[tuple[str, str, bool]]:
     """(suite, test, failed) of every testcase in a JUnit file."""
     root = ElementTree.parse(junit).getroot()
@@ -123,7 +113,7 @@ def test_gotestsum_writes_the_junit_and_reruns_a_flaky_test(tmp_path: Path, go: 
     assert [failed for _, name, failed in found if name == "TestFlaky"] == [True, False]
     # The tool is gotestsum at its default pin, built by the project's Go and locked.
     [binary] = (go.cache / "tools" / "gotestsum" / "v1.13.0").glob("go*/bin/gotestsum")
-    info = go_version_m(go, binary)
+    info = go_version_m(go, binary, GO)
     assert info.startswith(f"{binary}: go{GO}\n") and "\tgotest.tools/gotestsum\n" in info
     assert "\tmod\tgotest.tools/gotestsum\tv1.13.0\t" in info
     lock = json.loads((root / "gobuild.lock").read_text())["tools"]["gotestsum"]
@@ -182,7 +172,7 @@ def test_bench_compare_prints_the_pinned_benchstat_table(tmp_path: Path, go: GoE
     [row] = [line for line in res.stdout.splitlines() if line.startswith("Add-2")]
     assert "-50.00%" in row and "(p=0.002 n=6)" in row, res.stdout
     [binary] = (go.cache / "tools" / "benchstat").glob("*/go*/bin/benchstat")
-    assert "\tmod\tgolang.org/x/perf\t" in go_version_m(go, binary)
+    assert "\tmod\tgolang.org/x/perf\t" in go_version_m(go, binary, GO)
 
 
 @pytest.mark.slow
@@ -201,7 +191,7 @@ def test_make_test_runs_the_locked_gotestsum(tmp_path: Path, go: GoEnv) -> None:
     found = cases(root / ".gobuild" / "reports" / "junit.xml")
     assert [failed for _, name, failed in found if name == "TestFlaky"] == [True, False]
     built = root / ".gobuild" / "tools" / "gotestsum" / "v1.13.0" / "gotestsum"
-    assert "\tmod\tgotest.tools/gotestsum\tv1.13.0\t" in go_version_m(go, built)
+    assert "\tmod\tgotest.tools/gotestsum\tv1.13.0\t" in go_version_m(go, built, GO)
 
 
 @pytest.mark.slow
