@@ -35,6 +35,11 @@ _TAG = re.compile(r"^[A-Za-z0-9_.]+$")
 _XVAR = re.compile(r"^[A-Za-z0-9_.~+/-]*[A-Za-z0-9_~+-]\.[A-Za-z_][A-Za-z0-9_]*$")
 _OUT_DIR = re.compile(r"^[A-Za-z0-9_.+][A-Za-z0-9_.+-]*(/[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)*$")
 _PROFILE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+# A registry host (a dot, a port or localhost tells it from a path) and a lower-case path.
+_REPOSITORY = re.compile(
+    r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)+|localhost|\[[0-9a-f:]+\])(?::[0-9]{1,5})?"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$"
+)
 
 
 def _line(value: str, what: str) -> str:
@@ -315,11 +320,29 @@ class ReleaseSection(Section):
     signing_key: str | None = None
     # The public key `gobuild release verify` checks signatures with (may be committed).
     verify_key: str | None = None
+    # An OCI image index of the released linux binaries, written into the release
+    # (image/, an OCI image layout) on [docker]'s runtime base, pulled from its registry.
+    image: bool = False
+    # Where `doit publish` pushes that index, tagged with the version: "HOST/PATH"
+    # (e.g. "ghcr.io/acme/app"; "localhost:5000/app" goes over plain http).
+    repository: str | None = None
 
     @field_validator("signing_key", "verify_key")
     @classmethod
     def _key(cls, value: str | None) -> str | None:
         return None if value is None else _line(value, "the key")
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not _REPOSITORY.match(value):
+            raise ValueError(
+                f"{value!r}: a repository is HOST[:PORT]/PATH in lower case, without a tag "
+                "or digest (e.g. ghcr.io/acme/app)"
+            )
+        return value
 
     @field_validator("files")
     @classmethod
