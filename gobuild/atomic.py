@@ -15,10 +15,15 @@ def write_text(path: Path, text: str, mode: int | None = None, *, durable: bool 
     ``durable=False`` skips the fsync, for state that is worthless after a crash anyway
     (the rename still means no reader ever sees half a file).
     """
+    write_bytes(path, text.encode("utf-8"), mode, durable=durable)
+
+
+def write_bytes(path: Path, data: bytes, mode: int | None = None, *, durable: bool = True) -> None:
+    """:func:`write_text` for bytes: written beside ``path``, then renamed over it."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             if durable:
                 os.fsync(f.fileno())

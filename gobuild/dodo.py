@@ -31,6 +31,7 @@ __all__ = [
     "task_generate",
     "task_image",
     "task_lint",
+    "task_publish",
     "task_release",
     "task_test",
     "task_toolchain",
@@ -91,6 +92,11 @@ def task_generate() -> dict[str, Any]:
 def task_release() -> dict[str, Any]:
     """Archive the dist binaries into dist/release."""
     return tasks.release_task(_specs(), _ENV)
+
+
+def task_publish() -> dict[str, Any]:
+    """Push the release's image to the registry."""
+    return tasks.publish_task(_specs(), _ENV)
 
 
 def task_image() -> dict[str, Any]:

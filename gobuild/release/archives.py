@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -150,21 +149,18 @@ def write_archives(
     plans: Sequence[ArchivePlan],
     *,
     label: str,
-    go: Path,
-    env: Mapping[str, str],
+    archiver: Path,
     root: Path,
     out_dir: Path,
     mtime: int,
 ) -> list[Path]:
-    """Every archive of ``plans`` at version ``label`` into ``out_dir``, with one
-    archiver build; the archives are compressed side by side (one process each, as many
-    at once as there are CPUs): each one's bytes depend on its files alone."""
-    with tempfile.TemporaryDirectory(prefix="gobuild-archiver-") as work:
-        archiver = build_archiver(go, env, Path(work))
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            return list(
-                pool.map(lambda p: write_archive(archiver, p, label, root, out_dir, mtime), plans)
-            )
+    """Every archive of ``plans`` at version ``label`` into ``out_dir`` with ``archiver``
+    (:func:`build_archiver`); compressed side by side (one process each, as many at once
+    as there are CPUs): each one's bytes depend on its files alone."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(
+            pool.map(lambda p: write_archive(archiver, p, label, root, out_dir, mtime), plans)
+        )
 
 
 def archiver_source() -> str:

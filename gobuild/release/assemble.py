@@ -16,15 +16,17 @@ from pathlib import Path
 
 from gobuild import atomic, proc
 from gobuild.atomic import remove_tree
-from gobuild.builds import gitinfo
+from gobuild.builds import gitinfo, imagespec
 from gobuild.builds.goenv import go_environ
 from gobuild.builds.plan import dist_plans
 from gobuild.builds.records import write_sums
 from gobuild.digest import sha256_file
 from gobuild.errors import GobuildError
+from gobuild.oci.dockerauth import credential_for
+from gobuild.oci.registry import Client
 from gobuild.progress import Reporter, Silent
 from gobuild.project.config import Project
-from gobuild.release import archives, provenance, record, signing
+from gobuild.release import archives, image, provenance, record, signing
 from gobuild.release.buildinfo import read_buildinfo
 from gobuild.release.sbom import sbom_json
 from gobuild.toolchain.install import ensure, request_for
@@ -42,6 +44,12 @@ class Release:
     def summary(self) -> list[str]:
         """A line per artifact, then where they are."""
         lines = [f"{a.sha256[:12]}  {a.name}" for a in self.record.artifacts]
+        image = self.record.image
+        if image is not None:
+            lines.append(
+                f"{image.index[7:19]}  {image.layout}/ {image.tag}: "
+                f"{', '.join(image.manifests)} on {image.base}"
+            )
         kind = "snapshot" if self.record.snapshot else "release"
         return [*lines, f"{kind} {self.record.version}: {self.directory}"]
 
@@ -96,15 +104,11 @@ def assemble(
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".release-", dir=target.parent))
     try:
+        archiver = archives.build_archiver(installed.go, env, Path(tempfile.mkdtemp(dir=work)))
         written = archives.write_archives(
-            wanted,
-            label=label,
-            go=installed.go,
-            env=env,
-            root=project.root,
-            out_dir=work,
+            wanted, label=label, archiver=archiver, root=project.root, out_dir=work,
             mtime=info.epoch,
-        )
+        )  # fmt: skip
         listed = [
             record.artifact(path, "archive", plan.binary, plan.platform)
             for path, plan in zip(written, wanted, strict=True)
@@ -122,10 +126,18 @@ def assemble(
             listed.append(record.artifact(sbom, "sbom", archive.binary, archive.platform))
         sums = write_sums(work, written)
         listed.append(record.artifact(sums, "checksums"))
+        made_image = None
+        if project.settings.release.image:
+            made_image = image.write_image(
+                project, plans, archiver=archiver, client=registry_client(project),
+                tag=imagespec.version_tag(info.version), values=info.values(""), epoch=info.epoch,
+                out_dir=work, reporter=reporter,
+            )  # fmt: skip
+        remove_tree(archiver.parent)
         made = record.Record(
             project=project.workspace.primary.gomod.module, version=info.version,
             commit=info.commit, date=info.date, snapshot=snapshot, go=str(installed.version),
-            artifacts=tuple(sorted(listed, key=lambda a: a.name)),
+            artifacts=tuple(sorted(listed, key=lambda a: a.name)), image=made_image,
         )  # fmt: skip
         if key is not None:
             payload = provenance.statement(made, listed, plans, installed.locked)
@@ -139,6 +151,18 @@ def assemble(
         remove_tree(work)
         raise
     return Release(target, made)
+
+
+def registry_client(project: Project) -> Client:
+    """A registry client over the project's network, with its registry credentials."""
+    variables = project.env.variables
+    settings = project.settings.toolchain
+    return Client(
+        project.env.network,
+        lambda registry: credential_for(registry, variables),
+        retries=settings.retries,
+        timeout=max(settings.timeout, 60.0),
+    )
 
 
 def _swap(new: Path, target: Path) -> None:

@@ -36,6 +36,18 @@ def artifact(path: Path, kind: str, binary: str = "", platform: str = "") -> Art
 
 
 @dataclass(frozen=True)
+class Image:
+    """The release's OCI image index (``image/``, an OCI image layout)."""
+
+    layout: str  # the layout's directory inside the release
+    tag: str  # the layout's name for it, and the tag `doit publish` pushes
+    index: str  # the index's digest: what is published
+    manifests: dict[str, str]  # "linux/amd64" → that platform's manifest digest
+    base: str  # "registry/repository@sha256:…", or "scratch"
+    binary: str  # the binary the image runs
+
+
+@dataclass(frozen=True)
 class Record:
     """What a release is: the project, the commit, the Go, the artifacts."""
 
@@ -46,12 +58,15 @@ class Record:
     snapshot: bool
     go: str
     artifacts: tuple[Artifact, ...]
+    image: Image | None = None
 
     def to_json(self) -> str:
         """The record's file text: sorted keys, artifacts by name."""
         data = asdict(self)
         data["format"] = FORMAT
         data["artifacts"] = sorted(data["artifacts"], key=lambda a: a["name"])
+        if data["image"] is None:
+            del data["image"]
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 

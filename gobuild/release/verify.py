@@ -15,6 +15,7 @@ from pathlib import Path
 from gobuild.builds.records import SUMS_NAME
 from gobuild.digest import sha256_file
 from gobuild.errors import GobuildError
+from gobuild.oci.layout import Descriptor, Layout
 from gobuild.release.record import RECORD_NAME
 from gobuild.release.signing import load_verify_key, open_envelope
 
@@ -65,19 +66,27 @@ def verify(directory: Path, key: Path | None = None) -> Verdict:
             continue
         checked.append(name)
     problems += _sums(directory, listed)
+    image = data.get("image")
+    expected = {n: a.get("sha256") for n, a in listed.items() if a.get("kind") != "provenance"}
+    if isinstance(image, dict):
+        layout_dir = str(image.get("layout", ""))
+        found, trouble = _image(directory, image)
+        checked += found
+        problems += trouble
+        subject = f"{layout_dir}:{image.get('tag')}"
+        expected[subject] = str(image.get("index", "")).removeprefix("sha256:")
     signed = [n for n, a in listed.items() if a.get("kind") == "provenance"]
     for name in signed:
-        problems += _provenance(directory / name, listed, key)
-    extra = sorted(
-        p.name for p in directory.iterdir() if p.name not in listed and p.name != RECORD_NAME
-    )
+        problems += _provenance(directory / name, expected, key)
+    own = {RECORD_NAME, *listed, *([image.get("layout")] if isinstance(image, dict) else [])}
+    extra = sorted(p.name for p in directory.iterdir() if p.name not in own)
     problems += [f"{name}: not in the record" for name in extra]
     return Verdict(tuple(checked), tuple(problems))
 
 
-def _provenance(path: Path, listed: dict[str, dict[str, object]], key: Path | None) -> list[str]:
-    """The envelope's signature by ``key``, and its statement's subjects: every other
-    archive, SBOM and SHA256SUMS of the record, at the record's digests."""
+def _provenance(path: Path, wanted: dict[str, object], key: Path | None) -> list[str]:
+    """The envelope's signature by ``key``, and its statement's subjects: ``wanted``
+    (every other artifact of the record, and its image index), at the record's digests."""
     if key is None:
         return [f"{path.name}: signature not checked: no verify key (--key, or [release] "
                 "verify_key)"]  # fmt: skip
@@ -90,7 +99,6 @@ def _provenance(path: Path, listed: dict[str, dict[str, object]], key: Path | No
         return [f"{path.name}: {exc}"]
     except (ValueError, KeyError, TypeError) as exc:
         return [f"{path.name}: not an in-toto statement ({exc})"]
-    wanted = {n: a.get("sha256") for n, a in listed.items() if a.get("kind") != "provenance"}
     problems = [f"{path.name}: does not name {n}" for n in sorted(wanted) if n not in subjects]
     problems += [
         f"{path.name}: {n} sha256 {d}, the record says {wanted[n]}"
@@ -117,3 +125,57 @@ def _sums(directory: Path, listed: dict[str, dict[str, object]]) -> list[str]:
             problems.append(f"{SUMS_NAME} line {number}: {name} {digest}, the record says "
                             f"{entry.get('sha256')}")  # fmt: skip
     return problems
+
+
+def _image(directory: Path, image: dict[str, object]) -> tuple[list[str], list[str]]:
+    """The image layout: its index is the record's, every blob it reaches holds what its
+    digest says, each platform's manifest is the record's, and no other blob is there."""
+    name = str(image.get("layout", ""))
+    if Path(name).name != name or not name:
+        return [], [f"image: the record names a layout outside the release ({name!r})"]
+    store = Layout(directory / name)
+    try:
+        entries = store.entries()
+    except GobuildError as exc:
+        return [], [f"{name}: {exc}"]
+    index = image.get("index")
+    top = [e for e in entries if e.digest == index]
+    if not top:
+        shown = ", ".join(e.digest for e in entries) or "nothing"
+        return [], [f"{name}/index.json: names {shown}, the record says {index}"]
+    problems: list[str] = []
+    reached: set[str] = set()
+    try:
+        for d in store.walk(top[0]):
+            reached.add(d.hex)
+            blob = store.blob(d.digest)
+            if not blob.is_file():
+                problems.append(f"{name}: blob {d.digest} missing")
+            elif "sha256:" + sha256_file(blob) != d.digest or blob.stat().st_size != d.size:
+                problems.append(
+                    f"{name}: blob {d.digest} holds sha256:{sha256_file(blob)} "
+                    f"({blob.stat().st_size} bytes, {d.size} expected)"
+                )
+        platforms = {
+            _platform_key(m.platform): m.digest
+            for m in (Descriptor.from_json(x) for x in store.read_json(top[0])["manifests"])
+        }
+    except (GobuildError, KeyError, TypeError) as exc:
+        return [], [*problems, f"{name}: {exc}"]
+    manifests = image.get("manifests")
+    if platforms != manifests:
+        problems.append(f"{name}: the index holds {platforms}, the record says {manifests}")
+    blobs = store.root / "blobs" / "sha256"
+    stray = sorted(p.name for p in blobs.iterdir()) if blobs.is_dir() else []
+    problems += [f"{name}: blob sha256:{h} is not part of the image" for h in stray
+                 if h not in reached]  # fmt: skip
+    return ([f"{name} ({index})"] if not problems else []), problems
+
+
+def _platform_key(platform: object) -> str:
+    """``linux/arm/7`` as [dist] spells it, from an OCI platform (variant ``v7``)."""
+    p = platform if isinstance(platform, dict) else {}
+    variant = str(p.get("variant", ""))
+    if p.get("architecture") == "arm":
+        variant = variant.removeprefix("v")
+    return "/".join(str(x) for x in (p.get("os"), p.get("architecture"), variant) if x)

@@ -140,6 +140,20 @@ def make_release(env: Environment, root: str, profile: str | None, snapshot: boo
     print("\n".join(release.summary()))
 
 
+def publish_release(env: Environment, root: str, profile: str | None, force: bool) -> None:
+    """Push dist/release's image and its attachments to [release] repository."""
+    from gobuild.release.assemble import registry_client, release_dir  # noqa: PLC0415
+    from gobuild.release.publish import publish  # noqa: PLC0415
+
+    project = _project(env, root, profile)
+    configured = project.settings.release.verify_key
+    done = publish(
+        project, release_dir(project), client=registry_client(project), force=force,
+        key=project.root / configured if configured else None, reporter=Notices(sys.stderr),
+    )  # fmt: skip
+    print("\n".join(done.summary()))
+
+
 def make_image(env: Environment, root: str, profile: str | None) -> None:
     """Build the image from the generated Dockerfile, check it and report."""
     from gobuild.image.make import make_image  # noqa: PLC0415 - the docker SDK
@@ -156,6 +170,7 @@ ACTIONS = {
     "fail": fail,
     "make_image": make_image,
     "make_release": make_release,
+    "publish_release": publish_release,
     "generate_files": generate_files,
     "install_toolchain": install_toolchain,
     "build_one": build_one,

@@ -273,6 +273,33 @@ def release_task(specs: Spec, env: Environment) -> Task:
     }
 
 
+FORCE_PARAM = {
+    "name": "force",
+    "long": "force",
+    "type": bool,
+    "default": False,
+    "help": "move the version's tag when it already points to other content",
+}
+
+
+def publish_action(env: Environment, root: str, profile: str | None, force: bool) -> Any:
+    """doit passes the task's --force by parameter name."""
+    return action("publish_release", env, root, profile, force)
+
+
+def publish_task(specs: Spec, env: Environment) -> Task:
+    """Push dist/release's image index, with its SBOMs and provenance, to the registry."""
+    return {
+        "basename": "publish",
+        "doc": "push dist/release's image to [release] repository, SBOMs and provenance "
+        "attached (--force moves an existing tag)",
+        "actions": [(publish_action, [env, specs["root"], specs["profile"]])],
+        "uptodate": [False],  # the registry, not doit, knows what it holds
+        "verbosity": 2,
+        "params": [PROFILE_PARAM, FORCE_PARAM],
+    }
+
+
 def image_task(specs: Spec, env: Environment) -> Task:
     """Build the image from the generated Dockerfile on the Docker engine and check it."""
     return {
