@@ -132,8 +132,8 @@ class Client:
         self._expect(resp, "HEAD", url, 200)
         return True
 
-    def get_blob(self, ref: Reference, descriptor: layout.Descriptor, dest: Path) -> None:
-        """Download a blob into ``dest``, checked against ``descriptor`` (digest, size)."""
+    def blob_bytes(self, ref: Reference, descriptor: layout.Descriptor) -> bytes:
+        """A blob's bytes, checked against ``descriptor`` (digest, size)."""
         url = f"{ref.base_url}/blobs/{descriptor.digest}"
         resp = self.request("GET", url, ref, "pull")
         self._expect(resp, "GET", url, 200)
@@ -144,6 +144,12 @@ class Client:
                 f"GET {redact(url)}: got {actual} ({len(data)} bytes), "
                 f"expected {descriptor.digest} ({descriptor.size} bytes)"
             )
+        return data
+
+    def get_blob(self, ref: Reference, descriptor: layout.Descriptor, dest: Path) -> None:
+        """Download a blob into ``dest`` (whole or not at all), checked as
+        :meth:`blob_bytes` checks it."""
+        data = self.blob_bytes(ref, descriptor)
         tmp = dest.with_name(f".{dest.name}.partial")
         tmp.write_bytes(data)
         tmp.replace(dest)

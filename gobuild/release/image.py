@@ -289,9 +289,8 @@ def _choose(entries: Sequence[Descriptor], platform: str, ref: Reference) -> Des
 def _base_image(
     client: Client, ref: Reference, manifest: Mapping[str, Any], store: Layout
 ) -> _Base:
-    config_desc = Descriptor.from_json(manifest["config"])
-    _fetch(client, ref, config_desc, store)
-    config = store.read_json(config_desc)
+    # The base's config is read, not stored: the image has a config of its own.
+    config = _json(client.blob_bytes(ref, Descriptor.from_json(manifest["config"])), str(ref))
     layers = []
     for raw in manifest.get("layers", []):
         d = Descriptor.from_json(raw)
