@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests import dockerenv
+from tests import dockerenv, registryenv
+from tests.faultproxy import FaultProxy
 
 # The stand-in golang and alpine images the engine's tests build from (no registry here).
 ENGINE_GO = "1.22.10"
@@ -22,3 +25,43 @@ def engine() -> Iterator[str]:
     dockerenv.ensure_golang(ENGINE_GO, ENGINE_ALPINE)
     dockerenv.ensure_alpine(ENGINE_ALPINE)
     yield dockerenv.which_client()
+
+
+# -- an OCI registry on loopback (tests/registryenv.py, tests/faultproxy.py) -------------
+
+MakeRegistry = Callable[..., registryenv.Registry]
+
+
+@pytest.fixture
+def make_registry(tmp_path: Path) -> Iterator[MakeRegistry]:
+    """Start registries (``users=``, ``tls=`` as :class:`registryenv.Registry` takes
+    them), each in its own directory, all stopped after the test; else skip."""
+    reason = registryenv.unavailable()
+    if reason:
+        pytest.skip(f"registry tests skipped: {reason}")
+    started: list[registryenv.Registry] = []
+
+    def make(**options: Any) -> registryenv.Registry:
+        registry = registryenv.Registry(tmp_path / f"registry-{len(started)}", **options)
+        started.append(registry)
+        registry.start()
+        return registry
+
+    try:
+        yield make
+    finally:
+        for registry in started:
+            registry.stop()
+
+
+@pytest.fixture
+def registry(make_registry: MakeRegistry) -> registryenv.Registry:
+    """An empty registry without auth, started in 0.1 s: one per test, no shared state."""
+    return make_registry()
+
+
+@pytest.fixture
+def fault_proxy(registry: registryenv.Registry) -> Iterator[FaultProxy]:
+    """A :class:`FaultProxy` in front of ``registry``, no rule armed."""
+    with FaultProxy(registry.url, cafile=registry.cafile) as proxy:
+        yield proxy
