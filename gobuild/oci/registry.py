@@ -314,7 +314,8 @@ class Client:
             if raw.status in (301, 302, 303, 307, 308) and location and method in ("GET", "HEAD"):
                 target = urljoin(target, location)
                 continue
-            return Response(raw.status, dict(raw.headers.items()), raw.data or b"")
+            # urllib3's headers: looked up without regard to case, as HTTP has them.
+            return Response(raw.status, raw.headers, raw.data or b"")
         raise RegistryError(f"{method} {redact(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _pool(self, proxy: str | None) -> urllib3.PoolManager:
