@@ -20,7 +20,7 @@ from doit.exceptions import InvalidDodoFile
 
 from gobuild.project import environ
 from gobuild.tasks import dicts as tasks
-from gobuild.tasks.specs import SpecError, load_specs, profile_from_argv
+from gobuild.tasks.specs import SpecError, load_specs, profile_from_argv, source_state
 
 __all__ = [
     "DOIT_CONFIG",
@@ -56,9 +56,12 @@ def _specs() -> dict[str, Any]:
     # One load per doit run: every task creator below shares it.
     profile = profile_from_argv(sys.argv) or get_var("profile", None)
     try:
-        return load_specs(_root(), _ENV, profile)
+        specs = load_specs(_root(), _ENV, profile)
     except SpecError as exc:
         raise InvalidDodoFile(str(exc)) from None
+    # The commit and tag the builds embed: read each run, never cached, so a new commit
+    # or tag rebuilds binaries whose sources did not change.
+    return {**specs, "source": source_state(_root(), _ENV)}
 
 
 DOIT_CONFIG: dict[str, Any] = tasks.doit_config(_root())

@@ -98,10 +98,15 @@ def build_tasks(specs: Spec, env: Environment) -> Iterator[Task]:
             **deps,
             "targets": [spec["output"]],
             "task_dep": ["toolchain"],
-            "uptodate": [config_changed(spec["fingerprint"])],
+            "uptodate": [_built_from(specs, spec)],
             "verbosity": 2,
             "params": [PROFILE_PARAM],
         }
+
+
+def _built_from(specs: Spec, spec: Spec) -> Any:
+    """Up to date while the plan and the git state it embeds are the same."""
+    return config_changed({"plan": spec["fingerprint"], "source": specs.get("source", "")})
 
 
 def _inputs(
@@ -171,7 +176,7 @@ def dist_tasks(specs: Spec, env: Environment) -> Iterator[Task]:
             **deps,
             "targets": [spec["output"]],
             "task_dep": ["toolchain", "dist:platforms"],
-            "uptodate": [config_changed(spec["fingerprint"])],
+            "uptodate": [_built_from(specs, spec)],
             "verbosity": 2,
             "params": [PROFILE_PARAM],
         }

@@ -49,6 +49,13 @@ class SpecError(Exception):
     """The project cannot be described (a gobuild error's one-line message)."""
 
 
+def source_state(root: Path, env: Environment) -> str:
+    """What the tree's git state embeds, as one line (:func:`gobuild.builds.gitinfo.state`)."""
+    from gobuild.builds.gitinfo import state  # noqa: PLC0415 - loaded on use, as below
+
+    return state(root, env.variables)
+
+
 def load_specs(root: Path, env: Environment, profile: str | None) -> Spec:
     """The task specs for ``root``: from the cache when its stamp still holds."""
     cache = state_dir(root) / CACHE_NAME

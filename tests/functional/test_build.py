@@ -179,6 +179,19 @@ MATRIX: list[tuple[str, str, Callable[[Path], dict[str, str]], bool]] = [
     ("GOBUILD_TAGS", "twobin", env(GOBUILD_TAGS="extra"), True),
     ("Go version", "twobin", pin("1.21.13"), True),
     ("vendor/", "vendored", append("vendor/example.com/dep/dep.go"), True),
+    # The binary embeds the commit and the version git describes: both must be current.
+    (
+        "a commit",
+        "twobin",
+        lambda root: (git(root, "commit", "-q", "--allow-empty", "-m", "x"), {})[1],
+        True,
+    ),
+    (
+        "a new tag",
+        "twobin",
+        lambda root: (git(root, "tag", "-d", "v1.2.3"), git(root, "tag", "v1.3.0"), {})[2],
+        True,
+    ),
     ("go:embed input", "embedded", append("static/hello.txt", "more\n"), True),
 ]
 
