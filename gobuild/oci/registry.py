@@ -25,6 +25,7 @@ from gobuild.errors import GobuildError
 from gobuild.network.credentials import Credential
 from gobuild.network.redact import redact, redact_text
 from gobuild.oci import layout
+from gobuild.oci.cache import BlobCache
 from gobuild.oci.reference import Reference
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class Client:
         network: Network,
         credentials: Callable[[str], Credential | None],
         *,
+        cache: BlobCache | None = None,
         retries: int = 4,
         timeout: float = 60.0,
         backoff: float = 0.5,
@@ -78,6 +80,7 @@ class Client:
     ) -> None:
         self.network = network
         self.credentials = credentials
+        self.cache = cache
         self.retries = retries
         self.timeout = timeout
         self.backoff = backoff
@@ -90,12 +93,23 @@ class Client:
 
     # -- manifests ---------------------------------------------------------------------
 
-    def get_manifest(self, ref: Reference, identifier: str | None = None) -> Response:
-        """The manifest or index ``ref`` names (``identifier``: a tag or digest instead)."""
-        url = f"{ref.base_url}/manifests/{identifier or ref.identifier}"
+    def get_manifest(self, ref: Reference, identifier: str | None = None) -> bytes:
+        """The manifest or index ``ref`` names (``identifier``: a tag or digest instead),
+        checked against the digest when one names it (and then kept in the cache)."""
+        wanted = identifier or ref.identifier
+        by_digest = wanted.startswith("sha256:")
+        if by_digest and self.cache is not None and (kept := self.cache.get(wanted)):
+            return kept
+        url = f"{ref.base_url}/manifests/{wanted}"
         resp = self.request("GET", url, ref, "pull", headers={"Accept": ACCEPT})
         self._expect(resp, "GET", url, 200)
-        return resp
+        if by_digest:
+            actual = layout.sha256_digest(resp.body)
+            if actual != wanted:
+                raise RegistryError(f"GET {redact(url)}: got {actual}")
+            if self.cache is not None:
+                self.cache.put(wanted, resp.body)
+        return resp.body
 
     def manifest_digest(self, ref: Reference, tag: str) -> str | None:
         """The digest ``tag`` points to, or None when there is no such tag."""
@@ -107,7 +121,7 @@ class Client:
         digest = resp.headers.get("Docker-Content-Digest")
         if digest:
             return digest
-        return layout.sha256_digest(self.get_manifest(ref, tag).body)
+        return layout.sha256_digest(self.get_manifest(ref, tag))
 
     def put_manifest(self, ref: Reference, identifier: str, data: bytes, media_type: str) -> None:
         """Store ``data`` as the manifest ``identifier`` (a tag, or its own digest)."""
@@ -133,7 +147,11 @@ class Client:
         return True
 
     def blob_bytes(self, ref: Reference, descriptor: layout.Descriptor) -> bytes:
-        """A blob's bytes, checked against ``descriptor`` (digest, size)."""
+        """A blob's bytes, checked against ``descriptor`` (digest, size); from the cache
+        when it has them."""
+        kept = self.cache.get(descriptor.digest) if self.cache is not None else None
+        if kept is not None and len(kept) == descriptor.size:
+            return kept
         url = f"{ref.base_url}/blobs/{descriptor.digest}"
         resp = self.request("GET", url, ref, "pull")
         self._expect(resp, "GET", url, 200)
@@ -144,15 +162,9 @@ class Client:
                 f"GET {redact(url)}: got {actual} ({len(data)} bytes), "
                 f"expected {descriptor.digest} ({descriptor.size} bytes)"
             )
+        if self.cache is not None:
+            self.cache.put(descriptor.digest, data)
         return data
-
-    def get_blob(self, ref: Reference, descriptor: layout.Descriptor, dest: Path) -> None:
-        """Download a blob into ``dest`` (whole or not at all), checked as
-        :meth:`blob_bytes` checks it."""
-        data = self.blob_bytes(ref, descriptor)
-        tmp = dest.with_name(f".{dest.name}.partial")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
 
     def push_blob(self, ref: Reference, digest: str, path: Path) -> None:
         """Upload the file at ``path`` as blob ``digest``: one session (POST), one PUT.

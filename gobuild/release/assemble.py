@@ -22,6 +22,7 @@ from gobuild.builds.plan import dist_plans
 from gobuild.builds.records import write_sums
 from gobuild.digest import sha256_file
 from gobuild.errors import GobuildError
+from gobuild.oci.cache import BlobCache
 from gobuild.oci.dockerauth import credential_for
 from gobuild.oci.registry import Client
 from gobuild.progress import Reporter, Silent
@@ -160,6 +161,7 @@ def registry_client(project: Project) -> Client:
     return Client(
         project.env.network,
         lambda registry: credential_for(registry, variables),
+        cache=BlobCache(project.cache_dir / "oci"),
         retries=settings.retries,
         timeout=max(settings.timeout, 60.0),
     )

@@ -243,23 +243,21 @@ def _pull_bases(
     client: Client, ref: Reference, platforms: Sequence[str], store: Layout
 ) -> tuple[str, dict[str, _Base]]:
     """Each platform's base from ``ref``'s registry, its blobs stored in ``store``."""
-    resp = client.get_manifest(ref)
-    digest = layout.sha256_digest(resp.body)
+    body = client.get_manifest(ref)
+    digest = layout.sha256_digest(body)
     if ref.digest and digest != ref.digest:
         raise GobuildError(f"{ref}: the registry sent {digest}")
-    document = _json(resp.body, str(ref))
-    media_type = document.get("mediaType") or resp.headers.get("Content-Type", "")
+    document = _json(body, str(ref))
+    media_type = document.get("mediaType", "")
     name = f"{ref.registry}/{ref.repository}@{digest}"
-    if media_type in layout.INDEX_TYPES:
+    if media_type in layout.INDEX_TYPES or (not media_type and "manifests" in document):
         entries = [Descriptor.from_json(d) for d in document.get("manifests", [])]
         chosen = {p: _choose(entries, p, ref) for p in platforms}
         return name, {
-            p: _base_image(
-                client, ref, _json(client.get_manifest(ref, d.digest).body, str(ref)), store
-            )
+            p: _base_image(client, ref, _json(client.get_manifest(ref, d.digest), str(ref)), store)
             for p, d in chosen.items()
         }
-    if media_type in layout.MANIFEST_TYPES:
+    if media_type in layout.MANIFEST_TYPES or (not media_type and "config" in document):
         base = _base_image(client, ref, document, store)
         have = "/".join(str(base.config.get(k)) for k in ("os", "architecture"))
         for p in platforms:
@@ -303,7 +301,7 @@ def _base_image(
 
 def _fetch(client: Client, ref: Reference, d: Descriptor, store: Layout) -> None:
     if not store.has(d.digest):
-        client.get_blob(ref, d, store.blob(d.digest))
+        store.put_bytes(client.blob_bytes(ref, d), d.media_type)
 
 
 def _json(data: bytes, shown: str) -> dict[str, Any]:

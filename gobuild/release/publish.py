@@ -268,7 +268,7 @@ def _tag_referrers(client: Client, ref: Reference, subject: str, entries: list[D
     tag = _referrers_tag(subject)
     current: list[dict[str, Any]] = []
     if client.manifest_digest(ref, tag) is not None:
-        document = json.loads(client.get_manifest(ref, tag).body)
+        document = json.loads(client.get_manifest(ref, tag))
         current = list(document.get("manifests", []))
     have = {str(m.get("digest")) for m in current}
     merged = current + [e.to_json() for e in entries if e.digest not in have]

@@ -38,13 +38,20 @@ SBOM_TYPE = "application/vnd.cyclonedx+json"
 
 
 def image_repo(
-    path: Path, go: GoEnv, registry: str, *, extra: str = "", files: dict[str, bytes] | None = None
+    path: Path,
+    go: GoEnv,
+    registry: str,
+    *,
+    extra: str = "",
+    docker: str = "",
+    files: dict[str, bytes] | None = None,
 ) -> Path:
     """The twobin module released to ``registry``/twobin on ``registry``/base:3."""
     config = (
         '[dist]\nplatforms = ["linux/amd64", "linux/arm64", "windows/amd64"]\n'
         f'[release]\nimage = true\nrepository = "{registry}/twobin"\n{extra}'
         f'[docker]\nruntime_image = "{registry}/base"\nruntime_tag = "3"\nexpose = [8080]\n'
+        f"{docker}"
     )
     root = make_repo(path, "twobin", go, config, init_git=False)
     (root / "LICENSE").write_text("MIT\n")
@@ -256,3 +263,30 @@ def test_credentials_come_from_the_docker_config_and_are_never_shown(
         password not in out and base64.b64encode(f"alice:{password}".encode()).decode() not in out
     )
     assert "v1.2.3" in registryenv.tags(registry, "twobin")
+
+
+def test_a_pinned_base_is_released_again_without_its_registry(
+    tmp_path: Path, go: GoEnv, registry: registryenv.Registry
+) -> None:
+    base = registryenv.push_image(registry, "base", "3", platforms=LINUX)
+    pinned = image_repo(
+        tmp_path / "pinned", go, registry.host, docker=f'runtime_digest = "{base}"\n'
+    )
+    floating = image_repo(tmp_path / "floating", go, registry.host)
+    for root in (pinned, floating):
+        res = doit(root, go, "release")
+        assert res.returncode == 0, res.stdout + res.stderr
+    first = json.loads((pinned / "dist" / "release" / "release.json").read_text())["image"]
+    registry.stop()
+    # Every blob and manifest the pinned base needs is in gobuild's cache: no request.
+    res = doit(pinned, go, "release")
+    assert res.returncode == 0, res.stdout + res.stderr
+    again = json.loads((pinned / "dist" / "release" / "release.json").read_text())["image"]
+    assert again == first
+    # A tag must be asked of its registry: one line naming it, and the release kept.
+    res = doit(floating, go, "release", check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert f"GET http://{registry.host}/v2/base/manifests/3: connection failed" in out, out
+    assert "Traceback" not in out
+    assert (floating / "dist" / "release" / "release.json").is_file()
