@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gobuild.checks.shards import Shard, assign, split_name
 from gobuild.checks.units import Caps, Unit
 from gobuild.errors import ConfigError, GobuildError
 from gobuild.project.names import CHECK_KINDS, CheckKind, Enforcement
@@ -43,6 +44,9 @@ class CheckPlan:
     marker: str  # the toolchain's completion marker: a remembered plan needs it unchanged
     tools: tuple[tuple[str, str], ...] = ()  # pinned tools the units run: name, binary
     junit: bool = False  # junit.xml by the pinned gotestsum (then among the tools)
+    shard: str = ""  # "K/N" for one shard of the test packages (see .shards)
+    shard_packages: tuple[str, ...] = ()  # that shard's packages
+    shard_split: str = ""  # names the whole split (every package, every shard's share)
 
     def usable(self) -> bool:
         """Whether a remembered plan can run as it is: its pinned tools still built."""
@@ -71,7 +75,9 @@ class CheckPlan:
             scrubbed=tuple(data["scrubbed"]),
             marker=str(data["marker"]),
             tools=tuple((str(n), str(p)) for n, p in data["tools"]),
-            junit=bool(data["junit"]),
+            junit=bool(data["junit"]), shard=str(data.get("shard", "")),
+            shard_packages=tuple(str(p) for p in data.get("shard_packages", ())),
+            shard_split=str(data.get("shard_split", "")),
         )  # fmt: skip
 
 
@@ -121,9 +127,15 @@ def plan_checks(
     memory: Memory | None = None,
     enforcement: Enforcement | None = None,
     reporter: Reporter | None = None,
+    shard: Shard | None = None,
+    durations: Mapping[str, float] | None = None,
 ) -> CheckPlan:
     """Decide the units of ``kinds`` for ``project`` (installs the pinned Go, and builds
-    pinned linters, if need be; ``reporter`` hears about it)."""
+    pinned linters, if need be; ``reporter`` hears about it).
+
+    With ``shard``, the test units cover that shard's packages only (split by
+    ``durations``, package → seconds; see :mod:`.shards`), and lint and bench run in the
+    first shard alone."""
     # The planner, the configuration and the installer load here, not at import time.
     from gobuild.builds.goenv import go_environ  # noqa: PLC0415
     from gobuild.checks import commands  # noqa: PLC0415
@@ -151,13 +163,20 @@ def plan_checks(
 
     test = settings.test
     junit = "test" in kinds and test.junit
+    chosen: list[str] = []
+    split = ""
     if "test" in kinds:
         if test.gotestsum:
             tools["gotestsum"] = str(ensure_tool(project, "gotestsum", reporter).path)
+        listed = {d: _packages(project, installed.goroot, base_env, d) for d in modules}
+        if shard is not None:
+            listed, chosen, split = _sharded(listed, shard, durations or {})
         for d in modules:
-            packages = _packages(project, installed.goroot, base_env, d)
-            units += commands.test_units(project, budget, packages, reports, d)
-    if "lint" in kinds:
+            if shard is None or listed[d]:
+                units += commands.test_units(project, budget, listed[d], reports, d)
+    # Lint and benchmarks are not split: the first shard runs them.
+    kinds_here: tuple[CheckKind, ...] = kinds if shard is None or shard.index == 1 else ()
+    if "lint" in kinds_here:
         if "tidy" in settings.linters and installed.version < GoVersion(1, 23, 0):
             raise ConfigError(
                 f"{project.config_file}: checks.linters: tidy needs Go 1.23 or later "
@@ -171,7 +190,7 @@ def plan_checks(
         for name in project.settings.checks.linters:
             if name in TOOL_NAMES:
                 tools[name] = str(ensure_tool(project, name, reporter).path)
-    if "bench" in kinds:
+    if "bench" in kinds_here:
         units += [u for d in modules for u in commands.bench_units(project, budget, d)]
     return CheckPlan(
         root=str(project.root), state_dir=str(project.state_dir), kinds=kinds,
@@ -181,7 +200,24 @@ def plan_checks(
         scrubbed=commands.CHECK_SCRUBBED,
         marker=str(request.cache.marker(installed.version, installed.platform)),
         tools=tuple(sorted(tools.items())), junit=junit,
+        shard=str(shard) if shard else "", shard_packages=tuple(chosen), shard_split=split,
     )  # fmt: skip
+
+
+def _sharded(
+    listed: Mapping[str, list[str]], shard: Shard, durations: Mapping[str, float]
+) -> tuple[dict[str, list[str]], list[str], str]:
+    """Each module's packages in ``shard``, that shard's packages, and the split's name.
+
+    Every module's packages are split together, so a small module gets no shard of its
+    own. The name digests every shard's share: shards that name the same split test
+    every package once between them, which ``gobuild report merge`` checks."""
+    everything = [p for pkgs in listed.values() for p in pkgs]
+    shares = assign(everything, shard.count, durations)
+    chosen = shares[shard.index - 1]
+    keep = set(chosen)
+    split = split_name(shares)
+    return {d: [p for p in pkgs if p in keep] for d, pkgs in listed.items()}, chosen, split
 
 
 def _packages(

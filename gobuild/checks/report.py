@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from gobuild import atomic, proc
-from gobuild.checks import failures
+from gobuild.checks import coverage, failures
 from gobuild.checks.budget import GIB, Budget
 from gobuild.checks.units import Result, Unit
 from gobuild.errors import GobuildError
@@ -291,13 +291,18 @@ def write_reports(
     root: Path,
     gotestsum: str | None = None,
 ) -> None:
-    """summary.json, test.json (every test unit's events), bench.txt, and junit.xml when
-    ``gotestsum`` (the pinned one's binary) is given.
+    """summary.json, test.json (every test unit's events), coverage.out (the units'
+    profiles merged), bench.txt, and junit.xml when ``gotestsum`` (the pinned one's
+    binary) is given.
 
     Reports are rewritten by the next run: renamed into place whole, not fsynced.
     Raises :class:`~gobuild.errors.GobuildError` when gotestsum writes no JUnit.
     """
     write_summary(reports / "summary.json", results)
+    # Every test unit's coverage profile as one (the units split the packages).
+    merged = coverage.merge(sorted(reports.glob("*.cover")))
+    if merged is not None:
+        atomic.write_text(reports / coverage.PROFILE_NAME, merged.text(), durable=False)
     tests = [r for r in results if r.kind == "test" and r.output]
     if tests:
         events = "".join(r.output if r.output.endswith("\n") else r.output + "\n" for r in tests)

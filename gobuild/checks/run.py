@@ -9,11 +9,13 @@ remembered plan starts its first unit at once. What happens is told to a
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gobuild import atomic
 from gobuild.builds.goenv import go_environ
 from gobuild.checks import report, scheduler
 from gobuild.checks.budget import Budget
@@ -22,6 +24,7 @@ from gobuild.checks.limits.cgroups import Pool
 from gobuild.checks.limits.detect import Probe, detect, pools
 from gobuild.checks.plan import CheckPlan
 from gobuild.checks.runner import Context
+from gobuild.checks.shards import DURATIONS_NAME, SHARD_NAME, package_durations, record_durations
 from gobuild.checks.units import Result
 from gobuild.errors import GobuildError
 from gobuild.project.environ import Environment
@@ -62,7 +65,35 @@ def run_planned(
     results = scheduler.run(units, context, Ledger(Path(plan.state_dir), budget), listener)
     gotestsum = dict(plan.tools).get("gotestsum") if plan.junit else None
     report.write_reports(results, reports, base_env, root, gotestsum)
+    if plan.shard:
+        shard = {
+            "shard": plan.shard,
+            "split": plan.shard_split,
+            "packages": list(plan.shard_packages),
+        }
+        atomic.write_text(reports / SHARD_NAME, json.dumps(shard, indent=1) + "\n")
+    record_durations(durations_file(Path(plan.state_dir)), measured_durations(results))
     return Outcome(results, mechanism, reports, budget)
+
+
+def measured_durations(results: list[Result]) -> dict[str, float]:
+    """Each tested package's time, for the next split into shards: the unit's wall time
+    when it tested that package alone (compiling included), else the package's own
+    elapsed time from its events."""
+    measured: dict[str, float] = {}
+    for r in results:
+        if r.kind != "test":
+            continue
+        found = package_durations(r.output.splitlines())
+        if len(found) == 1:
+            found = dict.fromkeys(found, round(r.wall, 3))
+        measured.update(found)
+    return measured
+
+
+def durations_file(state_dir: Path) -> Path:
+    """Where a project's test packages' recorded durations are kept."""
+    return state_dir / "checks" / DURATIONS_NAME
 
 
 def pool_name(state_dir: str) -> str:
