@@ -63,7 +63,10 @@ def state(root: Path, environ: Mapping[str, str]) -> str:
     editing a README does not relink. Empty outside git."""
     env = {**environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     argv = ["git", "describe", "--tags", "--always", "--long", "--abbrev=40"]
-    res = proc.run(argv, cwd=root, env=env, check=False)
+    try:
+        res = proc.run(argv, cwd=root, env=env, check=False)
+    except GobuildError:  # no git installed: the build embeds "unknown" and says so
+        return ""
     return res.stdout.strip() if res.returncode == 0 else ""
 
 
