@@ -15,8 +15,10 @@ STATE_DIR_NAME = ".gobuild"  # gobuild's working state; gitignored
 DOCKERFILE_NAME = "Dockerfile"
 DOCKERIGNORE_NAME = ".dockerignore"
 MAKEFILE_NAME = "Makefile"
+# The Dockerfile that packs the released binaries (dist/NAME_linux_ARCH) into the image.
+RELEASE_DOCKERFILE_NAME = "Dockerfile.release"
 # What `gobuild generate` writes, in the order it writes them.
-GENERATED_NAMES = (DOCKERFILE_NAME, DOCKERIGNORE_NAME, MAKEFILE_NAME)
+GENERATED_NAMES = (DOCKERFILE_NAME, DOCKERIGNORE_NAME, MAKEFILE_NAME, RELEASE_DOCKERFILE_NAME)
 
 
 def state_dir(root: Path) -> Path:

@@ -94,6 +94,21 @@ class Target:
         name = f"{binary}_{self.goos}_{self.goarch}" + (f"_{self.variant}" if self.variant else "")
         return name + (".exe" if self.goos == "windows" else "")
 
+    def image_platform(self) -> str | None:
+        """The container platform this target's binary serves, as BuildKit normalises
+        ``--platform`` (its TARGETPLATFORM): ``linux/arm/v7`` for linux/arm/7 and for
+        plain linux/arm (Go's default GOARM is 7), ``linux/amd64/v3``, ``linux/amd64`` for
+        amd64/v1 (the default), ``linux/386`` for every GO386 (images have no 386
+        variants); None when the target is not linux."""
+        if self.goos != "linux":
+            return None
+        variant = self.variant
+        if self.goarch == "arm":
+            variant = f"v{variant or '7'}"
+        elif self.goarch == "386" or (self.goarch == "amd64" and variant == "v1"):
+            variant = None
+        return f"linux/{self.goarch}" + (f"/{variant}" if variant else "")
+
     def __str__(self) -> str:
         return self.pair + (f"/{self.variant}" if self.variant else "")
 

@@ -17,6 +17,7 @@ from gobuild.project.layout import (
     DOCKERFILE_NAME,
     DOCKERIGNORE_NAME,
     MAKEFILE_NAME,
+    RELEASE_DOCKERFILE_NAME,
     STATE_DIR_NAME,
 )
 from gobuild.project.names import Enforcement, Linter, Runtime, SourceName
@@ -612,8 +613,10 @@ class GenerateSection(Section):
     # BuildKit's Dockerfile-specific ignore file, <dockerfile>.dockerignore.
     dockerignore: str | None = None
     makefile: str = MAKEFILE_NAME
+    # The Dockerfile of the released binaries; default: <dockerfile>.release
+    release_dockerfile: str | None = None
 
-    @field_validator("dockerfile", "dockerignore", "makefile")
+    @field_validator("dockerfile", "dockerignore", "makefile", "release_dockerfile")
     @classmethod
     def _relative_file(cls, value: str | None) -> str | None:
         if value is None:
@@ -630,6 +633,13 @@ class GenerateSection(Section):
             raise ValueError(f"{value!r} would write into {parts[0]}/")
         return value
 
+    @model_validator(mode="after")
+    def _distinct(self) -> GenerateSection:
+        paths = list(self.paths().values())
+        if dup := sorted({p for p in paths if paths.count(p) > 1}):
+            raise ValueError(f"two generated files would be written to {', '.join(dup)}")
+        return self
+
     def paths(self) -> dict[str, str]:
         """Each generated file's role (its default name) → where it is written."""
         ignore = self.dockerignore
@@ -643,6 +653,7 @@ class GenerateSection(Section):
             DOCKERFILE_NAME: self.dockerfile,
             DOCKERIGNORE_NAME: ignore,
             MAKEFILE_NAME: self.makefile,
+            RELEASE_DOCKERFILE_NAME: self.release_dockerfile or f"{self.dockerfile}.release",
         }
 
 

@@ -1,51 +1,35 @@
-"""The generated Dockerfile's values, from the same build plan as ``doit build``.
+"""The generated Dockerfiles' values, from the same build plan as ``doit build``.
 
 The template places values; it decides no flags. The build stage runs the
 host plan's go command line with the volatile values (VERSION, COMMIT, DATE,
-TREE_STATE) arriving as build args, because the context has no .git.
+TREE_STATE) arriving as build args, because the context has no .git. The release
+form (Dockerfile.release) has no build stage: it copies the binary ``doit dist``
+wrote for the target platform. Both end in the same runtime stage, from
+:func:`runtime_values`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
+import posixpath
+from dataclasses import dataclass
 from typing import Any
 
 from gobuild.builds.goenv import FIXED, PROFILE_VARIABLES, profile_env
-from gobuild.builds.plan import build_plan, checked_binaries, quote_field
-from gobuild.errors import ConfigError
+from gobuild.builds.imagespec import binary_path, image_binary, runtime_ref, static_labels
+from gobuild.builds.plan import build_plan, dist_plans, quote_field
 from gobuild.project.config import Project
+from gobuild.project.layout import RELEASE_DOCKERFILE_NAME
 from gobuild.project.lock import locked_version
-from gobuild.project.settings import BinarySection, DockerSection
+from gobuild.project.settings import BinarySection
 from gobuild.render.dockerignore import ignore_groups
 
 # The embedded values a build context cannot know (it has no .git): build args, by value key.
 BUILD_ARGS = {"version": "VERSION", "commit": "COMMIT", "date": "DATE", "tree_state": "TREE_STATE"}
 # Profile variables that become build args (their defaults are the profile's values).
 PROFILE_ARGS = (*PROFILE_VARIABLES.values(), "GOFLAGS")
-DISTROLESS = "gcr.io/distroless/static-debian12"
-BIN_DIR = "/usr/local/bin"
-
-
-def image_binary(project: Project) -> BinarySection:
-    """The binary the image runs: ``[docker] binary``, else the first one."""
-    binaries = checked_binaries(project)
-    wanted = project.settings.docker.binary
-    if wanted is None:
-        return binaries[0]
-    for b in binaries:
-        if b.name == wanted:
-            return b
-    raise ConfigError(f"docker.binary {wanted!r} is not one of {[b.name for b in binaries]}")
-
-
-def image_name(project: Project) -> str:
-    """The repository ``doit image`` tags: ``[docker] name`` or the binary's name."""
-    name = project.settings.docker.name
-    if name:
-        return name
-    base = re.sub(r"[^a-z0-9._-]+", "-", image_binary(project).name.lower()).strip("._-")
-    return base or "app"
+# The release Dockerfile's stages holding one platform's binary: dist-linux-arm64, ...
+DIST_STAGE = "dist"
 
 
 def image_project(project: Project) -> Project:
@@ -61,40 +45,24 @@ def base_images(project: Project) -> tuple[str, str | None]:
     go = f"{docker.go_image}:{locked_version(project)}-alpine{docker.alpine_version}"
     if docker.go_digest:
         go += f"@{docker.go_digest}"
-    if docker.runtime == "scratch":
-        return go, None
-    runtime = _runtime_ref(docker, docker.alpine_version)
-    return go, runtime
+    return go, runtime_ref(docker, docker.alpine_version)
 
 
-def _runtime_ref(docker: DockerSection, alpine_tag: str) -> str:
-    if docker.runtime == "alpine":
-        image, tag = docker.runtime_image or "alpine", docker.runtime_tag or alpine_tag
-    else:
-        image, tag = docker.runtime_image or DISTROLESS, docker.runtime_tag or "nonroot"
-    ref = f"{image}:{tag}"
-    return ref + (f"@{docker.runtime_digest}" if docker.runtime_digest else "")
-
-
-def source_url(project: Project) -> str:
-    """The org.opencontainers.image.source label: configured, or from the module path."""
-    configured = project.settings.docker.source
-    if configured is not None:
-        return configured
-    module = project.gomod.module
-    host = module.split("/", 1)[0]
-    # Hosting sites whose module paths are also browsable URLs.
-    if host in ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org"):
-        return "https://" + "/".join(module.split("/")[:3])
-    return module
-
-
-def static_labels(project: Project, binary: BinarySection) -> dict[str, str]:
-    """The labels the Dockerfile fixes (version, revision and created come as build args)."""
+def runtime_values(project: Project, binary: BinarySection) -> dict[str, Any]:
+    """The runtime stage's values, the same in both Dockerfiles: the base (or scratch),
+    labels, user, ports, healthcheck and entrypoint of ``binary``."""
+    docker = project.settings.docker
     return {
-        "org.opencontainers.image.title": binary.name,
-        "org.opencontainers.image.source": source_url(project),
-        **project.settings.docker.labels,
+        "syntax": docker.syntax,
+        "runtime": runtime_ref(docker, "${ALPINE_VERSION}"),
+        "scratch": docker.runtime == "scratch",
+        "binary": binary.name,
+        "binary_path": binary_path(binary),
+        "labels": sorted(static_labels(project, binary).items()),
+        "user": docker.user,
+        "expose": docker.expose,
+        "healthcheck": docker.healthcheck,
+        "healthcheck_interval": docker.healthcheck_interval,
     }
 
 
@@ -107,20 +75,14 @@ def context(project: Project) -> dict[str, Any]:
     plan = build_plan(p, binary, str(version))
     xvars = plan.xvar_values()
     env = dict(plan.env)
-    runtime = None if docker.runtime == "scratch" else _runtime_ref(docker, "${ALPINE_VERSION}")
-    labels = static_labels(project, binary)
     static_env = [(k, env[k]) for k in FIXED]
     profile = profile_env(p)
     return {
-        "syntax": docker.syntax,
+        **runtime_values(project, binary),
         "go_version": str(version),
         "alpine_version": docker.alpine_version,
         "go_image": docker.go_image,
         "go_digest": docker.go_digest,
-        "runtime": runtime,
-        "scratch": docker.runtime == "scratch",
-        "binary": binary.name,
-        "binary_path": f"{BIN_DIR}/{binary.name}",
         "chdir": list(plan.chdir),
         "package": plan.module_package,
         "flags": list(plan.flags),
@@ -143,11 +105,64 @@ def context(project: Project) -> dict[str, Any]:
         and p.workspace.gowork is None
         and len(p.workspace.modules) == 1
         and not plan.chdir,
-        "labels": sorted(labels.items()),
-        "user": docker.user,
-        "expose": docker.expose,
-        "healthcheck": docker.healthcheck,
-        "healthcheck_interval": docker.healthcheck_interval,
+        # The runtime stage takes the binary (and scratch's CA bundle) from the build stage.
+        "certs_from": "build",
+        "copy_from": "build",
+        "copy_source": f"/out/{binary.name}",
+    }
+
+
+@dataclass(frozen=True)
+class Released:
+    """One binary of the release the release Dockerfile can pack: the container
+    platform it serves, the stage that holds it, its file in the dist directory."""
+
+    platform: str  # linux/arm/v7, as BuildKit normalises --platform
+    stage: str  # dist-linux-arm-v7: DIST_STAGE, TARGETOS, TARGETARCH, TARGETVARIANT
+    file: str  # app_linux_arm_7, relative to the dist directory (the build context)
+
+
+def released_binaries(project: Project) -> list[Released]:
+    """The image binary's linux builds in ``doit dist`` (``[dist] platforms``), one per
+    container platform: the first listed serves a platform two of them map to
+    (linux/arm and linux/arm/7, linux/386 and linux/386/sse2: the same code)."""
+    binary = image_binary(image_project(project))
+    found: dict[str, Released] = {}
+    for plan in dist_plans(project, str(locked_version(project)), [binary]):
+        platform = plan.target.image_platform() if plan.target else None
+        if platform is None or platform in found:
+            continue
+        stage = "-".join([DIST_STAGE, *platform.split("/")])
+        file = posixpath.relpath(plan.output, project.settings.build.out_dir)
+        found[platform] = Released(platform, stage, file)
+    return list(found.values())
+
+
+def release_context(project: Project) -> dict[str, Any]:
+    """The values the release Dockerfile template places."""
+    docker = project.settings.docker
+    binary = image_binary(image_project(project))
+    values = runtime_values(project, binary)
+    scratch = values["scratch"]
+    args = [("GO_VERSION", str(locked_version(project)))] if scratch else []
+    if docker.runtime != "distroless":
+        args.append(("ALPINE_VERSION", docker.alpine_version))
+    go = f"{docker.go_image}:${{GO_VERSION}}-alpine${{ALPINE_VERSION}}"
+    released = released_binaries(project)
+    return {
+        **values,
+        "args": args,
+        "released": released,
+        "platforms": ",".join(r.platform for r in released),
+        "dist_stage": DIST_STAGE,
+        "dockerfile": project.settings.generate.paths()[RELEASE_DOCKERFILE_NAME],
+        "out_dir": project.settings.build.out_dir,
+        # scratch has no CA bundle: the build-from-source form's, from the same go image
+        # (run nowhere: the build platform's is as good as any).
+        "certs": go + (f"@{docker.go_digest}" if docker.go_digest else ""),
+        "certs_from": "certs",
+        "copy_from": DIST_STAGE,
+        "copy_source": f"/{binary.name}",
     }
 
 

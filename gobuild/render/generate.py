@@ -29,6 +29,7 @@ from gobuild.project.layout import (
     GENERATED_NAMES,
     LOCK_NAME,
     MAKEFILE_NAME,
+    RELEASE_DOCKERFILE_NAME,
 )
 from gobuild.render import dockerfile, engine, makefile
 
@@ -37,6 +38,7 @@ _GENERATORS: dict[str, tuple[str, Callable[[Project], dict[str, Any]]]] = {
     DOCKERFILE_NAME: ("Dockerfile.j2", dockerfile.context),
     DOCKERIGNORE_NAME: ("dockerignore.j2", dockerfile.ignore_context),
     MAKEFILE_NAME: ("Makefile.j2", makefile.makefile_context),
+    RELEASE_DOCKERFILE_NAME: ("Dockerfile.release.j2", dockerfile.release_context),
 }
 GENERATORS = GENERATED_NAMES
 State = Literal["written", "unchanged", "stale", "edited", "missing"]

@@ -19,6 +19,7 @@ from typing import Any
 
 from gobuild.builds.flags import tag_union
 from gobuild.builds.goenv import FIXED, SCRUBBED, profile_env
+from gobuild.builds.imagespec import image_name
 from gobuild.builds.plan import BuildPlan, dist_plans, host_plans, quote_field
 from gobuild.checks.commands import make_settings, vulndb_url
 from gobuild.errors import ConfigError, GobuildError
@@ -34,7 +35,6 @@ from gobuild.project.toolpins import ToolPin
 from gobuild.project.versions import GoVersion, VersionRequest
 from gobuild.release.archives import archive_plans, archiver_source
 from gobuild.render import escape
-from gobuild.render.dockerfile import image_name
 
 # The platforms install-go's recipe recognises (uname's names mapped to Go's): a lock's
 # entries for any other platform could never be chosen, so they are not placed.

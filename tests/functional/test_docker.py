@@ -69,10 +69,14 @@ def test_dockerfile_lints_clean_and_parses(tmp_path: Path, go: GoEnv, variant: s
     root = generated(tmp_path, go, "twobin", VARIANTS[variant])
     path = root / "Dockerfile"
     assert hadolint(path) == ""
+    assert hadolint(root / "Dockerfile.release") == ""
+    assert [c.cmd for c in instructions(root / "Dockerfile.release")].count("COPY") >= 3
     cmds = instructions(path)
     froms = [c.value for c in cmds if c.cmd == "FROM"]
     assert froms[0][0].startswith("golang:${GO_VERSION}-alpine${ALPINE_VERSION}")
     assert froms[0][1:] == ("AS", "build")
+    # The build stage cross-compiles on the builder's platform (hadolint's DL3029 allows it).
+    assert next(c for c in cmds if c.cmd == "FROM").flags == ("--platform=$BUILDPLATFORM",)
     runs = [c for c in cmds if c.cmd == "RUN"]
     mounts = [f for r in runs for f in r.flags]
     assert "--mount=type=cache,target=/go/pkg/mod" in mounts

@@ -95,7 +95,7 @@ def test_generate_check_stale_and_edited(tmp_path: Path, go: GoEnv) -> None:
     assert gobuild(root, "generate", "--check")[0] == 1  # missing
     code, out, _ = gobuild(root, "generate")
     assert code == 0 and out.startswith("written")
-    names = ("Dockerfile", ".dockerignore", "Makefile")
+    names = ("Dockerfile", ".dockerignore", "Makefile", "Dockerfile.release")
     unchanged = "".join(f"unchanged {root / n}\n" for n in names)
     assert gobuild(root, "generate", "--check") == (0, unchanged, "")
     text = (root / "Makefile").read_text()

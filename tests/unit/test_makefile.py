@@ -201,14 +201,20 @@ def test_generate_names_the_platforms_install_go_cannot_serve(root: Path) -> Non
         f"warning: gobuild.lock records no download of Go {VERSION} for darwin-amd64, "
         "linux-arm64: `make install-go` fails there (run `gobuild lock`)"
     )
-    assert notes == {"Dockerfile": (), ".dockerignore": (), "Makefile": (warning,)}
-    assert generate.describe(outcomes).splitlines()[-2:] == [
+    assert notes == {
+        "Dockerfile": (),
+        ".dockerignore": (),
+        "Makefile": (warning,),
+        "Dockerfile.release": (),
+    }
+    assert generate.describe(outcomes).splitlines()[-3:] == [
         f"written   {root / 'Makefile'}",
         f"  {warning}",
+        f"written   {root / 'Dockerfile.release'}",
     ]
     # Unchanged, it still says so; a --check reports the files' states only.
     assert [o.notes for o in generate.generate(load(root), ("Makefile",))] == [(warning,)]
-    assert [o.notes for o in generate.generate(load(root), check=True)] == [(), (), ()]
+    assert [o.notes for o in generate.generate(load(root), check=True)] == [(), (), (), ()]
 
 
 def test_no_warning_when_every_platform_is_covered(root: Path) -> None:
@@ -216,7 +222,7 @@ def test_no_warning_when_every_platform_is_covered(root: Path) -> None:
     write_lock(root, {k: {"goproxy": zipped(Platform(*k.split("-")))} for k in keys})
     outcomes = generate.generate(load(root))
     assert all(o.notes == () for o in outcomes)
-    assert len(generate.describe(outcomes).splitlines()) == 3
+    assert len(generate.describe(outcomes).splitlines()) == 4
 
 
 def test_check_sees_a_changed_lock_entry(root: Path) -> None:

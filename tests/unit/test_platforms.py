@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gobuild.errors import GobuildError
-from gobuild.project.platforms import Platform, host
+from gobuild.project.platforms import Platform, Target, host
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,24 @@ def test_platform_parse_and_key() -> None:
     for bad in ("linux", "linux/", "/amd64", "Linux/amd64", "linux/amd64/v3", "linux amd64"):
         with pytest.raises(GobuildError, match="invalid platform"):
             Platform.parse(bad)
+
+
+@pytest.mark.parametrize(
+    ("target", "image"),
+    [
+        ("linux/amd64", "linux/amd64"),
+        ("linux/amd64/v1", "linux/amd64"),  # GOAMD64's default: BuildKit drops v1 too
+        ("linux/amd64/v3", "linux/amd64/v3"),
+        ("linux/arm64", "linux/arm64"),
+        ("linux/arm", "linux/arm/v7"),  # Go's default GOARM, and BuildKit's for linux/arm
+        ("linux/arm/7", "linux/arm/v7"),
+        ("linux/arm/5", "linux/arm/v5"),
+        ("linux/386", "linux/386"),
+        ("linux/386/softfloat", "linux/386"),  # images have no 386 variants
+        ("linux/riscv64", "linux/riscv64"),
+        ("darwin/arm64", None),
+        ("windows/amd64/v3", None),
+    ],
+)
+def test_image_platform_is_buildkits_normal_form(target: str, image: str | None) -> None:
+    assert Target.parse(target).image_platform() == image
