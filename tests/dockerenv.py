@@ -10,7 +10,9 @@ these machines needs buildx).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import subprocess
 import tarfile
@@ -171,6 +173,43 @@ def ensure_golang(go_version: str, alpine: str) -> str:
         ],
     )
     return tag
+
+
+def load_foreign_base(tag: str, goarch: str) -> str:
+    """``tag``: an image for linux/``goarch`` (another architecture than the engine's),
+    made with ``docker load`` of a hand-written archive, since this engine's ``docker
+    import --platform`` keeps its own. Its /etc/passwd and CA bundle make it a runtime
+    base; its busybox is the host's, so it is a base to copy into, never to run."""
+    if image_exists(tag):
+        return tag
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        _busybox_rootfs(tar)
+    data = layer.getvalue()
+    config = {
+        "architecture": goarch,
+        "os": "linux",
+        "config": {"Cmd": ["/bin/sh"]},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(data).hexdigest()]},
+        "history": [{"created_by": "tests/dockerenv.py load_foreign_base"}],
+    }
+    config_bytes = json.dumps(config).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    manifest = [{"Config": config_name, "RepoTags": [tag], "Layers": ["layer/layer.tar"]}]
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        _add(tar, "layer")
+        _add(tar, "layer/layer.tar", data, 0o644)
+        _add(tar, config_name, config_bytes, 0o644)
+        _add(tar, "manifest.json", json.dumps(manifest).encode(), 0o644)
+    docker("load", input=archive.getvalue())
+    return tag
+
+
+def platform_of(tag: str) -> str:
+    """``os/architecture`` of an image on the engine."""
+    done = docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", tag)
+    return done.stdout.decode().strip()
 
 
 def remove_images(*tags: str) -> None:

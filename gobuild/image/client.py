@@ -111,3 +111,9 @@ def require_images(client: docker.DockerClient, refs: list[str]) -> None:
                 f"base image {ref} is not on the Docker engine and could not be pulled "
                 "(no registry may be reachable from here): pull, load or import it first"
             ) from None
+
+
+def engine_platform(client: docker.DockerClient) -> str:
+    """The engine's own platform, ``linux/amd64``: what it builds and runs by default."""
+    version = client.version()
+    return f"{version.get('Os', 'linux')}/{version.get('Arch', '')}"
