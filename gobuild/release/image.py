@@ -50,7 +50,14 @@ class _Base:
 def linux_plans(project: Project, plans: Sequence[BuildPlan]) -> list[BuildPlan]:
     """The dist plans of the image's binary for linux, in [dist] order."""
     binary = imagespec.image_binary(project).name
-    chosen = [p for p in plans if p.binary == binary and p.target and p.target.goos == "linux"]
+    chosen: list[BuildPlan] = []
+    served: set[str] = set()
+    for p in plans:
+        platform = p.target.image_platform() if p.target else None
+        # Two builds for one container platform (amd64 and amd64/v1): the first serves it.
+        if p.binary == binary and platform is not None and platform not in served:
+            served.add(platform)
+            chosen.append(p)
     if not chosen:
         raise ConfigError(
             f"{project.config_file}: release.image needs a linux platform in [dist] "
@@ -85,13 +92,11 @@ def write_image(
     bases: dict[str, _Base]
     if base_text is None:
         base_name = "scratch"
-        bases = {str(p.target): _Base(_scratch_config(), ()) for p in chosen if p.target}
+        bases = {image_platform(p): _Base(_scratch_config(), ()) for p in chosen}
     else:
         ref = reference.parse(base_text, "[docker] runtime base")
         reporter.notice(f"image base {ref}")
-        base_name, bases = _pull_bases(
-            client, ref, [str(p.target) for p in chosen if p.target], store
-        )
+        base_name, bases = _pull_bases(client, ref, [image_platform(p) for p in chosen], store)
     labels = {
         **imagespec.commit_labels(values["version"], values["commit"], values["date"]),
         **imagespec.static_labels(project, binary),
@@ -102,7 +107,7 @@ def write_image(
     with tempfile.TemporaryDirectory(prefix="gobuild-layer-") as tmp:
         for plan in chosen:
             assert plan.target is not None  # linux_plans keeps targets only
-            platform = str(plan.target)
+            platform = image_platform(plan)
             layer_file = Path(tmp) / f"{plan.target.goarch}{plan.target.variant or ''}.tar.gz"
             source = project.root / plan.output
             if not source.is_file():
@@ -140,21 +145,18 @@ def write_image(
     return Image(LAYOUT_DIR, tag, index_desc.digest, by_platform, base_name, binary.name)
 
 
-def _platform(plan: BuildPlan) -> dict[str, str]:
-    assert plan.target is not None
-    platform = {"architecture": plan.target.goarch, "os": plan.target.goos}
-    variant = oci_variant(plan.target.goarch, plan.target.variant)
-    if variant:
-        platform["variant"] = variant
+def image_platform(plan: BuildPlan) -> str:
+    """The container platform ``plan``'s binary serves (``linux/arm/v7``), as BuildKit
+    and the Dockerfiles name it (:meth:`~gobuild.project.platforms.Target.image_platform`)."""
+    platform = plan.target.image_platform() if plan.target else None
+    if platform is None:
+        raise GobuildError(f"{plan.output} is no linux binary: it has no image")
     return platform
 
 
-def oci_variant(goarch: str, variant: str | None) -> str | None:
-    """The OCI platform variant of a [dist] variant: GOARM 7 is ``v7``, GOAMD64 v3 is
-    ``v3``; GO386's have none."""
-    if variant is None or goarch == "386":
-        return None
-    return variant if variant.startswith("v") else f"v{variant}"
+def _platform(plan: BuildPlan) -> dict[str, str]:
+    goos, goarch, *variant = image_platform(plan).split("/")
+    return {"architecture": goarch, "os": goos, **({"variant": variant[0]} if variant else {})}
 
 
 def _base_annotations(base: str) -> dict[str, str]:
@@ -217,7 +219,7 @@ def _config(
         "rootfs": {"type": "layers", "diff_ids": [*rootfs.get("diff_ids", []), diff_id]},
         "history": history,
     }
-    variant = oci_variant(plan.target.goarch, plan.target.variant)
+    variant = _platform(plan).get("variant")
     if variant:
         config["variant"] = variant
     return config
@@ -269,7 +271,7 @@ def _pull_bases(
 
 def _choose(entries: Sequence[Descriptor], platform: str, ref: Reference) -> Descriptor:
     goos, goarch, *rest = platform.split("/")
-    variant = oci_variant(goarch, rest[0] if rest else None)
+    variant = rest[0] if rest else None
     for d in entries:
         p = d.platform or {}
         if (

@@ -30,6 +30,7 @@ from gobuild.oci.reference import Reference, parse
 from gobuild.oci.registry import Client, RegistryError
 from gobuild.progress import Reporter
 from gobuild.project.config import Project
+from gobuild.project.platforms import Target
 from gobuild.release.record import RECORD_NAME
 from gobuild.release.verify import verify
 
@@ -193,7 +194,8 @@ def _attach(  # noqa: PLR0917 - the publish's state, handed on
     for artifact in record["artifacts"]:
         kind = artifact.get("kind")
         if kind == "sbom" and artifact.get("binary") == image["binary"]:
-            digest = platforms.get(str(artifact.get("platform")))
+            served = Target.parse(str(artifact.get("platform"))).image_platform()
+            digest = platforms.get(served) if served else None
             if digest is not None:
                 wanted.append((artifact, SBOM_TYPE, by_digest[digest]))
         elif kind == "provenance":

@@ -173,9 +173,6 @@ def _image(directory: Path, image: dict[str, object]) -> tuple[list[str], list[s
 
 
 def _platform_key(platform: object) -> str:
-    """``linux/arm/7`` as [dist] spells it, from an OCI platform (variant ``v7``)."""
+    """``linux/arm/v7``: an OCI platform as the record names it."""
     p = platform if isinstance(platform, dict) else {}
-    variant = str(p.get("variant", ""))
-    if p.get("architecture") == "arm":
-        variant = variant.removeprefix("v")
-    return "/".join(str(x) for x in (p.get("os"), p.get("architecture"), variant) if x)
+    return "/".join(str(x) for x in (p.get("os"), p.get("architecture"), p.get("variant")) if x)

@@ -154,11 +154,13 @@ def publish_release(env: Environment, root: str, profile: str | None, force: boo
     print("\n".join(done.summary()))
 
 
-def make_image(env: Environment, root: str, profile: str | None) -> None:
-    """Build the image from the generated Dockerfile, check it and report."""
+def make_image(env: Environment, root: str, profile: str | None, released: bool = False) -> None:
+    """Build the image from the generated Dockerfile (or, ``released``, the release
+    Dockerfile and the dist binary), check it and report."""
     from gobuild.image.make import make_image  # noqa: PLC0415 - the docker SDK
 
-    print(make_image(_project(env, root, profile), Notices(sys.stderr)).text())
+    project = _project(env, root, profile)
+    print(make_image(project, Notices(sys.stderr), released=released).text())
 
 
 def fail(message: str) -> str:

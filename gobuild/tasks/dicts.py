@@ -305,15 +305,31 @@ def publish_task(specs: Spec, env: Environment) -> Task:
     }
 
 
+RELEASED_PARAM = {
+    "name": "released",
+    "long": "released",
+    "type": bool,
+    "default": False,
+    "help": "build from the release Dockerfile: the dist binary for the engine's platform "
+    "(run doit dist first)",
+}
+
+
+def image_action(env: Environment, root: str, profile: str | None, released: bool) -> Any:
+    """doit passes the task's --released by parameter name."""
+    return action("make_image", env, root, profile, released)
+
+
 def image_task(specs: Spec, env: Environment) -> Task:
     """Build the image from the generated Dockerfile on the Docker engine and check it."""
     return {
         "basename": "image",
-        "doc": "build the image (BuildKit), then check labels, USER, a smoke run and the binary",
-        "actions": [(action, ["make_image", env, specs["root"], specs["profile"]])],
+        "doc": "build the image (BuildKit), then check labels, USER, a smoke run and the "
+        "binary (--released: from the dist binary, through the release Dockerfile)",
+        "actions": [(image_action, [env, specs["root"], specs["profile"]])],
         "uptodate": [False],  # BuildKit's own cache decides what is rebuilt
         "verbosity": 2,
-        "params": [PROFILE_PARAM],
+        "params": [PROFILE_PARAM, RELEASED_PARAM],
     }
 
 
