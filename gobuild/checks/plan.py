@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from gobuild.checks.shards import Shard, assign, split_name
 from gobuild.checks.units import Caps, Unit
 from gobuild.errors import ConfigError, GobuildError
+from gobuild.project import layout
 from gobuild.project.names import CHECK_KINDS, CheckKind, Enforcement
 from gobuild.project.toolpins import TOOL_NAMES
 from gobuild.project.versions import GoVersion
@@ -115,8 +116,8 @@ def check_kinds(names: Sequence[str]) -> tuple[CheckKind, ...]:
 
 
 def reports_dir(state_dir: Path, kinds: tuple[CheckKind, ...]) -> Path:
-    """``<state>/checks/<kinds>``: a run's reports."""
-    return state_dir / "checks" / "+".join(kinds)
+    """``<state>/checks/<kinds>``: a run's reports (:func:`gobuild.project.layout.reports_dir`)."""
+    return layout.reports_dir(state_dir, kinds)
 
 
 def plan_checks(

@@ -68,7 +68,7 @@ def generate(inv: Invocation) -> int:
     from gobuild.render import generate  # noqa: PLC0415 - Jinja2 and the renderers only here
 
     args = inv.args
-    names = tuple(args.files) or generate.GENERATORS
+    names = tuple(args.files) or generate.roles(inv.project)
     outcomes = generate.generate(inv.project, names, force=args.force, check=args.check)
     inv.say(generate.describe(outcomes))
     bad = [o for o in outcomes if o.state in generate.OUT_OF_DATE]

@@ -19,8 +19,17 @@ MAKEFILE_NAME = "Makefile"
 RELEASE_DOCKERFILE_NAME = "Dockerfile.release"
 # What `gobuild generate` writes, in the order it writes them.
 GENERATED_NAMES = (DOCKERFILE_NAME, DOCKERIGNORE_NAME, MAKEFILE_NAME, RELEASE_DOCKERFILE_NAME)
+# The CI workflows it writes when [generate] ci names their systems.
+GITHUB_WORKFLOW_NAME = ".github/workflows/gobuild.yml"
+GITLAB_CI_NAME = ".gitlab-ci.yml"
+CI_NAMES = {"github": GITHUB_WORKFLOW_NAME, "gitlab": GITLAB_CI_NAME}
 
 
 def state_dir(root: Path) -> Path:
     """The state directory of the module rooted at ``root``."""
     return root / STATE_DIR_NAME
+
+
+def reports_dir(state: Path, kinds: tuple[str, ...]) -> Path:
+    """``<state>/checks/<kinds>``: the reports of a check run of ``kinds``."""
+    return state / "checks" / "+".join(kinds)

@@ -16,6 +16,8 @@ from gobuild.errors import GobuildError
 from gobuild.project.layout import (
     DOCKERFILE_NAME,
     DOCKERIGNORE_NAME,
+    GITHUB_WORKFLOW_NAME,
+    GITLAB_CI_NAME,
     MAKEFILE_NAME,
     RELEASE_DOCKERFILE_NAME,
     STATE_DIR_NAME,
@@ -535,6 +537,9 @@ class TestCaps(CapsSection):
     # Failed tests are run again, up to this many times, by the pinned gotestsum
     # (--rerun-fails); one that then passes is reported flaky. 0: no reruns.
     rerun_fails: Annotated[int, Field(ge=0, le=10)] = 0
+    # How many machines the generated CI workflows split the tests across
+    # (`gobuild check test --shard K/N`).
+    shards: Annotated[int, Field(ge=1, le=64)] = 1
 
     @property
     def gotestsum(self) -> bool:
@@ -612,11 +617,25 @@ class GenerateSection(Section):
     # Default: .dockerignore beside a Dockerfile named Dockerfile at the root; else
     # BuildKit's Dockerfile-specific ignore file, <dockerfile>.dockerignore.
     dockerignore: str | None = None
+    # CI workflows running the checks (tests as [checks.test] shards jobs, then one
+    # merge), written with the other files: "github" (Actions), "gitlab" (GitLab CI).
+    ci: list[Literal["github", "gitlab"]] = []
+    github_workflow: str = GITHUB_WORKFLOW_NAME
+    gitlab_ci: str = GITLAB_CI_NAME
+    # What the workflows' jobs `pip install` (default: this gobuild's version, gobuild==X.Y.Z)
+    ci_install: str | None = None
     makefile: str = MAKEFILE_NAME
     # The Dockerfile of the released binaries; default: <dockerfile>.release
     release_dockerfile: str | None = None
 
-    @field_validator("dockerfile", "dockerignore", "makefile", "release_dockerfile")
+    @field_validator(
+        "dockerfile",
+        "dockerignore",
+        "makefile",
+        "release_dockerfile",
+        "github_workflow",
+        "gitlab_ci",
+    )
     @classmethod
     def _relative_file(cls, value: str | None) -> str | None:
         if value is None:
@@ -632,6 +651,11 @@ class GenerateSection(Section):
         if parts[0] in (".git", STATE_DIR_NAME, "vendor"):
             raise ValueError(f"{value!r} would write into {parts[0]}/")
         return value
+
+    @field_validator("ci_install")
+    @classmethod
+    def _ci_install(cls, value: str | None) -> str | None:
+        return None if value is None else _line(value, "ci_install")
 
     @model_validator(mode="after")
     def _distinct(self) -> GenerateSection:
@@ -654,6 +678,8 @@ class GenerateSection(Section):
             DOCKERIGNORE_NAME: ignore,
             MAKEFILE_NAME: self.makefile,
             RELEASE_DOCKERFILE_NAME: self.release_dockerfile or f"{self.dockerfile}.release",
+            **({GITHUB_WORKFLOW_NAME: self.github_workflow} if "github" in self.ci else {}),
+            **({GITLAB_CI_NAME: self.gitlab_ci} if "gitlab" in self.ci else {}),
         }
 
 

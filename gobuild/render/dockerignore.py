@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gobuild.builds import inputs
 from gobuild.project.config import Project
-from gobuild.project.layout import GENERATED_NAMES, STATE_DIR_NAME
+from gobuild.project.layout import STATE_DIR_NAME
 
 _SECRETS = ("**/.env", "**/.env.*", "**/.netrc", "**/*.pem", "**/*.key")
 _IDE = ("**/.idea", "**/.vscode", "**/.vs", "**/*.swp", "**/*~", "**/.DS_Store")
@@ -26,7 +26,7 @@ def ignore_groups(project: Project) -> list[tuple[str, list[str]]]:
         ("local secrets: never in an image layer", list(_SECRETS)),
         (
             "generated files the build does not read",
-            [project.settings.generate.paths()[role] for role in GENERATED_NAMES],
+            list(project.settings.generate.paths().values()),
         ),
     ]
     if _tests_unused(project):

@@ -36,6 +36,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         toml=escape.toml_string,
+        yaml=escape.yaml_string,
         toml_key=escape.toml_key,
         toml_array=escape.toml_array,
         comment=escape.comment,

@@ -1,7 +1,7 @@
 """Escaping for the syntax a value lands in: one filter per syntax, each total or refusing.
 
-A value from gobuild.toml reaches a generated file only through one of these: TOML
-and Python strings, Makefile text and recipe words, POSIX shell words, double-quoted
+A value from gobuild.toml reaches a generated file only through one of these: TOML,
+YAML and Python strings, Makefile text and recipe words, POSIX shell words, double-quoted
 Dockerfile words, JSON exec-form arrays, .dockerignore patterns. A value a syntax
 cannot carry (a line break, a trailing backslash in make) is refused with an error.
 """
@@ -63,6 +63,11 @@ def make_value(value: object) -> str:
         raise GobuildError(f"{text!r} cannot end a Makefile line with a backslash")
     text = text.replace("$", "$$").replace("#", "$(hash)")
     return f"$(empty){text}" if text[:1].isspace() else text
+
+
+def yaml_string(value: object) -> str:
+    """A YAML double-quoted scalar (JSON strings are YAML); one line only."""
+    return json.dumps(_one_line(value, "YAML"), ensure_ascii=True)
 
 
 def shell_quote(value: object) -> str:

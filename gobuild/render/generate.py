@@ -27,11 +27,13 @@ from gobuild.project.layout import (
     DOCKERFILE_NAME,
     DOCKERIGNORE_NAME,
     GENERATED_NAMES,
+    GITHUB_WORKFLOW_NAME,
+    GITLAB_CI_NAME,
     LOCK_NAME,
     MAKEFILE_NAME,
     RELEASE_DOCKERFILE_NAME,
 )
-from gobuild.render import dockerfile, engine, makefile
+from gobuild.render import dockerfile, engine, makefile, workflows
 
 # name -> (template, context builder); the order is the order files are written.
 _GENERATORS: dict[str, tuple[str, Callable[[Project], dict[str, Any]]]] = {
@@ -39,6 +41,8 @@ _GENERATORS: dict[str, tuple[str, Callable[[Project], dict[str, Any]]]] = {
     DOCKERIGNORE_NAME: ("dockerignore.j2", dockerfile.ignore_context),
     MAKEFILE_NAME: ("Makefile.j2", makefile.makefile_context),
     RELEASE_DOCKERFILE_NAME: ("Dockerfile.release.j2", dockerfile.release_context),
+    GITHUB_WORKFLOW_NAME: ("workflows/github.yml.j2", workflows.context),
+    GITLAB_CI_NAME: ("workflows/gitlab.yml.j2", workflows.context),
 }
 GENERATORS = GENERATED_NAMES
 State = Literal["written", "unchanged", "stale", "edited", "missing"]
@@ -134,18 +138,24 @@ def check_one(project: Project, name: str) -> State:
     return _state(project.generated(role_of(project, name)), render_file(project, name))
 
 
+def roles(project: Project) -> tuple[str, ...]:
+    """The files ``project`` has generated: the four, and the CI workflows it asks for."""
+    return tuple(project.settings.generate.paths())
+
+
 def generate(
     project: Project,
-    names: tuple[str, ...] = GENERATORS,
+    names: tuple[str, ...] | None = None,
     *,
     force: bool = False,
     check: bool = False,
 ) -> list[Outcome]:
-    """Render ``names`` (roles, or the paths ``[generate]`` gives them); with ``check``,
-    write nothing and report what differs."""
-    roles = list(dict.fromkeys(role_of(project, name) for name in names))
-    texts = {role: render_file(project, role) for role in roles}  # all render before any write
-    paths = {role: project.generated(role) for role in roles}
+    """Render ``names`` (roles, or the paths ``[generate]`` gives them; default: every
+    one of :func:`roles`); with ``check``, write nothing and report what differs."""
+    names = roles(project) if names is None else names
+    roles_ = list(dict.fromkeys(role_of(project, name) for name in names))
+    texts = {role: render_file(project, role) for role in roles_}  # all render before any write
+    paths = {role: project.generated(role) for role in roles_}
     states = {role: _state(paths[role], text) for role, text in texts.items()}
     edited = [
         paths[role].relative_to(project.root) for role, st in states.items() if st == "edited"

@@ -16,7 +16,6 @@ from gobuild.builds.planinputs import plan_inputs
 from gobuild.builds.records import SUMS_NAME
 from gobuild.project import lock, platforms
 from gobuild.project.config import Project
-from gobuild.project.layout import GENERATED_NAMES
 
 Spec = dict[str, Any]
 
@@ -54,7 +53,7 @@ def describe(project: Project) -> Spec:
         "dist": [_plan_spec(root, p, found.index[len(hosts) + i]) for i, p in enumerate(dists)],
         "platforms": " ".join([*sorted({str(p.target) for p in dists}), version]),
         "sums": str(project.out_dir / SUMS_NAME),
-        "generated": [str(project.generated(role)) for role in GENERATED_NAMES],
+        "generated": [str(project.generated(role)) for role in project.settings.generate.paths()],
         "config_files": [str(p) for p in (project.config_file, project.lock_file) if p.exists()],
     }
 

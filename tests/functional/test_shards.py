@@ -124,3 +124,48 @@ def test_a_bad_shard_is_one_line(tmp_path: Path, go: GoEnv) -> None:
         assert res.stderr.strip().splitlines() == [
             f"gobuild: error: --shard {bad!r}: expected K/N with 1 <= K <= N <= 256"
         ], res.stderr
+
+
+def test_the_github_workflow_runs_three_shards_and_merges_them(tmp_path: Path, go: GoEnv) -> None:
+    """The generated workflow's own steps, run as Actions would run them: each shard's
+    script in its own checkout with the matrix value put in, the reports carried over as
+    artifacts, then the merge job's scripts."""
+    import yaml
+
+    config = CONFIG + 'shards = 3\n[generate]\nci = ["github"]\n'
+    origin = make_repo(tmp_path / "origin", "sharded", go, config)
+    res = gobuild(origin, go, "generate", ".github/workflows/gobuild.yml")
+    assert res.returncode == 0, res.stderr
+    jobs = yaml.safe_load((origin / ".github" / "workflows" / "gobuild.yml").read_text())["jobs"]
+    test_script = next(s["run"] for s in jobs["test"]["steps"] if "check test" in s.get("run", ""))
+    merge_dir = tmp_path / "merge-job"
+    shutil.copytree(origin, merge_dir, ignore=shutil.ignore_patterns(".gobuild"))
+    env = {**run_env(go, GOCACHE=str(go.gocache)), "PATH": f"{BIN}:{run_env(go)['PATH']}"}
+    for k in (1, 2, 3):
+        job = tmp_path / f"test-job-{k}"
+        shutil.copytree(origin, job, ignore=shutil.ignore_patterns(".gobuild"))
+        script = test_script.replace("${{ matrix.shard }}", str(k))
+        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+                              cwd=job, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+        failed = (
+            "example.com/sharded/gamma"
+            in json.loads((reports(job) / "shard.json").read_text())["packages"]
+        )
+        assert done.returncode == (1 if failed else 0), done.stdout + done.stderr
+        # upload-artifact gobuild-test-K, download-artifact into shards/
+        shutil.copytree(reports(job), merge_dir / "shards" / f"gobuild-test-{k}")
+    outputs = []
+    for step in jobs["merge"]["steps"]:
+        if "run" not in step or "pip install" in step["run"]:
+            continue  # gobuild is installed here already: nothing is fetched
+        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                              cwd=merge_dir, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+        outputs.append((done.returncode, done.stdout))
+    merged_rc, merged_out = outputs[0]
+    assert merged_rc == 1  # TestMaxIsWrong: the merge job fails the run
+    assert merged_out.startswith("merged 3 shards: 6 units (1 failed), 6 packages, 26 tests "), (
+        merged_out
+    )
+    assert outputs[1][0] == 0  # the durations are kept for the next run's split
+    kept = json.loads((merge_dir / ".gobuild-ci" / "durations.json").read_text())
+    assert sorted(kept) == PACKAGES
