@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gobuild import __version__, atomic
+from gobuild.builds.plan import checked_binaries
 from gobuild.errors import GobuildError
 from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
 from gobuild.project.layout import (
+    CI_NAMES,
     DOCKERFILE_NAME,
     DOCKERIGNORE_NAME,
     GENERATED_NAMES,
@@ -139,8 +141,17 @@ def check_one(project: Project, name: str) -> State:
 
 
 def roles(project: Project) -> tuple[str, ...]:
-    """The files ``project`` has generated: the four, and the CI workflows it asks for."""
-    return tuple(project.settings.generate.paths())
+    """The files ``project`` has generated: the four, and the CI workflows it asks for.
+
+    A library (no main package, no [[binaries]]) has no image or Makefile to build: its
+    CI workflows alone; without those, the error that it has nothing to build."""
+    every = tuple(project.settings.generate.paths())
+    if project.binaries():
+        return every
+    workflows = tuple(r for r in every if r in CI_NAMES.values())
+    if not workflows:
+        checked_binaries(project)  # raises, naming what is missing
+    return workflows
 
 
 def generate(

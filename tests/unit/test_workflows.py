@@ -124,3 +124,15 @@ def test_what_the_jobs_install_is_configurable_and_shell_quoted(tmp_path: Path) 
     gitlab = read(p, GITLAB)["default"]["before_script"][0]
     for line in (github, gitlab):
         assert shlex.split(line) == ["python", "-m", "pip", "install", wanted], line
+
+
+def test_a_library_gets_its_workflows_alone(tmp_path: Path) -> None:
+    p = project(tmp_path)
+    (p.root / "main.go").write_text("package m\n")  # no main package: a library
+    lib = load_project(p.root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
+    assert generate.roles(lib) == (GITHUB, GITLAB)
+    assert [o.state for o in generate.generate(lib)] == ["written", "written"]
+    (lib.root / "gobuild.toml").write_text('[go]\nversion = "1.22.10"\n')
+    bare = load_project(lib.root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
+    with pytest.raises(ConfigError, match="no main package to build"):
+        generate.roles(bare)
