@@ -15,7 +15,8 @@ what each does on top of the compiler's cache:
               darwin/arm64, windows/amd64) one after another
   release:    `rm -rf dist; doit -n 2 release --snapshot` (dist, then archives, SBOMs,
               SHA256SUMS, release.json), and its stages timed apart: `doit -n 2 dist`, then
-              `doit release --snapshot` with dist up to date
+              `doit release --snapshot` with dist up to date, and that stage again with
+              `[release] image = true` on scratch (the OCI image index of the linux binaries)
   goreleaser: `goreleaser release --snapshot --clean --skip=publish,sign,sbom,docker -p 2`
               in a copy of the checkout (its own .goreleaser.yml left alone; the bench's
               config, kept out of `git status` by .git/info/exclude, passed with -f): the
@@ -64,6 +65,11 @@ GORELEASER_LEVEL = {"amd64": "_v1", "arm64": "_v8.0"}
 GORELEASER_X = {"version": "{{ .Tag }}", "commit": "{{ .FullCommit }}",
                 "date": "{{ .CommitDate }}", "tree_state": "{{ .GitTreeState }}"}  # fmt: skip
 ARCHIVES = ("*.tar.gz", "*.zip")
+
+
+# The release stage with its image: an OCI index of the linux binaries on scratch
+# (the layers written by the release archiver), the base needing no registry.
+IMAGE_CONFIG = '\n[release]\nimage = true\n\n[docker]\nruntime = "scratch"\n'
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -288,7 +294,10 @@ def main() -> None:
             (gr_root / ".goreleaser.yaml").write_text(config)
             run(gr_argv, gr_root, gr_env)  # warm-up
             gr_runs.append(digests(gr_root / "dist"))
-        names = ("go_build_x4", "doit_release", "dist", "release_stage", "goreleaser_release")
+        names = ("go_build_x4", "doit_release", "dist", "release_stage", "release_stage_image",
+                 "goreleaser_release")  # fmt: skip
+        plain_config = (root / "gobuild.toml").read_text()
+        image_config = plain_config + IMAGE_CONFIG
         sides: dict[str, list[float]] = {name: [] for name in names}
         for _ in range(args.rounds):
             sides["go_build_x4"].append(baseline(root, go, env, out))
@@ -303,6 +312,12 @@ def main() -> None:
                 run([str(BIN / "doit"), "release", "--snapshot"], root, env)
             )
             release_runs.append(digests(root / "dist" / "release"))
+            # The same stage writing the image index too (on scratch: no registry here).
+            (root / "gobuild.toml").write_text(image_config)
+            sides["release_stage_image"].append(
+                run([str(BIN / "doit"), "release", "--snapshot"], root, env)
+            )
+            (root / "gobuild.toml").write_text(plain_config)
             if gr_root is not None:
                 sides["goreleaser_release"].append(run(gr_argv, gr_root, gr_env))
                 gr_runs.append(digests(gr_root / "dist"))
