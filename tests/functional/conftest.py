@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests import dockerenv, registryenv
+from tests import buildkitenv, dockerenv, godist, registryenv
 from tests.faultproxy import FaultProxy
 
 # The stand-in golang and alpine images the engine's tests build from (no registry here).
@@ -65,3 +65,65 @@ def fault_proxy(registry: registryenv.Registry) -> Iterator[FaultProxy]:
     """A :class:`FaultProxy` in front of ``registry``, no rule armed."""
     with FaultProxy(registry.url, cafile=registry.cafile) as proxy:
         yield proxy
+
+
+# -- a BuildKit daemon on loopback with mutual TLS (tests/buildkitenv.py) ----------------
+
+
+@pytest.fixture(scope="session")
+def buildkit() -> buildkitenv.BuildkitBinaries:
+    """buildkitd and buildctl, built once per machine into the test cache (minutes on
+    a fresh one: BuildKit from the module proxy with Go 1.27.3); else skip."""
+    reason = buildkitenv.unavailable()
+    if reason:
+        pytest.skip(f"buildkit tests skipped: {reason}")
+    cache = buildkitenv.cache_root()
+    try:
+        binaries = buildkitenv.ensure_buildkit(
+            cache,
+            go=lambda scratch: buildkitenv.extract_go(
+                godist.real_archive(buildkitenv.GO_VERSION), scratch
+            ),
+        )
+    except buildkitenv.BuildkitError as error:
+        pytest.skip(f"buildkit tests skipped: {error}")
+    reason = buildkitenv.unavailable(binaries)
+    if reason:
+        pytest.skip(f"buildkit tests skipped: {reason}")
+    return binaries
+
+
+MakeBuildkitd = Callable[..., buildkitenv.Buildkitd]
+
+
+@pytest.fixture(scope="module")
+def buildkitd(
+    buildkit: buildkitenv.BuildkitBinaries, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[buildkitenv.Buildkitd]:
+    """A started rootful buildkitd on tcp://127.0.0.1:PORT demanding a client
+    certificate (its own test CA; ``buildctl_argv()`` carries the client's), shared by
+    a module's tests. Loopback registries (the ``registry`` fixture) are plain HTTP to it."""
+    with buildkitenv.Buildkitd(buildkit, tmp_path_factory.mktemp("buildkitd")) as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def make_buildkitd(
+    buildkit: buildkitenv.BuildkitBinaries, tmp_path: Path
+) -> Iterator[MakeBuildkitd]:
+    """Start more buildkitds, each with an empty state directory of its own
+    (``options`` as :class:`buildkitenv.Buildkitd` takes them), stopped after the test."""
+    started: list[buildkitenv.Buildkitd] = []
+
+    def make(**options: Any) -> buildkitenv.Buildkitd:
+        daemon = buildkitenv.Buildkitd(buildkit, tmp_path / f"buildkitd-{len(started)}", **options)
+        started.append(daemon)
+        daemon.start()
+        return daemon
+
+    try:
+        yield make
+    finally:
+        for daemon in started:
+            daemon.stop()
+
