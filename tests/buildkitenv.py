@@ -27,6 +27,7 @@ Nothing here imports gobuild: these helpers judge gobuild's builder independentl
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime
 import fcntl
@@ -432,6 +433,20 @@ def client_tls(ca: TestCA, name: str, directory: Path) -> ClientTLS:
     return ClientTLS(directory / "ca.pem", directory / "cert.pem", directory / "key.pem", directory)
 
 
+def docker_config(directory: Path, logins: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """A Docker client config in ``directory`` with ``logins`` (``host:port`` → (user,
+    password)); the environment naming it (DOCKER_CONFIG). buildctl reads registry
+    credentials from there and hands them to the daemon over its session ("[auth]
+    sharing credentials" in the progress): the daemon itself holds none."""
+    directory.mkdir(parents=True, exist_ok=True)
+    auths = {
+        host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+        for host, (user, password) in logins.items()
+    }
+    (directory / "config.json").write_text(json.dumps({"auths": auths}, indent=2) + "\n")
+    return {"DOCKER_CONFIG": str(directory)}
+
+
 def tls_refusal(
     port: int, ca: Path, cert: Path | None = None, key: Path | None = None, timeout: float = 5
 ) -> str | None:
@@ -490,9 +505,11 @@ class BuildRun:
     stdout: str
     seconds: float
 
-    def steps(self) -> dict[str, str]:
-        """Each vertex's name → how it ended: ``CACHED``, ``DONE`` or ``ERROR`` ('' if
-        the output says neither), from ``--progress=plain`` output."""
+    def steps(self) -> list[tuple[str, str]]:
+        """Each vertex, in order of first appearance, as (name, how it ended): ``CACHED``,
+        ``DONE``, ``ERROR``, or '' where the output says none of them (a base image
+        another platform's vertex resolved, say), from ``--progress=plain`` output. Two
+        vertices may share a name (one "load build context" per platform)."""
         names: dict[str, str] = {}
         states: dict[str, str] = {}
         for line in self.progress.splitlines():
@@ -502,14 +519,15 @@ class BuildRun:
             number, rest = match.groups()
             if number not in names:
                 names[number] = rest
-                states.setdefault(number, "")
+                states[number] = ""
             elif rest == "CACHED" or rest.startswith(("DONE", "ERROR")):
                 states[number] = rest.split(" ")[0].rstrip(":")
-        return {names[n]: states[n] for n in names}
+        return [(names[n], states[n]) for n in names]
 
     def state(self, fragment: str) -> str:
-        """How the one vertex whose name contains ``fragment`` ended (see :meth:`steps`)."""
-        matches = [state for name, state in self.steps().items() if fragment in name]
+        """How the one vertex whose name contains ``fragment`` ended (see :meth:`steps`);
+        AssertionError, with the output, unless exactly one does."""
+        matches = [state for name, state in self.steps() if fragment in name]
         if len(matches) != 1:
             raise AssertionError(
                 f"{len(matches)} build steps name {fragment!r}:\n{self.progress[-4000:]}"
@@ -615,12 +633,14 @@ class Buildkitd:
         outputs: Sequence[str] = (),
         export_cache: Sequence[str] = (),
         import_cache: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
         check: bool = True,
         timeout: float = 900,
     ) -> BuildRun:
         """``buildctl build`` with the built-in Dockerfile frontend, plain progress:
         ``context`` and the directory of ``dockerfile`` (default ``context/Dockerfile``)
-        as the local sources, ``opts`` as ``--opt``, then the outputs and cache flags."""
+        as the local sources, ``opts`` as ``--opt``, then the outputs and cache flags.
+        ``env`` adds to buildctl's environment (DOCKER_CONFIG: :func:`docker_config`)."""
         dockerfile = dockerfile or context / "Dockerfile"
         args = [
             "build",
@@ -644,7 +664,12 @@ class Buildkitd:
         argv = self.buildctl_argv(*args)
         started = time.monotonic()
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, check=False, env=self.env()
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**self.env(), **(env or {})},
         )
         run = BuildRun(argv, done.returncode, done.stderr, done.stdout, time.monotonic() - started)
         if check and done.returncode != 0:

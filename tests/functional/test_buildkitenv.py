@@ -13,7 +13,7 @@ import pytest
 
 from tests import buildkitenv, registryenv
 from tests.buildkitenv import Buildkitd, ClientTLS
-from tests.functional.conftest import MakeBuildkitd
+from tests.functional.conftest import MakeBuildkitd, MakeRegistry
 from tests.netproxy import TestCA
 
 # A step slow enough that redoing it shows in the time, and a file it leaves behind.
@@ -156,6 +156,39 @@ def test_registry_cache_round_trip(
     assert again.state(f"RUN {SLOW}") == "DONE", again.progress
 
 
+def test_multi_platform_image_to_a_registry_with_auth(
+    buildkitd: Buildkitd, make_registry: MakeRegistry, tmp_path: Path
+) -> None:
+    """What a release image needs: a final stage that only copies builds for every
+    platform without emulation, and buildctl's credentials (DOCKER_CONFIG) reach the
+    daemon, which pulls the base, pushes the index and exports the cache with them."""
+    registry = make_registry(users={"ci": "s3cret"})
+    registryenv.push_image(registry, "base/static", "1")
+    context = _context(
+        tmp_path / "ctx",
+        f"FROM {registry.host}/base/static:1\nARG TARGETARCH\nCOPY app-${{TARGETARCH}} /app\n",
+        {"app-amd64": "amd64 binary\n", "app-arm64": "arm64 binary\n"},
+    )
+    login = buildkitenv.docker_config(tmp_path / "docker", {registry.host: ("ci", "s3cret")})
+    run = buildkitd.build(
+        context,
+        opts={"platform": "linux/amd64,linux/arm64"},
+        outputs=[f"type=image,name={registry.host}/app:1,push=true"],
+        export_cache=[f"type=registry,ref={registry.host}/cache/app:main,mode=max"],
+        env=login,
+    )
+    assert run.state("[auth] sharing credentials") == "DONE", run.progress
+    for platform in ("linux/amd64", "linux/arm64"):
+        arch = platform.split("/")[1]
+        app = registryenv.image_file(registry, "app", "1", platform, "app")
+        assert app == f"{arch} binary\n".encode()
+    assert registryenv.tags(registry, "cache/app") == ["main"]
+    # Without the credentials the daemon cannot even resolve the base image.
+    refused = buildkitd.build(context, env={"DOCKER_CONFIG": str(tmp_path / "empty")}, check=False)
+    assert refused.returncode != 0
+    assert "401 Unauthorized" in refused.progress, refused.progress
+
+
 def test_rootfs_image_is_deterministic(registry: registryenv.Registry) -> None:
     if not buildkitenv.BUSYBOX.exists():
         pytest.skip(f"{buildkitenv.BUSYBOX} is missing (apt-get install busybox-static)")
@@ -176,16 +209,18 @@ def test_build_step_parsing() -> None:
         0,
         "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.1s\n\n"
         "#5 [2/3] RUN sleep 5\n#5 0.2 hi\n#5 CACHED\n\n"
-        "#6 [3/3] COPY a /a\n#6 ERROR: boom\n\n#7 exporting\n#7 DONE 0.0s\n",
+        "#6 [3/3] COPY a /a\n#6 ERROR: boom\n\n#7 exporting\n#7 DONE 0.0s\n#8 exporting\n",
         "",
         1.0,
     )
-    assert run.steps() == {
-        "[internal] load build definition from Dockerfile": "DONE",
-        "[2/3] RUN sleep 5": "CACHED",
-        "[3/3] COPY a /a": "ERROR",
-        "exporting": "DONE",
-    }
+    assert run.steps() == [
+        ("[internal] load build definition from Dockerfile", "DONE"),
+        ("[2/3] RUN sleep 5", "CACHED"),
+        ("[3/3] COPY a /a", "ERROR"),
+        ("exporting", "DONE"),
+        ("exporting", ""),
+    ]
     assert run.state("RUN sleep") == "CACHED"
-    with pytest.raises(AssertionError):
-        run.state("nothing")
+    for absent_or_twice in ("nothing", "exporting"):
+        with pytest.raises(AssertionError):
+            run.state(absent_or_twice)
