@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests import buildkitenv, dockerenv, godist, registryenv
+from tests import buildkitenv, dockerenv, godist, registryenv, s3env
 from tests.faultproxy import FaultProxy
 
 # The stand-in golang and alpine images the engine's tests build from (no registry here).
@@ -127,3 +127,35 @@ def make_buildkitd(
         for daemon in started:
             daemon.stop()
 
+
+# -- a shared Go build cache on loopback (tests/s3env.py) --------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_go() -> Path:
+    """Go 1.27.3's GOROOT for the plain go command (unpacked once per machine)."""
+    return s3env.extract_goroot(godist.real_archive(s3env.GO_VERSION))
+
+
+@pytest.fixture(scope="session")
+def s3_tools(s3_go: Path) -> tuple[Path, Path]:
+    """go-cache-plugin and versitygw, built once per machine into the test cache (about
+    2 and 3.5 minutes on a fresh one, from the module proxy); else skip."""
+    reason = s3env.unavailable()
+    if reason:
+        pytest.skip(f"shared-cache tests skipped: {reason}")
+    return s3env.ensure_cache_plugin(s3_go), s3env.ensure_s3_server(s3_go)
+
+
+@pytest.fixture(scope="session")
+def cache_plugin(s3_tools: tuple[Path, Path]) -> Path:
+    """The GOCACHEPROG program (tailscale's go-cache-plugin, pinned)."""
+    return s3_tools[0]
+
+
+@pytest.fixture
+def s3_server(s3_tools: tuple[Path, Path], tmp_path: Path) -> Iterator[s3env.S3Server]:
+    """An S3-compatible server on 127.0.0.1 with an empty bucket and random credentials
+    (required: anything unsigned or signed otherwise is refused), stopped after the test."""
+    with s3env.S3Server(tmp_path / "s3", s3_tools[1]) as server:
+        yield server
