@@ -3,18 +3,21 @@
 :func:`ensure_buildkit` builds ``buildkitd`` and ``buildctl`` of :data:`VERSION` from
 the Go module proxy once per machine, into a cache keyed by BuildKit and Go version
 (``$GOBUILD_TEST_CACHE/buildkit`` or ``~/.cache/gobuild-tests/buildkit``), so a test
-session finds them built. ``go install PKG@VERSION`` cannot build them: every release
+session finds them built (a fresh machine spends about 7 minutes on 2 cores, most of
+it compiling buildkitd). ``go install PKG@VERSION`` cannot build them: every release
 the proxy lists from v0.20.2 on has an ``exclude`` block in its go.mod, which ``go
-install`` refuses (it "must not contain directives that would cause it to be
-interpreted differently than if it were the main module"). So the module is downloaded with ``go mod download``
-(checked against the checksum database), copied out of the module cache and built as
-the main module with its own go.sum (``-mod=readonly``), the way BuildKit's Dockerfile
-builds its release binaries: cgo off, the same build tags, the version stamped in.
+install`` refuses (the module "must not contain directives that would cause it to be
+interpreted differently than if it were the main module"). So the module is
+downloaded with ``go mod download`` (checked against the checksum database), copied
+out of the module cache and built as the main module with its own go.sum
+(``-mod=readonly``), as BuildKit's Dockerfile builds its release binaries: cgo off,
+the same build tags, the version stamped in.
 
 :class:`Buildkitd` runs the daemon as root with the OCI worker (Debian's runc) on
-``tcp://127.0.0.1:PORT``, demanding a client certificate from a :class:`TestCA`;
-its state directory, config and log live in one directory, its ``buildctl`` argv
-carries the TLS flags. It is told which loopback registries speak plain HTTP.
+``tcp://127.0.0.1:PORT``, demanding a client certificate signed by its
+:class:`~tests.netproxy.TestCA`; state directory, config, log and certificates live
+in one directory, and :meth:`Buildkitd.buildctl_argv` carries the client's TLS flags.
+It reaches loopback registries over plain HTTP without being told.
 
 No registry on the internet is reachable, so base images come from a loopback
 registry: :func:`push_rootfs_image` pushes a busybox-static root filesystem (a real
@@ -120,15 +123,15 @@ def cache_root() -> Path:
 def _read_built(directory: Path) -> BuildkitBinaries | None:
     try:
         record = json.loads((directory / MARKER).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        binaries = BuildkitBinaries(
+            directory / "buildkitd",
+            directory / "buildctl",
+            record["version"],
+            record["go"],
+            float(record["seconds"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    binaries = BuildkitBinaries(
-        directory / "buildkitd",
-        directory / "buildctl",
-        record["version"],
-        record["go"],
-        float(record["seconds"]),
-    )
     if not (binaries.buildkitd.is_file() and binaries.buildctl.is_file()):
         return None
     return binaries

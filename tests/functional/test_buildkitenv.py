@@ -16,6 +16,10 @@ from tests.buildkitenv import Buildkitd, ClientTLS
 from tests.functional.conftest import MakeBuildkitd, MakeRegistry
 from tests.netproxy import TestCA
 
+# A fresh machine builds BuildKit (about 7 minutes on 2 cores, more on a busy one) in
+# the first test's setup, which the timeout counts.
+pytestmark = pytest.mark.timeout(1800)
+
 # A step slow enough that redoing it shows in the time, and a file it leaves behind.
 SLOW = "sleep 5 && echo built > /built.txt"
 
