@@ -113,8 +113,9 @@ def test_units(
         groups = [packages[i : i + size] for i in range(0, len(packages), size)] or [["./..."]]
     env = runtime_env(project, caps, race_env(project))
     units = []
-    for i, group in enumerate(groups):
-        name = in_module("test" if len(groups) == 1 else f"test:{_short(group, i)}", module_dir)
+    shorts = _short_names(groups)
+    for group, short in zip(groups, shorts, strict=True):
+        name = in_module("test" if len(groups) == 1 else f"test:{short}", module_dir)
         flags = [f"-p={n}", f"-parallel={n}", f"-timeout={timeout:g}s"]
         flags += mod_flags(project, module_dir) + _tags(project)
         if section.race:
@@ -141,10 +142,23 @@ def rerun_argv(
     )  # fmt: skip
 
 
-def _short(group: list[str], index: int) -> str:
-    if len(group) == 1:
-        return group[0].rsplit("/", 1)[-1] or str(index + 1)
-    return str(index + 1)
+def _short_names(groups: list[list[str]]) -> list[str]:
+    """Each group's name in its unit's: a lone package by the fewest trailing path
+    elements that no other group's package shares (``utils``, or ``template/utils``
+    beside another ``utils``: two units never share a name, a log or a profile); a group
+    of several by its number."""
+    names = [str(i + 1) for i in range(len(groups))]
+    lone = {i: g[0].split("/") for i, g in enumerate(groups) if len(g) == 1}
+    depth = dict.fromkeys(lone, 1)
+    while True:
+        for i, parts in lone.items():
+            names[i] = "/".join(parts[-depth[i] :]) or str(i + 1)
+        clashing = [i for i in lone if names.count(names[i]) > 1 and depth[i] < len(lone[i])]
+        if not clashing:
+            # Whole paths that still clash (a package named like a group's number).
+            return [f"{n}#{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
+        for i in clashing:
+            depth[i] += 1
 
 
 def lint_units(

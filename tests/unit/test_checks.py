@@ -308,3 +308,22 @@ def test_linters_get_a_cache_directory_where_the_environment_has_none(tmp_path: 
     for given in ({"HOME": "/home/u"}, {"XDG_CACHE_HOME": "/c"}, {"STATICCHECK_CACHE": "/s"}):
         env = Environment({"GOBUILD_CACHE": str(tmp_path / "cache"), **given})
         assert tool_cache_env(load_project(tmp_path, env), "staticcheck") == {}
+
+
+def test_packages_alike_at_the_end_get_units_of_their_own(tmp_path: Path) -> None:
+    # fiber has utils and internal/template/utils, internal/memory and
+    # internal/storage/memory: one unit name each, or one's events and profile are lost.
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    (tmp_path / "gobuild.toml").write_text('[checks.test]\nsplit = "package"\ncoverage = true\n')
+    project = load_project(tmp_path, Environment({}))
+    budget = Budget(cpus=2, memory=4 << 30)
+    packages = ["example.com/m/utils", "example.com/m/internal/template/utils",
+                "example.com/m/internal/memory", "example.com/m/internal/storage/memory",
+                "example.com/m/cli"]  # fmt: skip
+    units = commands.test_units(project, budget, packages, tmp_path / "r")
+    assert [u.name for u in units] == [
+        "test:m/utils", "test:template/utils", "test:internal/memory", "test:storage/memory",
+        "test:cli",
+    ]  # fmt: skip
+    profiles = [a for u in units for a in u.argv if a.startswith("-coverprofile=")]
+    assert len(set(profiles)) == len(units)
