@@ -163,3 +163,17 @@ def test_arm64_images_of_both_forms_hold_the_dist_arm64_binary(
         assert "GOARCH=arm64" in go_version_m(go, binary)
     finally:
         dockerenv.remove_images(*tags.values())
+
+
+def test_doit_image_released_is_the_same_build(tmp_path: Path, go: GoEnv, engine: str) -> None:
+    project = released_project(tmp_path, go, "released-doit")
+    tag = build.tag_for("gobuild-test/released-doit", gitinfo.of(project).version)
+    try:
+        res = doit(project.root, go, "image", "--released", check=False)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "(same bytes as dist/a_linux_amd64)" in res.stdout, res.stdout
+        # The release Dockerfile's context: the one binary (the source form sends the module).
+        assert "context  1 files" in res.stdout
+        assert file_in(tag, "/usr/local/bin/a") == (project.out_dir / "a_linux_amd64").read_bytes()
+    finally:
+        dockerenv.remove_images(tag)
