@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import re
@@ -51,8 +50,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,6 +58,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.bench_overlap import default_proxy, fetch_module  # noqa: E402
 from gobuild.checks.shards import assign, read_durations  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -137,52 +135,12 @@ class Round:
         return all(self.totals_unsharded[k] == self.totals_shards[k] for k in COMPARED)
 
 
-def escape(path: str) -> str:
-    """A module path as the proxy protocol spells it (upper case as !lower)."""
-    return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), path)
-
-
 def run(argv: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a step; on failure (when ``check``) raise with its output."""
     done = subprocess.run(argv, cwd=cwd, check=False, capture_output=True, text=True)
     if check and done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: exit {done.returncode}\n{done.stderr[-2000:]}")
     return done
-
-
-def default_proxy(work: Path) -> str:
-    """GOPROXY if set, else the pinned go command's default (its first proxy URL)."""
-    probe = work / "probe"
-    probe.mkdir()
-    (probe / "go.mod").write_text("module example.com/probe\n\ngo 1.22\n")
-    (probe / "gobuild.toml").write_text(f'[go]\nversion = "{GO_VERSION}"\n')
-    value = (
-        os.environ.get("GOPROXY")
-        or run([str(BIN / "gobuild"), "go", "env", "GOPROXY"], probe).stdout
-    )
-    for entry in re.split(r"[,|]", value.strip()):
-        if entry.startswith(("https://", "http://")):
-            return entry.rstrip("/")
-    raise RuntimeError(f"GOPROXY={value.strip()!r} names no proxy to fetch the modules from")
-
-
-def fetch_module(proxy: str, module: str, version: str, dest: Path) -> None:
-    """Unzip ``module@version`` from ``proxy`` into ``dest``, without the zip's prefix."""
-    url = f"{proxy}/{escape(module)}/@v/{escape(version)}.zip"
-    with urllib.request.urlopen(url, timeout=120) as resp:
-        data = resp.read()
-    prefix = f"{module}@{version}/"
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            if not info.filename.startswith(prefix):
-                raise RuntimeError(f"{url}: {info.filename} is outside {prefix}")
-            name = info.filename[len(prefix) :]
-            target = (dest / name).resolve()
-            if not target.is_relative_to(dest.resolve()):
-                raise RuntimeError(f"{url}: {info.filename} escapes the module")
-            if name and not name.endswith("/"):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(info))
 
 
 def configure(root: Path, goflags: list[str]) -> None:
