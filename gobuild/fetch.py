@@ -238,26 +238,9 @@ class Fetcher:
             self._failed(exc, target, proxy, shown, secrets)
 
     def _pool(self, proxy: str | None) -> urllib3.PoolManager:
-        import urllib3  # noqa: PLC0415 - see the module note
-
-        from gobuild.network.credentials import basic_auth  # noqa: PLC0415
-        from gobuild.network.redact import split_userinfo  # noqa: PLC0415
-
         pool = self._pools.get(proxy)
         if pool is None:
-            ca_file, ca_dir = self.network.ca_locations()
-            timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
-            if proxy is None:
-                pool = urllib3.PoolManager(timeout=timeout, ca_certs=ca_file, ca_cert_dir=ca_dir)
-            else:
-                # The credentials go into a header, not to urllib3 inside the URL, where
-                # its messages could show them.
-                bare, user, password = split_userinfo(proxy)
-                auth = {"Proxy-Authorization": basic_auth(user, password)} if user else None
-                pool = urllib3.ProxyManager(
-                    bare, proxy_headers=auth, timeout=timeout, ca_certs=ca_file, ca_cert_dir=ca_dir
-                )
-            self._pools[proxy] = pool
+            pool = self._pools[proxy] = pool_manager(self.network, proxy, self.timeout)
         return pool
 
     def _failed(
@@ -323,6 +306,26 @@ class Fetcher:
             raise SourceError(f"{shown}: {_proxy_refusal(self.network.proxy_for(target))}")
         if status != 200:
             raise SourceError(f"{shown}: HTTP {status}")
+
+
+def pool_manager(network: Network, proxy: str | None, timeout: float) -> urllib3.PoolManager:
+    """Connections over ``network``: direct, or through ``proxy`` (its credentials in a
+    header, not inside the URL where urllib3's messages could show them), TLS verified
+    with the network's CA certificates."""
+    import urllib3  # noqa: PLC0415 - see the module note
+
+    from gobuild.network.credentials import basic_auth  # noqa: PLC0415
+    from gobuild.network.redact import split_userinfo  # noqa: PLC0415
+
+    ca_file, ca_dir = network.ca_locations()
+    limits = urllib3.Timeout(connect=timeout, read=timeout)
+    if proxy is None:
+        return urllib3.PoolManager(timeout=limits, ca_certs=ca_file, ca_cert_dir=ca_dir)
+    bare, user, password = split_userinfo(proxy)
+    auth = {"Proxy-Authorization": basic_auth(user, password)} if user else None
+    return urllib3.ProxyManager(
+        bare, proxy_headers=auth, timeout=limits, ca_certs=ca_file, ca_cert_dir=ca_dir
+    )
 
 
 class _Retryable(Exception):

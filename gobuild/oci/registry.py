@@ -331,24 +331,11 @@ class Client:
         raise RegistryError(f"{method} {redact(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _pool(self, proxy: str | None) -> urllib3.PoolManager:
-        import urllib3  # noqa: PLC0415 - see _send
-
-        from gobuild.network.credentials import basic_auth  # noqa: PLC0415
-        from gobuild.network.redact import split_userinfo  # noqa: PLC0415
+        from gobuild.fetch import pool_manager  # noqa: PLC0415 - see _send
 
         pool = self._pools.get(proxy)
         if pool is None:
-            ca_file, ca_dir = self.network.ca_locations()
-            timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
-            if proxy is None:
-                pool = urllib3.PoolManager(timeout=timeout, ca_certs=ca_file, ca_cert_dir=ca_dir)
-            else:
-                bare, user, password = split_userinfo(proxy)
-                auth = {"Proxy-Authorization": basic_auth(user, password)} if user else None
-                pool = urllib3.ProxyManager(
-                    bare, proxy_headers=auth, timeout=timeout, ca_certs=ca_file, ca_cert_dir=ca_dir
-                )
-            self._pools[proxy] = pool
+            pool = self._pools[proxy] = pool_manager(self.network, proxy, self.timeout)
         return pool
 
     def _expect(self, resp: Response, method: str, url: str, *statuses: int) -> None:
