@@ -250,13 +250,15 @@ def check_task(specs: Spec, env: Environment, name: str) -> Task:
     }
 
 
-SNAPSHOT_PARAM = {
-    "name": "snapshot",
-    "long": "snapshot",
-    "type": bool,
-    "default": False,
-    "help": "release any tree (untagged, uncommitted changes), marked a snapshot",
-}
+def _switch(name: str, text: str) -> dict[str, Any]:
+    """A ``--name`` flag of a task (doit passes it to the action by that name)."""
+    return {"name": name, "long": name, "type": bool, "default": False, "help": text}
+
+
+SNAPSHOT_PARAM = _switch(
+    "snapshot",
+    "release any tree (untagged, uncommitted changes), marked a snapshot",
+)
 
 
 def release_action(env: Environment, root: str, profile: str | None, snapshot: bool) -> Any:
@@ -278,13 +280,10 @@ def release_task(specs: Spec, env: Environment) -> Task:
     }
 
 
-FORCE_PARAM = {
-    "name": "force",
-    "long": "force",
-    "type": bool,
-    "default": False,
-    "help": "move the version's tag when it already points to other content",
-}
+FORCE_PARAM = _switch(
+    "force",
+    "move the version's tag when it already points to other content",
+)
 
 
 def publish_action(env: Environment, root: str, profile: str | None, force: bool) -> Any:
@@ -305,14 +304,11 @@ def publish_task(specs: Spec, env: Environment) -> Task:
     }
 
 
-RELEASED_PARAM = {
-    "name": "released",
-    "long": "released",
-    "type": bool,
-    "default": False,
-    "help": "build from the release Dockerfile: the dist binary for the engine's platform "
+RELEASED_PARAM = _switch(
+    "released",
+    "build from the release Dockerfile: the dist binary for the engine's platform "
     "(run doit dist first)",
-}
+)
 
 
 def image_action(env: Environment, root: str, profile: str | None, released: bool) -> Any:
