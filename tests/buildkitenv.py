@@ -41,7 +41,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -59,6 +58,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests import registryenv
+from tests.daemons import free_port, stop_group
 from tests.netproxy import TestCA
 
 MODULE = "github.com/moby/buildkit"
@@ -476,13 +476,6 @@ def tls_refusal(
 # -- the daemon --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 def _mounts_under(directory: Path) -> list[str]:
     """Mount points at or below ``directory`` (deepest first), from mountinfo."""
     prefix = str(directory.resolve()).rstrip("/") + "/"
@@ -776,7 +769,7 @@ class Buildkitd:
         A port taken between choosing and binding it is retried with another."""
         self.root.mkdir(parents=True, exist_ok=True)
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self._write_config()
             with self.log_path.open("ab") as log:
                 self._process = subprocess.Popen(
@@ -820,15 +813,7 @@ class Buildkitd:
         """SIGTERM the daemon's process group (SIGKILL after 30 s), then unmount what
         it left mounted under its directory so the directory can be removed."""
         process, self._process = self._process, None
-        if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(30)
+        stop_group(process, grace=30)
         for point in _mounts_under(self.directory):
             subprocess.run([str(UMOUNT), "-l", point], capture_output=True, check=False)
         if self._sockets is not None:

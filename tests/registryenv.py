@@ -24,17 +24,13 @@ credentials).
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import hashlib
 import http.client
 import io
 import json
-import os
 import posixpath
 import secrets
-import signal
-import socket
 import ssl
 import subprocess
 import tarfile
@@ -46,6 +42,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
+from tests.daemons import free_port, stop_group
 from tests.netproxy import TestCA
 
 REGISTRY = Path("/usr/bin/docker-registry")
@@ -120,13 +117,6 @@ class Endpoint:
     def anonymous(self) -> Endpoint:
         """The same registry without credentials."""
         return replace(self, auth=None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def _yaml(value: Mapping[str, Any], indent: int = 0) -> str:
@@ -246,7 +236,7 @@ class Registry:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.storage.mkdir(exist_ok=True)
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self._write_config()
             with self.log_path.open("ab") as log:
                 self._process = subprocess.Popen(
@@ -296,16 +286,7 @@ class Registry:
     def stop(self) -> None:
         """Terminate the registry's process group (SIGKILL after 10 s)."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_group(process)
 
     def __enter__(self) -> Registry:
         self.start()

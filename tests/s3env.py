@@ -39,7 +39,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tarfile
@@ -55,6 +54,8 @@ from types import TracebackType
 from urllib.parse import quote
 
 from filelock import FileLock
+
+from tests.daemons import free_port, stop_group
 
 GO_VERSION = "1.27.3"  # builds the two programs; tests drive the plain go command with it
 REGION = "us-east-1"
@@ -328,13 +329,6 @@ class S3Error(Exception):
 # -- the server --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 def _random_key(prefix: str, length: int) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
     return prefix + "".join(secrets.choice(alphabet) for _ in range(length - len(prefix)))
@@ -407,7 +401,7 @@ class S3Server:
         fixed = self.port != 0
         for _attempt in range(1 if fixed else 3):
             if not fixed:
-                self.port = _free_port()
+                self.port = free_port()
             argv = [
                 str(self.binary),
                 "--port", self.host,
@@ -471,16 +465,7 @@ class S3Server:
     def stop(self) -> None:
         """Terminate the gateway's process group (SIGKILL after 10 s)."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_group(process)
 
     def clone(self, directory: Path) -> S3Server:
         """A stopped server over a copy of this one's objects and metadata, with the same
