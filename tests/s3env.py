@@ -39,6 +39,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
@@ -965,3 +966,47 @@ def stopped(server: S3Server) -> Iterator[S3Server]:
         yield server
     finally:
         server.start()
+
+
+@dataclass(frozen=True)
+class GoRun:
+    """One go command: its exit code, output, wall time, the plugin's counts and what
+    the go command executed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    stats: PluginStats
+    actions: GoActions
+
+
+def run_go(
+    goroot: Path, checkout: Path, gocache: Path, env: Mapping[str, str], *args: str,
+    timeout: float = 600,
+) -> GoRun:  # fmt: skip
+    """The plain go command in ``checkout`` with its own ``gocache`` and the shared module
+    cache (niced: the machine is shared); its process group is killed when ``timeout``
+    passes (raising subprocess.TimeoutExpired)."""
+    full = go_env(goroot, GOCACHE=str(gocache), GOMODCACHE=str(cache_root() / "modcache"), **env)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        ["nice", "-n", "10", str(goroot / "bin" / "go"), *args],
+        cwd=checkout, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    seconds = time.monotonic() - started
+    return GoRun(process.returncode, stdout, stderr, seconds, plugin_stats(stderr),
+                 go_actions(stderr))  # fmt: skip
+
+
+def ok(run: GoRun) -> GoRun:
+    """``run``, asserted to have succeeded (its output's tail otherwise)."""
+    assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-2000:]
+    return run

@@ -22,7 +22,6 @@ import json
 import os
 import queue
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -366,57 +365,18 @@ class Machine:
         ).stdout
 
 
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-    stats: s3env.PluginStats
-    actions: s3env.GoActions
+Run = s3env.GoRun
+ok = s3env.ok
 
-    @property
-    def rejected(self) -> list[int]:
-        return [int(n) for n in REJECTED.findall(self.stderr)]
+
+def rejected(run: Run) -> list[int]:
+    """The wrapper's count of rejected objects, per line it printed."""
+    return [int(n) for n in REJECTED.findall(run.stderr)]
 
 
 def go(goroot: Path, machine: Machine, env: dict[str, str], *args: str) -> Run:
-    """The plain go command in ``machine``'s checkout, niced (a shared machine)."""
-    full = s3env.go_env(
-        goroot,
-        GOCACHE=str(machine.gocache),
-        GOMODCACHE=str(s3env.cache_root() / "modcache"),
-        **env,
-    )
-    started = time.monotonic()
-    process = subprocess.Popen(
-        ["nice", "-n", "10", str(goroot / "bin" / "go"), *args],
-        cwd=machine.checkout,
-        env=full,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=900)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise
-    return Run(
-        process.returncode,
-        stdout,
-        stderr,
-        time.monotonic() - started,
-        s3env.plugin_stats(stderr),
-        s3env.go_actions(stderr),
-    )
-
-
-def ok(run: Run) -> Run:
-    assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-2000:]
-    return run
+    """The plain go command in ``machine``'s checkout (:func:`tests.s3env.run_go`)."""
+    return s3env.run_go(goroot, machine.checkout, machine.gocache, env, *args, timeout=900)
 
 
 def wrapped(env: dict[str, str], wrapper: Path) -> dict[str, str]:
@@ -464,7 +424,7 @@ def seeded(
 @pytest.mark.slow
 def test_puts_through_the_wrapper_fill_the_bucket_intact(seeded: Seeded) -> None:
     assert seeded.build.stats.get_hits == 0 and seeded.build.actions.compiles > 100
-    assert seeded.build.rejected == seeded.test.rejected == []
+    assert rejected(seeded.build) == rejected(seeded.test) == []
     assert PREFIX not in seeded.build.stderr + seeded.test.stderr
     assert seeded.one.output() == s3env.SAMPLE_OUTPUT
     outputs = list(seeded.server.objects("output/"))
@@ -523,7 +483,7 @@ def test_the_wrapper_costs_little_on_warm_builds(seeded: Seeded, tmp_path: Path)
         for step, args in steps.items():
             for name, machine in machines.items():
                 run = ok(go(seeded.goroot, machine, envs[name], *args))
-                assert run.stats.local_hits == run.stats.get_hits > 0 and not run.rejected
+                assert run.stats.local_hits == run.stats.get_hits > 0 and not rejected(run)
                 seconds[step][name].append(run.seconds)
                 gets[step] = run.stats.get_requests
     report = {
@@ -562,14 +522,14 @@ def test_a_tampered_package_archive_is_rebuilt_not_linked(seeded: Seeded, tmp_pa
         remote = {key: server.get(key) for key in keys}
 
     assert built == s3env.SAMPLE_OUTPUT  # not "HELLO world ..."
-    assert run.rejected == [1] and run.stderr.count(PREFIX) == 1
+    assert rejected(run) == [1] and run.stderr.count(PREFIX) == 1
     assert run.actions.compiled == (GREET,)  # that package alone; main's inputs did not change
     assert run.stats.get_errors == 0 and run.stats.fault_hits == run.stats.get_hits
     staged = [machine.plugin_dir / key for key in keys if (machine.plugin_dir / key).exists()]
     assert len(staged) == 1  # the build's archive (the test variant was not asked for)
     assert hashlib.sha256(staged[0].read_bytes()).hexdigest() == staged[0].name
     # The next build finds the rebuilt bytes in the staging directory.
-    assert again.rejected == [] and again.actions.compiles == 0
+    assert rejected(again) == [] and again.actions.compiles == 0
     assert again.stats.local_hits == again.stats.get_hits and machine.output() == built
     # The bucket still holds the tampered bytes: rewritten behind the gateway, the object
     # keeps the ETag of the original bytes, so the plugin's conditional upload of the
@@ -597,7 +557,7 @@ def test_an_archive_tampered_through_the_api_is_repaired_by_the_rebuild(
         after = ok(go(seeded.goroot, plain, seeded.env(plain, verify=False, server=server),
                       *BUILD))  # fmt: skip
 
-    assert run.rejected == [1] and run.actions.compiled == (GREET,)
+    assert rejected(run) == [1] and run.actions.compiled == (GREET,)
     assert machine.output() == s3env.SAMPLE_OUTPUT
     assert len(repaired) == 1  # the build's archive; the test variant was not asked for
     assert after.actions.compiles == 0 and plain.output() == s3env.SAMPLE_OUTPUT

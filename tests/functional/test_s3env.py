@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +33,8 @@ TEST = ("test", "-x", "-trimpath", "./...")
 TEST_LOG = b"# test log\n"  # what a test that reads no inputs leaves as its test log
 
 
-@dataclass(frozen=True)
-class Run:
-    """One go command: its exit code, output, wall time, the plugin's counts and what
-    the go command executed."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-    stats: s3env.PluginStats
-    actions: s3env.GoActions
+Run = s3env.GoRun
+ok = s3env.ok
 
 
 @dataclass(frozen=True)
@@ -64,49 +53,10 @@ class Machine:
 
 
 def go(
-    goroot: Path,
-    machine: Machine,
-    env: dict[str, str],
-    *args: str,
-    timeout: float = 600,
+    goroot: Path, machine: Machine, env: dict[str, str], *args: str, timeout: float = 600
 ) -> Run:
-    """The plain go command in ``machine``'s checkout (niced: the machine is shared); its
-    process group is killed when ``timeout`` passes (raising subprocess.TimeoutExpired)."""
-    full = s3env.go_env(
-        goroot,
-        GOCACHE=str(machine.gocache),
-        GOMODCACHE=str(s3env.cache_root() / "modcache"),
-        **env,
-    )
-    started = time.monotonic()
-    process = subprocess.Popen(
-        ["nice", "-n", "10", str(goroot / "bin" / "go"), *args],
-        cwd=machine.checkout,
-        env=full,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise
-    return Run(
-        process.returncode,
-        stdout,
-        stderr,
-        time.monotonic() - started,
-        s3env.plugin_stats(stderr),
-        s3env.go_actions(stderr),
-    )
-
-
-def ok(run: Run) -> Run:
-    assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-2000:]
-    return run
+    """The plain go command in ``machine``'s checkout (:func:`tests.s3env.run_go`)."""
+    return s3env.run_go(goroot, machine.checkout, machine.gocache, env, *args, timeout=timeout)
 
 
 def binary_output(machine: Machine) -> str:
