@@ -175,21 +175,25 @@ def run(argv: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedP
     return done
 
 
-def configure(root: Path, goflags: list[str]) -> None:
-    """Pin Go and add the dev profile's GOFLAGS to the gobuild.toml `gobuild init` wrote."""
+def configure(root: Path, goflags: list[str], extra: str = "") -> None:
+    """Pin Go and add the dev profile's GOFLAGS (and ``extra`` TOML) to the gobuild.toml
+    `gobuild init` wrote."""
     config = root / "gobuild.toml"
     text, n = re.subn(
         r'(?m)^version = ".*"$', f'version = "{GO_VERSION}"', config.read_text(), count=1
     )
     if n != 1:
         raise RuntimeError(f"{config}: no [go] version line to pin")
-    text = re.sub(r"(?s)\n# bench_overlap\n.*", "", text)
+    text = re.sub(r"(?s)\n# bench settings\n.*", "", text)
     flags = ", ".join(json.dumps(f) for f in goflags)
-    config.write_text(f"{text.rstrip()}\n\n# bench_overlap\n[profiles.dev]\ngoflags = [{flags}]\n")
+    config.write_text(
+        f"{text.rstrip()}\n\n# bench settings\n{extra}[profiles.dev]\ngoflags = [{flags}]\n"
+    )
 
 
-def prepare(proxy: str, module: str, version: str, root: Path) -> Module:
-    """Fetch, commit, `gobuild init`, pin, lock, resolve dependencies, plan."""
+def checkout(proxy: str, module: str, version: str, root: Path, extra: str = "") -> list[str]:
+    """Fetch, commit, `gobuild init`, configure (with ``extra``), lock, resolve the
+    dependencies, commit; the GOFLAGS of the dev profile."""
     root.mkdir(parents=True)
     fetch_module(proxy, module, version, root)
     run(["git", "init", "-q"], root)
@@ -198,7 +202,7 @@ def prepare(proxy: str, module: str, version: str, root: Path) -> Module:
     gobuild = str(BIN / "gobuild")
     run([gobuild, "init"], root)
     goflags = ["-count=1"]
-    configure(root, goflags)
+    configure(root, goflags, extra)
     run([gobuild, "lock"], root)
     # The module's packages and their tests' dependencies, from the proxy; a go.sum
     # that lacks some of them makes the go command refuse unless -mod=mod.
@@ -207,10 +211,16 @@ def prepare(proxy: str, module: str, version: str, root: Path) -> Module:
         if "go.sum" not in listed.stderr:
             raise RuntimeError(f"go list: exit {listed.returncode}\n{listed.stderr[-2000:]}")
         goflags.append("-mod=mod")
-        configure(root, goflags)
+        configure(root, goflags, extra)
         run([gobuild, "go", "list", "-e", "-deps", "-test", "./..."], root)
     run([*GIT, "add", "-A"], root)
     run([*GIT, "commit", "-qm", "gobuild"], root)
+    return goflags
+
+
+def prepare(proxy: str, module: str, version: str, root: Path) -> Module:
+    """Check the module out (:func:`checkout`) and plan its checks."""
+    goflags = checkout(proxy, module, version, root)
     project = load_project(root)
     plan = plan_checks(project, ("test", "lint"))
     goroot = Path(plan.goroot)

@@ -58,7 +58,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_overlap import default_proxy, fetch_module  # noqa: E402
+from bench.bench_overlap import checkout, default_proxy  # noqa: E402
 from gobuild.checks.shards import assign, read_durations  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -85,7 +85,8 @@ GO_VERSION = "1.27.3"
 # as a difference of that package alone.
 MODULE = ("github.com/gofiber/fiber/v2", "v2.52.15")
 TARGET = 0.45  # the slowest shard's wall / the unsharded wall (issue 18)
-GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+# What the checks run with beside the dev profile: profiles to merge, units to time.
+SETTINGS = '[checks.test]\ncoverage = true\nsplit = "package"\n\n'
 REPORTS = Path(".gobuild") / "checks" / "test"  # a `gobuild check test` run's reports
 DURATIONS = Path(".gobuild") / "checks" / "durations.json"
 TOTALS = re.compile(
@@ -143,47 +144,9 @@ def run(argv: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedP
     return done
 
 
-def configure(root: Path, goflags: list[str]) -> None:
-    """Pin Go, and add the test settings and the dev profile to `gobuild init`'s file."""
-    config = root / "gobuild.toml"
-    text, n = re.subn(
-        r'(?m)^version = ".*"$', f'version = "{GO_VERSION}"', config.read_text(), count=1
-    )
-    if n != 1:
-        raise RuntimeError(f"{config}: no [go] version line to pin")
-    text = re.sub(r"(?s)\n# bench_shards\n.*", "", text)
-    flags = ", ".join(json.dumps(f) for f in goflags)
-    config.write_text(
-        f"{text.rstrip()}\n\n# bench_shards\n[checks.test]\ncoverage = true\n"
-        f'split = "package"\n\n[profiles.dev]\ngoflags = [{flags}]\n'
-    )
-
-
 def prepare(proxy: str, module: str, version: str, root: Path) -> list[str]:
-    """Fetch, commit, `gobuild init`, configure, lock, resolve dependencies, commit;
-    the GOFLAGS of the dev profile."""
-    root.mkdir(parents=True)
-    fetch_module(proxy, module, version, root)
-    run(["git", "init", "-q"], root)
-    run([*GIT, "add", "-A"], root)
-    run([*GIT, "commit", "-qm", f"{module} {version}"], root)
-    gobuild = str(BIN / "gobuild")
-    run([gobuild, "init"], root)
-    goflags = ["-count=1"]
-    configure(root, goflags)
-    run([gobuild, "lock"], root)
-    # The packages' and their tests' dependencies, from the proxy; a go.sum that lacks
-    # some of them makes the go command refuse unless -mod=mod.
-    listed = run([gobuild, "go", "list", "-e", "-deps", "-test", "./..."], root, check=False)
-    if listed.returncode != 0:
-        if "go.sum" not in listed.stderr:
-            raise RuntimeError(f"go list: exit {listed.returncode}\n{listed.stderr[-2000:]}")
-        goflags.append("-mod=mod")
-        configure(root, goflags)
-        run([gobuild, "go", "list", "-e", "-deps", "-test", "./..."], root)
-    run([*GIT, "add", "-A"], root)
-    run([*GIT, "commit", "-qm", "gobuild"], root)
-    return goflags
+    """bench_overlap's checkout, with coverage and one unit per package."""
+    return checkout(proxy, module, version, root, SETTINGS)
 
 
 def check(root: Path, log: Path, *extra: str) -> Run:
