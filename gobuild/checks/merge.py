@@ -55,10 +55,6 @@ class Totals:
             f"{self.failed} failed, {self.skipped} skipped){cov} -> {out}"
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """The totals as summary data."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
 
 def merge_reports(
     directories: Sequence[Path], out: Path, *, gotestsum: str | None = None,

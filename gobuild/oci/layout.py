@@ -12,7 +12,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,6 @@ class Descriptor:
     platform: Mapping[str, str] | None = None
     annotations: Mapping[str, str] | None = None
     artifact_type: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The descriptor as a manifest or index holds it."""

@@ -17,7 +17,6 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -166,14 +165,13 @@ class Client:
             self.cache.put(descriptor.digest, data)
         return data
 
-    def push_blob(self, ref: Reference, digest: str, path: Path) -> None:
-        """Upload the file at ``path`` as blob ``digest``: one session (POST), one PUT.
+    def push_blob(self, ref: Reference, digest: str, data: bytes) -> None:
+        """Upload ``data`` as blob ``digest``: one session (POST), one PUT.
 
         A session the registry lost (a PUT retried after it was half received) starts
         over, as many times as requests are retried.
         """
         start = f"{ref.base_url}/blobs/uploads/"
-        data = path.read_bytes()
         for attempt in range(self.retries + 1):
             resp = self.request("POST", start, ref, "pull,push", body=b"")
             self._expect(resp, "POST", start, 202)

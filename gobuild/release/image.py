@@ -33,10 +33,11 @@ from gobuild.oci.reference import Reference
 from gobuild.oci.registry import Client
 from gobuild.progress import Reporter
 from gobuild.project.config import Project
+from gobuild.project.quantities import parse_duration
+from gobuild.project.settings import DockerSection
 from gobuild.release.record import Image
 
 LAYOUT_DIR = "image"  # inside the release directory
-_DURATION_NS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def _config(
     *,
     labels: Mapping[str, str],
     path: str,
-    docker: Any,
+    docker: DockerSection,
     date: str,
     source: str,
 ) -> dict[str, Any]:
@@ -202,7 +203,8 @@ def _config(
     if docker.healthcheck:
         inner["Healthcheck"] = {
             "Test": ["CMD", path, *docker.healthcheck],
-            "Interval": _nanoseconds(docker.healthcheck_interval),
+            # Docker's config counts nanoseconds ([docker] checked the duration at load).
+            "Interval": round(parse_duration(docker.healthcheck_interval) * 1e9),
         }
     rootfs = base.get("rootfs") or {}
     history = list(base.get("history") or [])
@@ -223,13 +225,6 @@ def _config(
     if variant:
         config["variant"] = variant
     return config
-
-
-def _nanoseconds(duration: str) -> int:
-    for unit in ("ms", "s", "m", "h"):
-        if duration.endswith(unit) and duration[: -len(unit)].isdigit():
-            return int(duration[: -len(unit)]) * _DURATION_NS[unit]
-    raise ConfigError(f"docker.healthcheck_interval {duration!r} is not a duration")
 
 
 def _diff_id(layer: Path) -> str:

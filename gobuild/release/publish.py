@@ -138,7 +138,7 @@ def publish(
                 done.present += 1
             else:
                 reporter.notice(f"push {d.digest[:19]} ({d.size:,} bytes)")
-                client.push_blob(ref, d.digest, store.blob(d.digest))
+                client.push_blob(ref, d.digest, store.blob(d.digest).read_bytes())
                 done.pushed += 1
         for m in _unique(manifests):
             client.put_manifest(ref, m.digest, store.read(m), m.media_type)
@@ -204,7 +204,7 @@ def _attach(  # noqa: PLR0917 - the publish's state, handed on
         return
     empty = Descriptor(layout.EMPTY, layout.sha256_digest(layout.EMPTY_JSON), 2)
     if not client.has_blob(ref, empty.digest):
-        _push_bytes(client, ref, empty.digest, layout.EMPTY_JSON, directory)
+        client.push_blob(ref, empty.digest, layout.EMPTY_JSON)
     listed: dict[str, list[Descriptor]] = {}
     for artifact, artifact_type, subject in wanted:
         path = directory / str(artifact["name"])
@@ -213,7 +213,7 @@ def _attach(  # noqa: PLR0917 - the publish's state, handed on
         if client.has_blob(ref, file.digest):
             done.present += 1
         else:
-            client.push_blob(ref, file.digest, path)
+            client.push_blob(ref, file.digest, path.read_bytes())
             done.pushed += 1
         manifest = {
             "schemaVersion": 2,
@@ -243,15 +243,6 @@ def _attach(  # noqa: PLR0917 - the publish's state, handed on
     for subject_digest, entries in listed.items():
         _tag_referrers(client, ref, subject_digest, entries)
     done.referrers = "tags " + ", ".join(_referrers_tag(d) for d in listed)
-
-
-def _push_bytes(client: Client, ref: Reference, digest: str, data: bytes, work: Path) -> None:
-    tmp = work.parent / f".{digest[7:19]}.blob"
-    try:
-        tmp.write_bytes(data)
-        client.push_blob(ref, digest, tmp)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _has_referrers_api(client: Client, ref: Reference, digest: str) -> bool:
