@@ -13,9 +13,7 @@ with ``docker load`` (tests/dockerenv.py), never run.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ from gobuild.project.platforms import host
 from tests import dockerenv
 from tests.buildenv import GoEnv, doit, go_version_m, run_env
 from tests.functional.test_docker import generated
+from tests.functional.test_docker_engine import untar_one
 
 pytestmark = [
     pytest.mark.docker,
@@ -62,12 +61,7 @@ def file_in(tag: str, path: str) -> bytes:
         data = dockerenv.docker("cp", f"{cid}:{path}", "-").stdout
     finally:
         dockerenv.docker("rm", "-f", cid)
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        member = tar.next()
-        assert member is not None
-        f = tar.extractfile(member)
-        assert f is not None
-        return f.read()
+    return untar_one(data)
 
 
 def elf_machine(data: bytes) -> int:
