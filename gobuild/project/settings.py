@@ -25,6 +25,7 @@ from gobuild.project.layout import (
 from gobuild.project.names import Enforcement, Linter, Runtime, SourceName
 from gobuild.project.platforms import Platform, Target
 from gobuild.project.quantities import MAX_CPUS, Memory, parse_duration, parse_size
+from gobuild.project.remotes import check_builder, check_endpoint, check_region, parse_remote
 from gobuild.project.toolpins import check_tools
 from gobuild.project.versions import VersionRequest
 
@@ -434,6 +435,32 @@ class DockerSection(Section):
     labels: dict[str, str] = {}
     source: str | None = None  # org.opencontainers.image.source; default from the module path
     syntax: str | None = None  # a `# syntax=` line; needs a registry, so off by default
+    # Where images build: a BuildKit address, "docker" or a buildx builder's name;
+    # default $BUILDKIT_HOST, else the engine's own BuildKit.
+    builder: str | None = None
+    builder_tls: str | None = None  # a directory with ca.pem, cert.pem, key.pem (mTLS)
+    cache: str | None = None  # registry repository[:tag] for BuildKit's cache (mode=max)
+
+    @field_validator("builder")
+    @classmethod
+    def _builder(cls, value: str | None) -> str | None:
+        return None if value is None else check_builder(value)
+
+    @field_validator("builder_tls")
+    @classmethod
+    def _builder_tls(cls, value: str | None) -> str | None:
+        return None if value is None else _line(value, "builder_tls")
+
+    @field_validator("cache")
+    @classmethod
+    def _cache(cls, value: str | None) -> str | None:
+        if value is not None:
+            ref, _, tag = value.rpartition(":") if ":" in value.split("/")[-1] else (value, "", "")
+            if not (_REPOSITORY.match(ref) and (not tag or _IMAGE_TAG.match(tag))):
+                raise ValueError(
+                    f"{value!r} is not a registry repository like registry.example.com/team/cache"
+                )
+        return value
 
     @field_validator("name", "go_image", "runtime_image")
     @classmethod
@@ -609,6 +636,32 @@ class ChecksSection(Section):
         return value
 
 
+class CacheSection(Section):
+    """``[cache]``: a Go build cache shared between machines, through GOCACHEPROG."""
+
+    remote: str | None = None  # s3://bucket/prefix
+    endpoint: str | None = None  # an S3-compatible store's URL; default AWS S3
+    region: str = "us-east-1"
+    path_style: bool | None = None  # bucket in the path; default: when endpoint is set
+
+    @field_validator("remote")
+    @classmethod
+    def _remote(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_remote(value)
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return None if value is None else check_endpoint(value)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return check_region(value)
+
+
 class GenerateSection(Section):
     """``[generate]``: where ``gobuild generate`` writes its files, relative to go.mod's
     directory; names that leave a project's own Dockerfile and Makefile alone."""
@@ -696,6 +749,7 @@ class Settings(Section):
     docker: DockerSection = DockerSection()
     checks: ChecksSection = ChecksSection()
     generate: GenerateSection = GenerateSection()
+    cache: CacheSection = CacheSection()
     # tool name -> "package@version" (gobuild's default pins otherwise), and `go`
     tools: dict[str, str] = {}
 

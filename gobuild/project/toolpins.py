@@ -26,6 +26,14 @@ DEFAULT_PINS: Mapping[str, str] = {
     "benchstat": "golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da",
 }
 TOOL_NAMES = tuple(DEFAULT_PINS)
+# Tools gobuild runs only when a setting asks for them ([cache] remote, [docker]
+# builder): known and pinned by default like the others, but neither written by
+# `gobuild init` nor built into the CI images.
+OPTIONAL_PINS: Mapping[str, str] = {
+    "go-cache-plugin": "github.com/tailscale/go-cache-plugin/cmd/go-cache-plugin@v0.1.1",
+    "buildctl": "github.com/moby/buildkit/cmd/buildctl@v0.34.2",
+}
+KNOWN_PINS: Mapping[str, str] = {**DEFAULT_PINS, **OPTIONAL_PINS}
 # [tools] go: the Go that builds a tool whose go.mod asks for more than the project's pin.
 GO_KEY = "go"
 _PACKAGE = re.compile(r"^[a-z0-9.-]+\.[a-z]{2,}(/[A-Za-z0-9._~+-]+)+$")
@@ -53,7 +61,7 @@ def parse_pin(name: str, text: str) -> ToolPin:
     if not sep or not _PACKAGE.match(package):
         raise ValueError(
             f"{name} = {text!r}: expected a main package and a version, like "
-            f"{DEFAULT_PINS.get(name, DEFAULT_PINS['staticcheck'])!r}"
+            f"{KNOWN_PINS.get(name, DEFAULT_PINS['staticcheck'])!r}"
         )
     if not _VERSION.match(version):
         raise ValueError(
@@ -72,8 +80,8 @@ def check_tools(value: Mapping[str, str]) -> dict[str, str]:
             except GobuildError as exc:
                 raise ValueError(f"go = {text!r}: {exc}") from None
             continue
-        if key not in DEFAULT_PINS:
-            known = [*TOOL_NAMES, GO_KEY]
+        if key not in KNOWN_PINS:
+            known = [*KNOWN_PINS, GO_KEY]
             hint = difflib.get_close_matches(key, known, n=1)
             maybe = f"; did you mean {hint[0]!r}?" if hint else ""
             raise ValueError(f"unknown tool {key!r}{maybe} (known: {', '.join(known)})")
@@ -83,4 +91,4 @@ def check_tools(value: Mapping[str, str]) -> dict[str, str]:
 
 def pin_for(tools: Mapping[str, str], name: str) -> ToolPin:
     """The pin of ``name``: ``[tools]``'s, else gobuild's default."""
-    return parse_pin(name, tools.get(name) or DEFAULT_PINS[name])
+    return parse_pin(name, tools.get(name) or KNOWN_PINS[name])

@@ -11,6 +11,11 @@ project's GOPROXY and checksum database), and around them what a shared cache ne
   records every pin beforehand, from the same candidates: :mod:`.locking`);
 - a tool whose go.mod asks for a newer Go than the project's is built with ``[tools]
   go`` instead, or refused in one line saying which Go it needs;
+- ``go install PKG@VERSION`` refuses some modules that build fine as they are released:
+  one whose go.mod holds ``replace`` or ``exclude`` directives (BuildKit's), or one
+  whose newest version the proxy will not list (it asks, to warn of deprecation). Such
+  a tool is built as its own main module from the verified download, with its own
+  go.sum (``-mod=readonly``): what ``git clone && go build`` at that tag would do;
 - builds happen under a file lock per tool, version, Go and platform, into a temporary
   directory renamed into place with a completion marker, so concurrent runs build once
   and an interrupted one leaves nothing that looks built.
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -165,7 +171,8 @@ def _build(
                 else (f" ([tools] go: its go.mod needs Go {needs}, the project's is {go.version})")
             )
             reporter.notice(f"building {pin.name} {pin.version} with Go {builder.version}{why}")
-            _install(pin, builder, _environ(project, builder), home, h1)
+            source = (Path(str(found["Dir"])), module)
+            _install(pin, builder, _environ(project, builder), home, h1, source=source)
             built = _cached(project, pin, tool, builder)
             assert built is not None
     lockfile.record_tool(project.lock_file, state_dir=project.state_dir, name=pin.name, tool=tool)
@@ -245,16 +252,47 @@ def _verify(
         )
 
 
-def _install(pin: ToolPin, go: Installed, env: Mapping[str, str], home: Path, h1: str) -> None:
+# Why `go install PKG@VERSION` refused a module that builds as its own main module.
+_AS_MAIN = (
+    "must not contain directives",  # replace/exclude in the tool's go.mod
+    "loading deprecation for",  # the proxy would not list the module's versions
+)
+
+
+def _install(
+    pin: ToolPin,
+    go: Installed,
+    env: Mapping[str, str],
+    home: Path,
+    h1: str,
+    *,
+    source: tuple[Path, str],
+) -> None:
+    """Build ``pin`` into ``home`` (``source``: the verified module's directory in the
+    module cache, and its path)."""
     home.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{home.name}.", dir=home.parent))
     try:
-        argv = [str(go.go), "install", "-trimpath", pin.spec]
+        how = "go install"
         try:
+            argv = [str(go.go), "install", "-trimpath", pin.spec]
             proc.run(argv, cwd=work, env={**env, "GOBIN": str(work / "bin")}, timeout=3600)
         except ProcessError as exc:
-            raise ToolError(f"{pin.name} {pin.version} did not build: {exc}") from None
-        marker = {"package": pin.package, "version": pin.version, "h1": h1, "go": str(go.version)}
+            if not any(reason in exc.output for reason in _AS_MAIN):
+                raise ToolError(f"{pin.name} {pin.version} did not build: {exc}") from None
+            how = (
+                "go build in the module (go install refused it: "
+                + next(r for r in _AS_MAIN if r in exc.output)
+                + ")"
+            )
+            _build_as_main(pin, go, env, work, source)
+        marker = {
+            "package": pin.package,
+            "version": pin.version,
+            "h1": h1,
+            "go": str(go.version),
+            "how": how,
+        }
         atomic.write_text(work / MARKER, json.dumps(marker, indent=2) + "\n")
         if home.exists():
             remove_tree(home)  # a build without its marker: never complete
@@ -262,3 +300,24 @@ def _install(pin: ToolPin, go: Installed, env: Mapping[str, str], home: Path, h1
     except BaseException:
         remove_tree(work)
         raise
+
+
+def _build_as_main(
+    pin: ToolPin, go: Installed, env: Mapping[str, str], work: Path, source: tuple[Path, str]
+) -> None:
+    """``pin`` built in a writable copy of its module, as the main module."""
+    folder, module = source
+    copy = work / "src"
+    shutil.copytree(folder, copy)
+    for path in [copy, *copy.rglob("*")]:  # the module cache's files are read-only
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o200)
+    package = "." + pin.package[len(module) :]
+    binary = work / "bin" / _exe(pin.name, go)
+    argv = [str(go.go), "build", "-trimpath", "-mod=readonly", "-o", str(binary), package]
+    try:
+        proc.run(argv, cwd=copy, env={**env, "GOFLAGS": ""}, timeout=3600)
+    except ProcessError as exc:
+        raise ToolError(f"{pin.name} {pin.version} did not build in its module: {exc}") from None
+    finally:
+        remove_tree(copy)

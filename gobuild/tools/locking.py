@@ -28,19 +28,25 @@ from gobuild.progress import Reporter, Silent
 from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
 from gobuild.project.lock import ToolLock
-from gobuild.project.toolpins import GO_KEY, TOOL_NAMES, ToolPin
+from gobuild.project.toolpins import GO_KEY, KNOWN_PINS, TOOL_NAMES, ToolPin
 from gobuild.tools.resolve import Resolver, ToolError, contradiction
 
 
 def pinned(project: Project) -> dict[str, ToolPin]:
     """The tools the project pins, in gobuild's order: ``[tools]``' keys, the configured
-    linters that are Go tools, and gotestsum when the test checks run it."""
-    checks = project.settings.checks
-    names = {key for key in project.settings.tools if key != GO_KEY}
+    linters that are Go tools, gotestsum when the test checks run it, the GOCACHEPROG
+    plugin for a ``[cache] remote`` and buildctl for a ``[docker] builder`` address."""
+    settings = project.settings
+    checks = settings.checks
+    names = {key for key in settings.tools if key != GO_KEY}
     names.update(linter for linter in checks.linters if linter in TOOL_NAMES)
     if checks.test.gotestsum:
         names.add("gotestsum")
-    return {name: project.tool_pin(name) for name in TOOL_NAMES if name in names}
+    if settings.cache.remote is not None:
+        names.add("go-cache-plugin")
+    if settings.docker.builder is not None and "://" in settings.docker.builder:
+        names.add("buildctl")
+    return {name: project.tool_pin(name) for name in KNOWN_PINS if name in names}
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ def record(project: Project, resolution: Resolution) -> ToolsLockResult:
     before, after = lockfile.update_tools(
         project.lock_file,
         state_dir=project.state_dir,
-        pins={name: project.tool_pin(name) for name in TOOL_NAMES},
+        pins={name: project.tool_pin(name) for name in KNOWN_PINS},
         found=resolution.found,
     )
     dropped = {name: held for name, held in before.tools.items() if name not in after.tools}
