@@ -328,6 +328,23 @@ def pool_manager(network: Network, proxy: str | None, timeout: float) -> urllib3
     )
 
 
+def unreachable(network: Network, url: str, timeout: float) -> str | None:
+    """Why a HEAD of ``url`` got no HTTP answer within ``timeout`` seconds (one try, no
+    credentials), or None when something answered, whatever the status: a probe of a
+    service that is up, not of what it will let anyone do."""
+    import urllib3  # noqa: PLC0415 - see the module note
+
+    pool = pool_manager(network, network.proxy_for(url), timeout)
+    try:
+        resp = pool.request("HEAD", url, retries=False, redirect=False, preload_content=False)
+    except urllib3.exceptions.HTTPError as exc:
+        return _reason(exc, set())
+    finally:
+        pool.clear()
+    _discard(resp)
+    return None
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)

@@ -120,6 +120,10 @@ def test_units(
         flags += mod_flags(project, module_dir) + _tags(project)
         if section.race:
             flags.append("-race")
+        if project.settings.cache.remote is not None:
+            # Paths of this checkout and of the module cache otherwise go into every
+            # compile's action ID: a machine with other paths would find nothing shared.
+            flags.append("-trimpath")
         if section.coverage:
             flags.append(f"-coverprofile={reports / (file_stem(name) + '.cover')}")
         if section.rerun_fails:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from gobuild.checks.shards import Shard, assign, split_name
 from gobuild.checks.units import Caps, Unit
 from gobuild.errors import ConfigError, GobuildError
+from gobuild.gocache.command import SharedCache
 from gobuild.project import layout
 from gobuild.project.names import CHECK_KINDS, CheckKind, Enforcement
 from gobuild.project.toolpins import TOOL_NAMES
@@ -48,10 +49,14 @@ class CheckPlan:
     shard: str = ""  # "K/N" for one shard of the test packages (see .shards)
     shard_packages: tuple[str, ...] = ()  # that shard's packages
     shard_split: str = ""  # names the whole split (every package, every shard's share)
+    shared_cache: SharedCache | None = None  # [cache] remote, ready (probed at run time)
 
     def usable(self) -> bool:
         """Whether a remembered plan can run as it is: its pinned tools still built."""
-        return all(Path(path).is_file() for _, path in self.tools)
+        programs = [path for _, path in self.tools]
+        if self.shared_cache is not None:
+            programs += [self.shared_cache.verifier, self.shared_cache.plugin[0]]
+        return all(Path(path).is_file() for path in programs)
 
     @property
     def reports(self) -> Path:
@@ -79,6 +84,8 @@ class CheckPlan:
             junit=bool(data["junit"]), shard=str(data.get("shard", "")),
             shard_packages=tuple(str(p) for p in data.get("shard_packages", ())),
             shard_split=str(data.get("shard_split", "")),
+            shared_cache=SharedCache.from_json(data["shared_cache"])
+            if data.get("shared_cache") else None,
         )  # fmt: skip
 
 
@@ -141,6 +148,7 @@ def plan_checks(
     from gobuild.builds.goenv import go_environ  # noqa: PLC0415
     from gobuild.checks import commands  # noqa: PLC0415
     from gobuild.checks.budget import Host, resolve_budget  # noqa: PLC0415
+    from gobuild.gocache import shared as gocache  # noqa: PLC0415
     from gobuild.progress import Silent  # noqa: PLC0415
     from gobuild.toolchain.install import ensure, request_for  # noqa: PLC0415
 
@@ -154,6 +162,8 @@ def plan_checks(
     installed = ensure(request, reporter).installed
     reports = reports_dir(project.state_dir, kinds)
     base_env = go_environ(installed.goroot, project.env.variables, scrub=commands.CHECK_SCRUBBED)
+    # The plugin and verifier are built now; whether the remote answers is asked at run time.
+    shared_cache = gocache.prepare(project, installed, reporter)
     units: list[Unit] = []
     # Each module's packages are checked from its own directory, as the go command
     # sees them there (a nested module is not in its parent's ./...).
@@ -202,6 +212,7 @@ def plan_checks(
         marker=str(request.cache.marker(installed.version, installed.platform)),
         tools=tuple(sorted(tools.items())), junit=junit,
         shard=str(shard) if shard else "", shard_packages=tuple(chosen), shard_split=split,
+        shared_cache=shared_cache,
     )  # fmt: skip
 
 

@@ -27,6 +27,8 @@ from gobuild.checks.runner import Context
 from gobuild.checks.shards import DURATIONS_NAME, SHARD_NAME, package_durations, record_durations
 from gobuild.checks.units import Result
 from gobuild.errors import GobuildError
+from gobuild.gocache import lookups
+from gobuild.gocache import shared as gocache
 from gobuild.project.environ import Environment
 from gobuild.project.names import Mechanism
 
@@ -39,6 +41,7 @@ class Outcome:
     mechanism: Mechanism
     reports: Path
     budget: Budget
+    shared_cache: str | None = None  # what the shared cache's lookups came to, one line
 
 
 def run_planned(
@@ -54,6 +57,8 @@ def run_planned(
         shutil.rmtree(reports)
     reports.mkdir(parents=True)
     base_env = go_environ(goroot, env.variables, scrub=plan.scrubbed)
+    lookups_file = reports / lookups.FILE_NAME
+    base_env.update(gocache.connect(plan.shared_cache, env.network, listener.notice, lookups_file))
     units = list(plan.units)
     mechanism, passed_over = detect(plan.enforcement, env, probe)
     # Caps overcommit only where the kernel holds the whole run to the budget.
@@ -73,7 +78,10 @@ def run_planned(
         }
         atomic.write_text(reports / SHARD_NAME, json.dumps(shard, indent=1) + "\n")
     record_durations(durations_file(Path(plan.state_dir)), measured_durations(results))
-    return Outcome(results, mechanism, reports, budget)
+    shared = None
+    if plan.shared_cache is not None and lookups_file.exists():
+        shared = lookups.read(lookups_file).text(plan.shared_cache.remote)
+    return Outcome(results, mechanism, reports, budget, shared)
 
 
 def measured_durations(results: list[Result]) -> dict[str, float]:

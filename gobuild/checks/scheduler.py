@@ -34,6 +34,9 @@ class Listener:
         """The run starts within ``budget``, its caps enforced by ``mechanism`` (the
         better mechanisms ``passed_over``, each with the reason)."""
 
+    def notice(self, message: str) -> None:
+        """A one-line message for the user (a warning, before the units start)."""
+
     def started(self, unit: Unit) -> None:
         """``unit`` got its share and started."""
 

@@ -115,6 +115,8 @@ def _run(inv: Invocation, plan: CheckPlan, *, as_json: bool) -> int:
     root = Path(plan.root)
     outcome = run_planned(plan, inv.env, CheckPrinter(human, inv.err, root))
     print(report.closing(outcome.results, outcome.reports, root), file=human, flush=True)
+    if outcome.shared_cache:
+        print(outcome.shared_cache, file=human, flush=True)
     if as_json:
         document = report.json_document(
             outcome.results, outcome.reports, root, outcome.budget, outcome.mechanism

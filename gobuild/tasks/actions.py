@@ -18,6 +18,8 @@ from gobuild.builds import records, xvars
 from gobuild.builds import run as build
 from gobuild.builds.plan import BuildPlan, build_plan, checked_binaries, dist_plans
 from gobuild.errors import ConfigError
+from gobuild.gocache import lookups
+from gobuild.gocache import shared as gocache
 from gobuild.project import lock
 from gobuild.project.config import Project, load_project
 from gobuild.project.environ import Environment
@@ -53,7 +55,17 @@ def _build(project: Project, plan: BuildPlan) -> tuple[build.Built, Installed]:
     values, warnings = build.values_for(project, installed)
     for message in warnings:
         print(f"gobuild: warning: {message}", file=sys.stderr)
-    built = build.run(plan, installed, values, project.root, project.env.variables)
+    notices = Notices(sys.stderr)
+    shared = gocache.prepare(project, installed, notices)
+    with tempfile.TemporaryDirectory(prefix="gobuild-gocache-") as tmp:
+        stats = Path(tmp) / "lookups.jsonl"
+        environ = {
+            **project.env.variables,
+            **gocache.connect(shared, project.env.network, notices.notice, stats),
+        }
+        built = build.run(plan, installed, values, project.root, environ)
+        if shared is not None and stats.exists():
+            print(f"gobuild: {lookups.read(stats).text(shared.remote)}", file=sys.stderr)
     if unset := xvars.warning(project, plan, installed):
         print(f"gobuild: warning: {unset}", file=sys.stderr)
     return built, installed
@@ -158,9 +170,18 @@ def make_image(env: Environment, root: str, profile: str | None, released: bool 
     """Build the image from the generated Dockerfile (or, ``released``, the release
     Dockerfile and the dist binary), check it and report."""
     from gobuild.image.make import make_image  # noqa: PLC0415 - the docker SDK
+    from gobuild.tools.install import ensure_tool  # noqa: PLC0415
 
     project = _project(env, root, profile)
-    print(make_image(project, Notices(sys.stderr), released=released).text())
+    reporter = Notices(sys.stderr)
+    # Built (or found in the tool cache) only when a BuildKit daemon is the builder.
+    report = make_image(
+        project,
+        reporter,
+        released=released,
+        buildctl=lambda: ensure_tool(project, "buildctl", reporter).path,
+    )
+    print(report.text())
 
 
 def fail(message: str) -> str:

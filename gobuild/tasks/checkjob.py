@@ -57,5 +57,7 @@ def run_checks(  # noqa: PLR0917 - the task's arguments, in order
     module = Path(plan.root)
     outcome = run_planned(plan, env, CheckPrinter(sys.stdout, sys.stderr, module))
     print(report.closing(outcome.results, outcome.reports, module), flush=True)
+    if outcome.shared_cache:
+        print(outcome.shared_cache, flush=True)
     bad = failures(outcome.results)
     return f"checks: {', '.join(f'{r.name} {r.status}' for r in bad)}" if bad else None

@@ -113,6 +113,10 @@ class CheckPrinter(Listener):
         """Print the run's budget and mechanism."""
         print(report.opening(budget, mechanism, passed_over), file=self.out, flush=True)
 
+    def notice(self, message: str) -> None:
+        """Print ``gobuild: MESSAGE`` on the error stream."""
+        print(f"gobuild: {message}", file=self.err, flush=True)
+
     def started(self, unit: Unit) -> None:
         """Say so, unless a status line shows it."""
         if not self.tty:

@@ -37,6 +37,11 @@
 // the plugin (it fetches again) and is pruned by its cleanup. Any other file is left
 // alone.
 //
+// With -stats FILE, it appends to FILE one line of JSON at the end, the go command's
+// own lookups as this program answered them: {"gets":N,"hits":N,"misses":N,"puts":N,
+// "errors":N,"rejected":N} (misses include the rejected hits; errors are failed gets).
+// Lines from go commands running at once do not mix: each is one small append.
+//
 // At the end (after a "close" or the end of stdin, once the plugin has exited), if
 // anything was rejected, one line on stderr says how many. If the plugin cannot be
 // started, or exits before the go command closed the cache, or answers with something
@@ -85,10 +90,11 @@ type response struct {
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: %s -- PLUGIN [ARG...]  (as GOCACHEPROG)\n", prefix)
+		fmt.Fprintf(os.Stderr, "usage: %s [-stats FILE] -- PLUGIN [ARG...]  (as GOCACHEPROG)\n", prefix)
 	}
+	stats := flag.String("stats", "", "append the lookup counts to this file at the end")
 	flag.Parse()
-	if err := run(flag.Args()); err != nil {
+	if err := run(flag.Args(), *stats); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prefix, err)
 		os.Exit(1)
 	}
@@ -108,9 +114,11 @@ type proxy struct {
 	hashing  chan struct{} // a slot per hit being hashed
 	pending  sync.WaitGroup
 	rejected atomic.Int64
+
+	getCount, hitCount, missCount, putCount, errCount atomic.Int64
 }
 
-func run(argv []string) error {
+func run(argv []string, stats string) error {
 	if len(argv) == 0 {
 		flag.Usage()
 		return errors.New("no cache program given after --")
@@ -138,6 +146,9 @@ func run(argv []string) error {
 	go p.forwardRequests(os.Stdin)
 	readErr := p.forwardResponses(fromChild)
 	p.pending.Wait() // every verified hit answered before stdout closes
+	if stats != "" {
+		defer p.writeStats(stats)
+	}
 	if readErr != nil {
 		child.Process.Kill()
 		child.Wait()
@@ -157,6 +168,22 @@ func run(argv []string) error {
 		return fmt.Errorf("the cache program %s: %s", p.plugin, status(waitErr))
 	}
 	return nil
+}
+
+// writeStats appends the counts to path (best effort: the build's result does not
+// depend on them).
+func (p *proxy) writeStats(path string) {
+	line, _ := json.Marshal(map[string]int64{
+		"gets": p.getCount.Load(), "hits": p.hitCount.Load(), "misses": p.missCount.Load(),
+		"puts": p.putCount.Load(), "errors": p.errCount.Load(), "rejected": p.rejected.Load(),
+	})
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", prefix, err)
+		return
+	}
+	defer f.Close()
+	f.Write(append(line, '\n'))
 }
 
 func status(err error) string {
@@ -208,10 +235,12 @@ func (p *proxy) forwardRequests(r io.Reader) {
 			if len(text) > 0 && json.Unmarshal(text, &req) == nil {
 				switch req.Command {
 				case "get":
+					p.getCount.Add(1)
 					p.mu.Lock()
 					p.gets[req.ID] = true
 					p.mu.Unlock()
 				case "put":
+					p.putCount.Add(1)
 					bodyNext = req.BodySize > 0
 				case "close":
 					p.end()
@@ -260,6 +289,14 @@ func (p *proxy) forwardResponses(r io.Reader) error {
 			go p.verify(raw, res)
 			continue
 		}
+		if isGet {
+			switch {
+			case res.Err != "":
+				p.errCount.Add(1)
+			case res.Miss:
+				p.missCount.Add(1)
+			}
+		}
 		p.send(raw)
 	}
 }
@@ -277,9 +314,11 @@ func (p *proxy) verify(raw json.RawMessage, res response) {
 	good := check(res)
 	<-p.hashing
 	if good {
+		p.hitCount.Add(1)
 		p.send(raw)
 		return
 	}
+	p.missCount.Add(1)
 	p.rejected.Add(1)
 	miss, _ := json.Marshal(struct {
 		ID   int64
