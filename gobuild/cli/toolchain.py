@@ -246,8 +246,9 @@ def env(inv: Invocation) -> int:
     from gobuild.builds.goenv import profile_env  # noqa: PLC0415
 
     project = inv.project.with_profile(options.PROFILE.value(inv.args.profile))
-    goroot = installed(inv).goroot  # the pin is the same in every profile
-    exports = {"GOROOT": str(goroot), **profile_env(project)}
+    found = installed(inv)  # the pin is the same in every profile
+    goroot = found.goroot
+    exports = {"GOROOT": str(goroot), **profile_env(project), **_shared_cache(inv, found)}
     if inv.args.json:
         data = {**exports, "PATH_PREFIX": str(goroot / "bin"), "PROFILE": project.profile_name}
         inv.say(json.dumps(data, indent=2, sort_keys=True))
@@ -259,6 +260,19 @@ def env(inv: Invocation) -> int:
     return 0
 
 
+def _shared_cache(inv: Invocation, found: Installed) -> dict[str, str]:
+    """GOCACHEPROG for ``[cache] remote``, when it answers (else a warning on stderr)."""
+    from gobuild.gocache import shared  # noqa: PLC0415
+    from gobuild.ui.console import Notices  # noqa: PLC0415
+
+    def warn(message: str) -> None:
+        print(f"gobuild: {message}", file=inv.err)
+
+    project = inv.project
+    ready = shared.prepare(project, found, Notices(inv.err))
+    return shared.connect(ready, project.env.network, warn)
+
+
 def go(inv: Invocation) -> int:
     """Run the pinned go with the arguments; its exit code is the command's."""
     from gobuild import proc  # noqa: PLC0415
@@ -268,7 +282,7 @@ def go(inv: Invocation) -> int:
     res = proc.run(
         [found.go, *inv.args.args],
         cwd=inv.cwd,
-        env=go_environ(found.goroot, inv.env.variables),
+        env=go_environ(found.goroot, {**inv.env.variables, **_shared_cache(inv, found)}),
         check=False,
         capture=False,
     )

@@ -43,4 +43,6 @@ def context(project: Project) -> dict[str, Any]:
         "durations_dir": CI_DIR,
         "cache": f"{CI_DIR}/cache",
         "lock": "gobuild.lock",
+        # [cache] remote: the plugin's credentials, from the CI system's secrets only.
+        "shared_cache": project.settings.cache.remote is not None,
     }

@@ -136,3 +136,19 @@ def test_a_library_gets_its_workflows_alone(tmp_path: Path) -> None:
     bare = load_project(lib.root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
     with pytest.raises(ConfigError, match="no main package to build"):
         generate.roles(bare)
+
+
+def test_a_shared_cache_takes_its_credentials_from_the_ci_systems_secrets(tmp_path: Path) -> None:
+    cache = '[cache]\nremote = "s3://team-cache/m"\nendpoint = "https://s3.example:9000"\n'
+    p = project(tmp_path, test=cache)
+    wf = read(p, GITHUB)
+    for job in ("test", "lint"):
+        env = wf["jobs"][job]["env"]
+        assert env["AWS_ACCESS_KEY_ID"] == "${{ secrets.GOBUILD_CACHE_ACCESS_KEY_ID }}"
+        assert env["AWS_SECRET_ACCESS_KEY"] == "${{ secrets.GOBUILD_CACHE_SECRET_ACCESS_KEY }}"
+    gitlab = generate.render_file(p, GITLAB)
+    assert "AWS_SECRET_ACCESS_KEY as masked CI/CD variables" in gitlab
+    assert "AWS_" not in "".join(str(v) for v in read(p, GITLAB)["variables"].values())
+    (tmp_path / "plain").mkdir()
+    without = read(project(tmp_path / "plain"), GITHUB)
+    assert "AWS_ACCESS_KEY_ID" not in without["jobs"]["test"]["env"]
