@@ -67,3 +67,8 @@ def _show(argv: list[str]) -> str:
 
 class DockerError(GobuildError):
     """No engine or client, a missing base image, or an image that fails its checks."""
+
+
+class BuilderError(DockerError):
+    """The BuildKit builder cannot be named, reached or trusted (TLS): the message names
+    the builder's address, never a credential."""

@@ -1,10 +1,16 @@
 """Building the image: the generated Dockerfile, through BuildKit, with the embedded
-values as build args and credentials only ever as a secret."""
+values as build args and credentials only ever as a secret.
+
+:func:`inputs` decides what every build gets besides its files, wherever it runs;
+:func:`build` runs it on the engine's BuildKit through a docker client (a BuildKit
+daemon of its own: :mod:`.buildkit`, with the same inputs).
+"""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from gobuild import proc
@@ -13,6 +19,32 @@ from gobuild.image.client import Builder
 from gobuild.project.environ import Environment
 from gobuild.project.layout import DOCKERFILE_NAME
 from gobuild.render.dockerfile import BUILD_ARGS
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a build gets besides its files: build-arg values by name, the target
+    platform (None: the builder's own) and secret files by id (``netrc``)."""
+
+    args: Mapping[str, str]
+    platform: str | None
+    secrets: Mapping[str, Path]
+
+
+def inputs(
+    values: Mapping[str, str],
+    environ: Environment,
+    *,
+    platform: str | None = None,
+    secrets: bool = True,
+) -> Inputs:
+    """The embedded ``values`` as the Dockerfile's build args, ``platform``, and
+    ``secrets``: ~/.netrc as the netrc secret when there is one (only a Dockerfile that
+    downloads modules needs it)."""
+    args = {arg: values[key] for key, arg in BUILD_ARGS.items()}
+    netrc = environ.netrc
+    files = {"netrc": netrc} if secrets and netrc.is_file() else {}
+    return Inputs(args, platform, files)
 
 
 def build(
@@ -28,18 +60,17 @@ def build(
     secrets: bool = True,
 ) -> str:
     """Build ``context`` (default: ``root``) with ``dockerfile`` (default: the root's
-    Dockerfile) for ``platform`` (default: the engine's), from ``root``; return the
-    image id. ``secrets``: pass ~/.netrc as the netrc secret when there is one (only a
-    Dockerfile that downloads modules needs it)."""
+    Dockerfile) for ``platform`` (default: the engine's) on the engine, from ``root``;
+    return the image id. ``secrets``: see :func:`inputs`."""
+    given = inputs(values, environ, platform=platform, secrets=secrets)
     argv = [*builder.argv(), "-f", str(dockerfile or root / DOCKERFILE_NAME), "-t", tag]
-    if platform is not None:
-        argv += ["--platform", platform]
-    for key, arg in BUILD_ARGS.items():
-        argv += ["--build-arg", f"{arg}={values[key]}"]
-    netrc = environ.netrc
-    if secrets and netrc.is_file():
+    if given.platform is not None:
+        argv += ["--platform", given.platform]
+    for arg, value in given.args.items():
+        argv += ["--build-arg", f"{arg}={value}"]
+    for ident, path in given.secrets.items():
         # Private modules: credentials reach only the secret mount, never an ARG or layer.
-        argv += ["--secret", f"id=netrc,src={netrc}"]
+        argv += ["--secret", f"id={ident},src={path}"]
     with tempfile.TemporaryDirectory(prefix="gobuild-image-") as tmp:
         iid = Path(tmp) / "iid"
         argv += ["--iidfile", str(iid), str(context or root)]

@@ -22,7 +22,7 @@ class Checked:
 
     image_id: str
     size: int
-    base_size: int
+    base_size: int | None  # None: the base image is not on the engine (a remote build)
     user: str
     labels: dict[str, str]
     binary_sha256: str
@@ -61,11 +61,11 @@ def check(
         raise DockerError(
             f"smoke run `{' '.join([binary_path, *smoke_args])}` exited {code}: {output[-2000:]}"
         )
-    base_size = client.images.get(base).attrs["Size"] if base else 0
+    base_size = _size(client, base) if base else 0
     return Checked(
         image_id=image_id,
         size=int(img.attrs["Size"]),
-        base_size=int(base_size),
+        base_size=base_size,
         user=user,
         labels=found,
         binary_sha256=hashlib.sha256(data).hexdigest(),
@@ -73,6 +73,17 @@ def check(
         smoke_exit=code,
         smoke_output=output,
     )
+
+
+def _size(client: docker.DockerClient, ref: str) -> int | None:
+    """The size of the image ``ref`` on the engine, None when it is not there (a base a
+    remote builder pulled, which the engine never needed)."""
+    import docker  # noqa: PLC0415
+
+    try:
+        return int(client.images.get(ref).attrs["Size"])
+    except docker.errors.ImageNotFound:
+        return None
 
 
 def _read_file(client: docker.DockerClient, image_id: str, path: str) -> bytes:

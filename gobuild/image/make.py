@@ -13,13 +13,14 @@ the engine's platform, and the report must find the very same bytes in the image
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gobuild.builds import gitinfo, imagespec
 from gobuild.digest import sha256_file
-from gobuild.errors import ConfigError
-from gobuild.image import build, client, context, examine
+from gobuild.errors import BuilderError, ConfigError
+from gobuild.image import build, builder, buildkit, client, context, examine
 from gobuild.progress import Reporter
 from gobuild.project.config import Project
 from gobuild.project.layout import DOCKERFILE_NAME, RELEASE_DOCKERFILE_NAME
@@ -33,21 +34,32 @@ class ImageReport:
     """What ``doit image`` built and found."""
 
     tag: str
-    builder: client.Builder
+    builder: str  # where it built: the docker client, or the BuildKit daemon's address
     checked: examine.Checked
     sent: context.Report  # the build context
     labels: dict[str, str]
     compared: str  # the image's binary against dist/NAME
+    cache: str | None = None  # what the build did with [docker] cache, when it used one
 
     def text(self) -> str:
         """The report as a person reads it."""
         c = self.checked
-        overhead = c.size - c.base_size - c.binary_size
+        if c.base_size is None:
+            size = (
+                f"size     {c.size:,} bytes = binary {c.binary_size:,} + "
+                f"{c.size - c.binary_size:,} base and other (the base is not on this engine)"
+            )
+        else:
+            overhead = c.size - c.base_size - c.binary_size
+            size = (
+                f"size     {c.size:,} bytes = base {c.base_size:,} + binary "
+                f"{c.binary_size:,} + {overhead:,} other"
+            )
         return "\n".join(
             [
                 f"image    {self.tag}  {c.image_id[:19]}  built with {self.builder}",
-                f"size     {c.size:,} bytes = base {c.base_size:,} + binary "
-                f"{c.binary_size:,} + {overhead:,} other",
+                *([f"cache    {self.cache}"] if self.cache is not None else []),
+                size,
                 f"binary   sha256 {c.binary_sha256}  ({self.compared})",
                 f"context  {self.sent.files} files, {self.sent.bytes:,} bytes sent "
                 f"({self.sent.rules_from})",
@@ -57,11 +69,20 @@ class ImageReport:
         )
 
 
-def make_image(project: Project, reporter: Reporter, *, released: bool = False) -> ImageReport:
+def make_image(
+    project: Project,
+    reporter: Reporter,
+    *,
+    released: bool = False,
+    buildctl: Callable[[], Path] | None = None,
+) -> ImageReport:
     """Build and check ``project``'s image; warnings go to ``reporter``'s notices.
 
     ``released``: from the release Dockerfile and the dist binary for the engine's
-    platform (ConfigError when ``doit dist`` has not written it)."""
+    platform (ConfigError when ``doit dist`` has not written it). The builder is
+    :func:`gobuild.image.builder.choose`'s; a BuildKit daemon is driven with the
+    program ``buildctl`` returns (the pinned one: the front end builds it, since this
+    room installs nothing)."""
     role = RELEASE_DOCKERFILE_NAME if released else DOCKERFILE_NAME
     state = check_one(project, role)
     shown = project.generated(role).relative_to(project.root)
@@ -70,11 +91,11 @@ def make_image(project: Project, reporter: Reporter, *, released: bool = False) 
     if state == "edited":
         reporter.notice(f"warning: building {shown}, edited by hand")
     binary = imagespec.image_binary(dockerfile.image_project(project))
+    where = builder.choose(project)
     info = gitinfo.of(project)
     for message in info.warnings:
         reporter.notice(f"warning: {message}")
     values = info.values("")
-    builder = client.find_builder(project.env)
     engine = client.connect(project.env)
     build_base, runtime_base = dockerfile.base_images(project)
     platform: str | None = None
@@ -91,19 +112,56 @@ def make_image(project: Project, reporter: Reporter, *, released: bool = False) 
         bases = [build_base, *([runtime_base] if runtime_base else [])]
         context_dir = project.root
         sent = context.report(project)
-    client.require_images(engine, bases)
     tag = build.tag_for(imagespec.image_name(project), info.version)
-    image_id = build.build(
-        builder,
-        project.root,
-        tag=tag,
-        values=values,
-        environ=project.env,
-        dockerfile=project.generated(role),
-        context=context_dir,
-        platform=platform,
-        secrets=not released,
-    )
+    cache_ref = project.settings.docker.cache
+    cache: str | None = None
+    if isinstance(where, builder.Remote):
+        if buildctl is None:
+            raise BuilderError(f"builder {where.shown} needs the pinned buildctl (doit image)")
+        # The checks run the image on this engine: build for its platform, whatever
+        # the daemon's own is. Base images are the daemon's to pull, not the engine's.
+        built = buildkit.build(
+            buildctl(),
+            where,
+            engine,
+            context=context_dir,
+            dockerfile=project.generated(role),
+            tag=tag,
+            inputs=build.inputs(
+                values,
+                project.env,
+                platform=platform or client.engine_platform(engine),
+                secrets=not released,
+            ),
+            cache=cache_ref,
+            env=project.env.for_children(),
+        )
+        image_id, used = built.image_id, str(where)
+        cache = built.cache.text() if built.cache is not None else None
+    else:
+        docker_client = client.find_builder(project.env)
+        if cache_ref is not None:
+            # A docker client's engine builder exports no registry cache (buildx's
+            # docker driver refuses type=registry, a classic client has no --cache-to):
+            # said once rather than passing a flag that fails or does nothing.
+            reporter.notice(
+                f"warning: [docker] cache {cache_ref} is not used: the Docker engine's "
+                "builder does not export cache to a registry (set [docker] builder to a "
+                "BuildKit daemon's address)"
+            )
+        client.require_images(engine, bases)
+        image_id = build.build(
+            docker_client,
+            project.root,
+            tag=tag,
+            values=values,
+            environ=project.env,
+            dockerfile=project.generated(role),
+            context=context_dir,
+            platform=platform,
+            secrets=not released,
+        )
+        used = str(docker_client)
     docker = project.settings.docker
     labels = {
         **imagespec.commit_labels(values["version"], values["commit"], values["date"]),
@@ -123,7 +181,7 @@ def make_image(project: Project, reporter: Reporter, *, released: bool = False) 
         compared = f"{'same bytes as' if same else 'differs from'} {host.relative_to(project.root)}"
     else:
         compared = "no host build to compare (doit build)"
-    return ImageReport(tag, builder, checked, sent, labels, compared)
+    return ImageReport(tag, used, checked, sent, labels, compared, cache)
 
 
 def released_binary(project: Project, engine_platform: str) -> tuple[str, Path]:

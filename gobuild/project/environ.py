@@ -102,6 +102,21 @@ class Environment:
         return self._get("DOCKER_HOST") or None
 
     @property
+    def buildkit_host(self) -> str | None:
+        """BUILDKIT_HOST: a BuildKit daemon's address, where images build when
+        ``[docker] builder`` names none (buildctl's own variable)."""
+        return self._get("BUILDKIT_HOST") or None
+
+    @property
+    def docker_config(self) -> Path:
+        """DOCKER_CONFIG, else ~/.docker: the Docker client's configuration directory
+        (registry logins, buildx builders)."""
+        explicit = self._get("DOCKER_CONFIG")
+        if explicit:
+            return Path(explicit)
+        return Path(self._get("HOME") or "~").expanduser() / ".docker"
+
+    @property
     def netrc(self) -> Path:
         """NETRC, else ~/.netrc: credentials for private modules."""
         explicit = self._get("NETRC")
