@@ -120,10 +120,7 @@ def test_units(
         flags += mod_flags(project, module_dir) + _tags(project)
         if section.race:
             flags.append("-race")
-        if project.settings.cache.remote is not None:
-            # Paths of this checkout and of the module cache otherwise go into every
-            # compile's action ID: a machine with other paths would find nothing shared.
-            flags.append("-trimpath")
+        flags += shared_cache_flags(project)
         if section.coverage:
             flags.append(f"-coverprofile={reports / (file_stem(name) + '.cover')}")
         if section.rerun_fails:
@@ -259,6 +256,13 @@ def go_files(project: Project) -> list[str]:
     return out
 
 
+def shared_cache_flags(project: Project) -> list[str]:
+    """The test commands' flags for ``[cache] remote``: ``-trimpath``, since the paths of
+    this checkout and of the module cache otherwise go into every compile's action ID,
+    and a machine with other paths would find nothing the first one stored."""
+    return ["-trimpath"] if project.settings.cache.remote is not None else []
+
+
 def make_settings(project: Project) -> dict[str, dict[str, str]]:
     """What the Makefile's test/lint/bench targets pass: procs, memory limit, timeout,
     and the test target's race flag with the cgo it needs (``race``: ``-race`` or empty;
@@ -279,7 +283,9 @@ def make_settings(project: Project) -> dict[str, dict[str, str]]:
             "timeout": f"{timeout:g}s",
             "race": "",
             "cgo": "",
+            "trimpath": "",
         }
     if project.settings.checks.test.race:  # the C compiler is make's user's to provide
         out["test"].update(race="-race", cgo="1")
+    out["test"]["trimpath"] = " ".join(shared_cache_flags(project))
     return out

@@ -7,8 +7,10 @@ sources) in its environment.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,19 @@ from gobuild.project.remotes import parse_remote
 
 if TYPE_CHECKING:
     from gobuild.project.settings import CacheSection
+
+VERIFIER_SOURCE = "cacheprog/verify.go"  # in the gobuild.templates resource package
+
+
+def verifier_source() -> str:
+    """The verifier's Go source, as shipped."""
+    return (resources.files("gobuild.templates") / VERIFIER_SOURCE).read_text(encoding="utf-8")
+
+
+def verifier_name() -> str:
+    """The verifier build's directory name: a digest of its source (a new source is a
+    new build)."""
+    return "verify-" + hashlib.sha256(verifier_source().encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -59,9 +74,31 @@ def plugin_argv(cache: CacheSection, plugin: Path, staging: Path) -> list[str]:
         argv.append(f"--prefix={bucket.prefix}")
     if cache.endpoint is not None:
         argv.append(f"--s3-endpoint-url={cache.endpoint}")
-    if cache.path_style if cache.path_style is not None else cache.endpoint is not None:
+    if path_style(cache):
         argv.append("--s3-path-style")
     return argv
+
+
+def probe_url(cache: CacheSection) -> str:
+    """The bucket's URL, as the plugin will address it (``cache.remote`` set)."""
+    assert cache.remote is not None
+    bucket = parse_remote(cache.remote).name
+    endpoint = cache.endpoint or f"https://s3.{cache.region}.amazonaws.com"
+    if path_style(cache):
+        return f"{endpoint}/{bucket}"
+    scheme, _, host = endpoint.partition("://")
+    return f"{scheme}://{bucket}.{host}/"
+
+
+def path_style(cache: CacheSection) -> bool:
+    """Whether the bucket goes in the path: as configured, else when endpoint is set."""
+    return cache.path_style if cache.path_style is not None else cache.endpoint is not None
+
+
+def staging_name(cache: CacheSection) -> str:
+    """The plugin's staging directory's name: one per remote (bucket, prefix, endpoint)."""
+    where = f"{cache.remote} {cache.endpoint or ''}"
+    return hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
 def verified_argv(verifier: Path, plugin: Sequence[str], stats: Path | None = None) -> list[str]:

@@ -11,7 +11,6 @@ that hangs stalls the build.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,14 +21,12 @@ from gobuild.errors import ConfigError
 from gobuild.gocache import command
 from gobuild.gocache.command import SharedCache
 from gobuild.gocache.verifier import ensure_verifier
-from gobuild.project.remotes import parse_remote
 from gobuild.project.versions import GoVersion
 
 if TYPE_CHECKING:
     from gobuild.network.config import Network
     from gobuild.progress import Reporter
     from gobuild.project.config import Project
-    from gobuild.project.settings import CacheSection
     from gobuild.toolchain.cache import Installed
 
 MINIMUM_GO = GoVersion(1, 24, 0)  # GOCACHEPROG without GOEXPERIMENT
@@ -51,10 +48,10 @@ def prepare(project: Project, go: Installed, reporter: Reporter) -> SharedCache 
         )
     plugin = ensure_tool(project, "go-cache-plugin", reporter).path
     verifier = ensure_verifier(project.cache_dir, go, dict(project.env.variables))
-    staging = _local_cache(go, project) / "gocacheprog" / _key(cache)
+    staging = _local_cache(go, project) / "gocacheprog" / command.staging_name(cache)
     return SharedCache(
         remote=cache.remote,
-        probe_url=probe_url(cache),
+        probe_url=command.probe_url(cache),
         verifier=str(verifier),
         plugin=tuple(command.plugin_argv(cache, plugin, staging)),
     )
@@ -82,18 +79,6 @@ def connect(
     return shared.environ(stats)
 
 
-def probe_url(cache: CacheSection) -> str:
-    """The bucket's URL, as the plugin will address it."""
-    assert cache.remote is not None
-    bucket = parse_remote(cache.remote).name
-    path_style = cache.path_style if cache.path_style is not None else cache.endpoint is not None
-    endpoint = cache.endpoint or f"https://s3.{cache.region}.amazonaws.com"
-    if path_style:
-        return f"{endpoint}/{bucket}"
-    scheme, _, host = endpoint.partition("://")
-    return f"{scheme}://{bucket}.{host}/"
-
-
 def _local_cache(go: Installed, project: Project) -> Path:
     """The machine's Go build cache (``go env GOCACHE``). The plugin's staging directory
     goes inside it: it is this machine's copy of the shared cache, and ``go clean
@@ -107,9 +92,3 @@ def _local_cache(go: Installed, project: Project) -> Path:
             f"(GOCACHE={found or 'unset'}); set GOCACHE to a directory"
         )
     return Path(found)
-
-
-def _key(cache: CacheSection) -> str:
-    """The staging directory's name: one per remote (bucket, prefix and endpoint)."""
-    where = f"{cache.remote} {cache.endpoint or ''}"
-    return hashlib.sha256(where.encode()).hexdigest()[:16]

@@ -7,9 +7,7 @@ renamed into place), so every go command that uses the shared cache starts it at
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 import filelock
@@ -17,22 +15,15 @@ import filelock
 from gobuild import proc
 from gobuild.atomic import remove_tree
 from gobuild.builds.goenv import SCRUBBED, go_environ
+from gobuild.gocache import command
 from gobuild.toolchain.cache import Installed
-
-SOURCE = "cacheprog/verify.go"  # in the gobuild.templates resource package
-
-
-def source() -> str:
-    """The verifier's Go source, as shipped."""
-    return (resources.files("gobuild.templates") / SOURCE).read_text(encoding="utf-8")
 
 
 def ensure_verifier(cache_dir: Path, go: Installed, environ: dict[str, str]) -> Path:
     """The verifier built by ``go`` under ``cache_dir`` (``environ``: the inherited
     variables; the build needs nothing from the network)."""
-    text = source()
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    home = cache_dir / "cacheprog" / f"verify-{digest}-go{go.version}-{go.platform.key}"
+    text = command.verifier_source()
+    home = cache_dir / "cacheprog" / f"{command.verifier_name()}-go{go.version}-{go.platform.key}"
     name = "verify.exe" if go.platform.goos == "windows" else "verify"
     binary = home / name
     if binary.is_file():

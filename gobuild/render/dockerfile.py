@@ -13,11 +13,15 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gobuild.builds.goenv import FIXED, PROFILE_VARIABLES, profile_env
 from gobuild.builds.imagespec import binary_path, image_binary, runtime_ref, static_labels
 from gobuild.builds.plan import build_plan, dist_plans, quote_field
+from gobuild.errors import ConfigError
+from gobuild.gocache import command
+from gobuild.project import lock as lockfile
 from gobuild.project.config import Project
 from gobuild.project.layout import RELEASE_DOCKERFILE_NAME
 from gobuild.project.lock import locked_version
@@ -109,6 +113,45 @@ def context(project: Project) -> dict[str, Any]:
         "certs_from": "build",
         "copy_from": "build",
         "copy_source": f"/out/{binary.name}",
+        "shared_cache": shared_cache(project),
+    }
+
+
+# Where the build stage finds the shared cache's programs, and where the plugin stages
+# objects: inside the build's cache mount of the go command's cache, kept between builds.
+CACHEPROG_HOME = "/usr/local/lib/gobuild-cacheprog"
+CACHEPROG_STAGING = "/root/.cache/go-build/gocacheprog"
+
+
+def shared_cache(project: Project) -> dict[str, Any] | None:
+    """``[cache] remote`` in the Dockerfile (None without it): the pinned plugin as
+    gobuild.lock records it, the verifier's source, GOCACHEPROG's value in the build
+    stage, the URL to probe. ConfigError when gobuild.lock lacks the plugin."""
+    cache = project.settings.cache
+    if cache.remote is None:
+        return None
+    pin = project.tool_pin("go-cache-plugin")
+    locked = lockfile.read(project.lock_file).tools.get("go-cache-plugin")
+    if locked is None or not locked.at(pin):
+        raise ConfigError(
+            f"{project.config_file}: cache.remote: gobuild.lock records no {pin.spec}, which "
+            "the Dockerfile checks the plugin against: run `gobuild lock`"
+        )
+    home = PurePosixPath(CACHEPROG_HOME)
+    staging = PurePosixPath(CACHEPROG_STAGING, command.staging_name(cache))
+    plugin = command.plugin_argv(cache, Path(home / "go-cache-plugin"), Path(staging))
+    return {
+        "home": str(home),
+        "module_version": f"{locked.module}@{pin.version}",
+        "h1": locked.h1,
+        "mismatch": f"go-cache-plugin: {locked.module}@{pin.version} is not gobuild.lock's "
+        f"{locked.h1}: it has ",
+        "package_dir": "." + pin.package[len(locked.module) :],
+        "verifier": command.verifier_source().splitlines(),
+        "gocacheprog": command.join(command.verified_argv(Path(home / "verify"), plugin)),
+        "probe_url": command.probe_url(cache),
+        "warning": f"gobuild: warning: the shared Go build cache {cache.remote} did not "
+        "answer: building with the local cache alone",
     }
 
 

@@ -23,6 +23,7 @@ from gobuild.builds.imagespec import image_name
 from gobuild.builds.plan import BuildPlan, dist_plans, host_plans, quote_field
 from gobuild.checks.commands import make_settings, vulndb_url
 from gobuild.errors import ConfigError, GobuildError
+from gobuild.gocache import command
 from gobuild.modules.dirhash import h1_hex
 from gobuild.modules.goproxy import toolchain_zip
 from gobuild.project import lock as lockfile
@@ -106,6 +107,7 @@ def makefile_context(project: Project) -> dict[str, Any]:
         "release": _make_release(base, dist_list),
         "bench": project.settings.checks.bench,
         "static_env": [(k, v) for k, v in profile_env(base).items() if k in FIXED],
+        "shared_cache": _make_shared_cache(project, lock, version),
     }
 
 
@@ -161,11 +163,37 @@ def _pinned(project: Project, lock: lockfile.Lock, name: str, go: GoVersion) -> 
         # One directory per version: a new pin is a new file for make to build.
         "bin": f"{STATE_DIR_NAME}/tools/{name}/{pin.version}/{name}",
         "module_version": f"{module}@{pin.version}",
+        # Where the package is in its module: built there when `go install` refuses the
+        # module (replace/exclude directives, or a proxy that will not list versions).
+        "package_dir": "." + pin.package[len(module) :] if module else ".",
         "h1": locked.h1 if locked else "",
         "mismatch": f"{name}: {module}@{pin.version} is not gobuild.lock's "
         f"{locked.h1 if locked else ''}: it has ",
         "unlocked": f"{name}: gobuild.lock records no {pin.spec}: run "
         "`gobuild lock` to resolve and lock it",
+    }
+
+
+def _make_shared_cache(
+    project: Project, lock: lockfile.Lock, go: GoVersion
+) -> dict[str, Any] | None:
+    """``[cache] remote`` for make: the plugin's tool target, the verifier's source and
+    build directory, the plugin's arguments after ``--cache-dir`` (the staging directory
+    is found when make runs: it lives in that machine's GOCACHE), and the URL to probe."""
+    cache = project.settings.cache
+    if cache.remote is None:
+        return None
+    argv = command.plugin_argv(cache, Path("plugin"), Path("staging"))
+    return {
+        "remote": cache.remote,
+        "plugin": _pinned(project, lock, "go-cache-plugin", go),
+        "verifier_dir": f"{STATE_DIR_NAME}/cacheprog/{command.verifier_name()}",
+        "verifier": command.verifier_source().splitlines(),
+        "args": argv[2:],  # after the program and --cache-dir
+        "staging": command.staging_name(cache),
+        "probe_url": command.probe_url(cache),
+        "warning": f"warning: the shared Go build cache {cache.remote} did not answer: "
+        "building with the local cache alone",
     }
 
 
