@@ -16,11 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 from gobuild.errors import ConfigError
 from gobuild.project.remotes import parse_remote
+from gobuild.project.versions import GoVersion
 
 if TYPE_CHECKING:
     from gobuild.project.settings import CacheSection
 
+MINIMUM_GO = GoVersion(1, 24, 0)  # GOCACHEPROG without GOEXPERIMENT
 VERIFIER_SOURCE = "cacheprog/verify.go"  # in the gobuild.templates resource package
+
+
+def require_go(version: GoVersion, config_file: Path) -> None:
+    """ConfigError unless ``version`` (the project's pinned Go) runs GOCACHEPROG."""
+    if version < MINIMUM_GO:
+        raise ConfigError(
+            f"{config_file}: cache.remote needs Go {MINIMUM_GO.major}.{MINIMUM_GO.minor} or "
+            f"later (GOCACHEPROG); the project's Go is {version}"
+        )
 
 
 def verifier_source() -> str:

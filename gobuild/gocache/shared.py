@@ -21,7 +21,6 @@ from gobuild.errors import ConfigError
 from gobuild.gocache import command
 from gobuild.gocache.command import SharedCache
 from gobuild.gocache.verifier import ensure_verifier
-from gobuild.project.versions import GoVersion
 
 if TYPE_CHECKING:
     from gobuild.network.config import Network
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from gobuild.project.config import Project
     from gobuild.toolchain.cache import Installed
 
-MINIMUM_GO = GoVersion(1, 24, 0)  # GOCACHEPROG without GOEXPERIMENT
 PROBE_TIMEOUT = 3.0
 
 
@@ -41,11 +39,7 @@ def prepare(project: Project, go: Installed, reporter: Reporter) -> SharedCache 
     cache = project.settings.cache
     if cache.remote is None:
         return None
-    if go.version < MINIMUM_GO:
-        raise ConfigError(
-            f"{project.config_file}: cache.remote needs Go {MINIMUM_GO.major}.{MINIMUM_GO.minor} "
-            f"or later (GOCACHEPROG); the project's Go is {go.version}"
-        )
+    command.require_go(go.version, project.config_file)
     plugin = ensure_tool(project, "go-cache-plugin", reporter).path
     verifier = ensure_verifier(project.cache_dir, go, dict(project.env.variables))
     staging = _local_cache(go, project) / "gocacheprog" / command.staging_name(cache)

@@ -130,6 +130,7 @@ def shared_cache(project: Project) -> dict[str, Any] | None:
     cache = project.settings.cache
     if cache.remote is None:
         return None
+    command.require_go(locked_version(project), project.config_file)
     pin = project.tool_pin("go-cache-plugin")
     locked = lockfile.read(project.lock_file).tools.get("go-cache-plugin")
     if locked is None or not locked.at(pin):

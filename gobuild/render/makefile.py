@@ -183,6 +183,7 @@ def _make_shared_cache(
     cache = project.settings.cache
     if cache.remote is None:
         return None
+    command.require_go(go, project.config_file)
     argv = command.plugin_argv(cache, Path("plugin"), Path("staging"))
     return {
         "remote": cache.remote,

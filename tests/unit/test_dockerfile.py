@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import dockerfile as buildkit
@@ -19,6 +20,7 @@ import pytest
 
 from gobuild.digest import Artifact
 from gobuild.errors import GobuildError
+from gobuild.gocache.command import staging_name, verifier_source
 from gobuild.project import lock as lockfile
 from gobuild.project.config import Project, load_project
 from gobuild.project.environ import Environment
@@ -359,3 +361,69 @@ def test_released_image_needs_the_engines_dist_binary(tmp_path: Path) -> None:
     )
     # An engine on linux/arm is BuildKit's linux/arm/v7.
     assert released_binary(project, "linux/arm")[1].name == "app_linux_arm_7"
+
+
+# --- [cache] remote -------------------------------------------------------------------------
+
+CACHE_GO = "1.27.3"  # GOCACHEPROG needs Go 1.24
+PLUGIN = lockfile.ToolLock(
+    "github.com/tailscale/go-cache-plugin/cmd/go-cache-plugin",
+    "github.com/tailscale/go-cache-plugin",
+    "v0.1.1",
+    "h1:TjdSpOAj9Z90sPE+KQ4//x+GWhCp7dydivFYVXwxJts=",
+    "1.24.0",
+)
+SHARED = '[cache]\nremote = "s3://team-cache/app"\nendpoint = "http://10.0.0.5:9000"\n'
+
+
+def shared_cache_project(tmp_path: Path, *, go: str = CACHE_GO, locked: bool = True) -> Project:
+    p = project_of(tmp_path, "module", SHARED)
+    (p.root / "gobuild.toml").write_text(
+        (p.root / "gobuild.toml").read_text().replace(f'"{VERSION}"', f'"{go}"')
+    )
+    artifact = Artifact(godist.archive_name(go), "0" * 64)
+    tools = {"go-cache-plugin": PLUGIN} if locked else {}
+    lock = lockfile.Lock(go, GoVersion.parse(go), {host().key: {"official": artifact}}, tools)
+    (p.root / "gobuild.lock").write_text(lockfile.dumps(lock))
+    return load_project(p.root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
+
+
+def test_a_shared_cache_builds_its_programs_in_a_stage_and_uses_the_aws_secret(
+    tmp_path: Path,
+) -> None:
+    text = render_file(shared_cache_project(tmp_path), "Dockerfile")
+    cmds = commands(text)
+    stages = [c.original.rsplit(" AS ", 1)[-1] for c in cmds if c.cmd == "FROM"]
+    assert stages[:2] == ["cacheprog", "build"]
+    [fetch, verifier] = [c for c in cmds if c.cmd == "RUN"][:2]
+    assert "go mod download -json github.com/tailscale/go-cache-plugin@v0.1.1" in fetch.original
+    assert PLUGIN.h1 in fetch.original and "./cmd/go-cache-plugin" in fetch.original
+    # The verifier's source, as the RUN writes it, is the shipped one.
+    script = verifier.value[0].split(" > /tmp/verify.go", 1)[0]
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout == verifier_source()
+    build = next(c for c in cmds if c.cmd == "RUN" and "go build -trimpath" in c.original
+                 and "/out/app" in c.original)  # fmt: skip
+    assert "--mount=type=secret,id=aws,target=/run/secrets/aws,required=false" in build.flags
+    assert "COPY --from=cacheprog /cacheprog/ /usr/local/lib/gobuild-cacheprog/" in text
+    prog = re.search(r"GOCACHEPROG='([^']*)'", build.original)
+    assert prog is not None
+    assert prog[1].split() == [
+        "/usr/local/lib/gobuild-cacheprog/verify", "--",
+        "/usr/local/lib/gobuild-cacheprog/go-cache-plugin",
+        f"--cache-dir=/root/.cache/go-build/gocacheprog/{staging_name(shared_cache_project(tmp_path / 'again').settings.cache)}",
+        "--bucket=team-cache", "--region=us-east-1", "--prefix=app",
+        "--s3-endpoint-url=http://10.0.0.5:9000", "--s3-path-style",
+    ]  # fmt: skip
+    assert "AWS_SHARED_CREDENTIALS_FILE=/run/secrets/aws" in build.original
+    assert "http://10.0.0.5:9000/team-cache" in build.original  # probed first
+    assert "AWS_ACCESS_KEY_ID" not in text.replace("AWS_ACCESS_KEY_ID/", "")
+
+
+def test_a_shared_cache_without_the_locked_plugin_or_with_an_old_go_is_refused(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(GobuildError, match=r"cache.remote: gobuild.lock records no .*gobuild lock"):
+        render_file(shared_cache_project(tmp_path, locked=False), "Dockerfile")
+    with pytest.raises(GobuildError, match=r"cache.remote needs Go 1.24 or later .* 1.22.10"):
+        render_file(shared_cache_project(tmp_path / "old", go="1.22.10"), "Dockerfile")

@@ -300,3 +300,78 @@ def test_a_tool_no_go_of_the_project_builds_stops_make_in_one_line(root: Path, t
         "project'\"'\"'s 1.22.10: set [tools] go to an exact release of at least 1.26.0' >&2; "
         "exit 1"
     )
+
+
+# --- [cache] remote -------------------------------------------------------------------------
+
+PLUGIN = lockfile.ToolLock(
+    "github.com/tailscale/go-cache-plugin/cmd/go-cache-plugin",
+    "github.com/tailscale/go-cache-plugin",
+    "v0.1.1",
+    "h1:TjdSpOAj9Z90sPE+KQ4//x+GWhCp7dydivFYVXwxJts=",
+    "1.24.0",
+)
+SHARED = '[cache]\nremote = "s3://team-cache/proj"\nendpoint = "http://10.0.0.5:9000"\n'
+
+
+SHARED_GO = "1.27.3"  # GOCACHEPROG needs Go 1.24, and the plugin's go.mod says so
+
+
+def shared_cache_root(root: Path) -> Path:
+    (root / "gobuild.toml").write_text(f'[go]\nversion = "{SHARED_GO}"\n{SHARED}')
+    write_lock(root, {LINUX.key: {"goproxy": zipped(LINUX, version=SHARED_GO)}}, SHARED_GO)
+    lock = lockfile.read(root / "gobuild.lock")
+    (root / "gobuild.lock").write_text(
+        lockfile.dumps(
+            lockfile.Lock(
+                lock.request, lock.version, lock.artifacts, tools={"go-cache-plugin": PLUGIN}
+            )
+        )
+    )
+    return root
+
+
+def test_a_shared_cache_reaches_every_go_command_of_the_makefile(root: Path) -> None:
+    text = generate.render_file(load(shared_cache_root(root)), "Makefile")
+    assert re.search(r"(?m)^GO_ENV = .*\$\(PROFILE_ENV\) \$\(CACHE_ENV\)$", text)
+    assert 'CACHE_ENV = GOCACHEPROG="$$(cat $(call shq,$(CACHEPROG_FILE)) 2>/dev/null)"' in text
+    # Every target that runs go commands asks for the cache first; the build recipes
+    # (which do not use GO_ENV) carry the variable themselves.
+    for target in ("build-", "dist:", "test:", "vet:", "bench:"):
+        line = next(ln for ln in text.splitlines() if ln.startswith(target))
+        assert line.split("##")[0].split(":", 1)[1].split() == ["check-go", "shared-cache"]
+    builds = [ln for ln in text.splitlines() if " build -trimpath " in ln and "LDFLAGS_" in ln]
+    assert builds and all("$(CACHE_ENV) $(GO)" in ln for ln in builds)
+    test_line = next(ln for ln in text.splitlines() if " test -p=$(TEST_PROCS)" in ln)
+    assert " -trimpath " in test_line  # another checkout path still hits
+    plugin = ".gobuild/tools/go-cache-plugin/v0.1.1/go-cache-plugin"
+    assert re.search(
+        rf"(?m)^shared-cache: {re.escape(plugin)} \.gobuild/cacheprog/verify-[0-9a-f]{{16}}/verify$",
+        text,
+    )
+    assert PLUGIN.h1 in text and "$(GO) build -trimpath -mod=readonly" in text
+    assert "printf ' %s' --bucket=team-cache --region=us-east-1 --prefix=proj" in text
+    assert "http://10.0.0.5:9000/team-cache" in text  # the probe, path-style
+    assert "AWS_SECRET" not in text.replace("AWS_SECRET_ACCESS_KEY.", "")
+
+
+def test_the_makefile_without_a_shared_cache_has_none_of_it(root: Path) -> None:
+    write_lock(root, {LINUX.key: {"goproxy": zipped(LINUX)}})
+    text = generate.render_file(load(root), "Makefile")
+    assert "CACHE_ENV" not in text and "shared-cache" not in text and "-trimpath ./..." not in text
+
+
+def test_the_makefile_verifier_source_is_the_shipped_one(root: Path) -> None:
+    """make writes the verifier from the lines it holds: the same bytes gobuild builds."""
+    from gobuild.gocache.command import verifier_source
+
+    text = generate.render_file(load(shared_cache_root(root)), "Makefile")
+    block = text.split(".gobuild/cacheprog/verify-", 1)[1].split(
+        "> $(call shq,$(dir $@))verify.go"
+    )[0]
+    words = [ln.strip().removesuffix("\\").strip() for ln in block.splitlines()[3:]]
+    script = "printf '%s\\n' " + " ".join(w for w in words if w)
+    out = subprocess.run(
+        ["sh", "-c", script.replace("$$", "$")], capture_output=True, text=True, check=True
+    )
+    assert out.stdout == verifier_source()
