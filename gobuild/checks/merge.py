@@ -7,11 +7,13 @@ N, each K once, their packages disjoint; a missing or repeated shard is an error
 it, so a merge never passes for a whole run that is not. Written to the output
 directory: ``summary.json`` (every unit, with its shard), ``test.json`` (every event),
 ``coverage.out`` (merged), ``durations.json`` (for the next split), and ``junit.xml``
-when gotestsum is given.
+when gotestsum is given; ``gocache.jsonl`` (every run's shared-cache lookups) when the
+runs used ``[cache] remote``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from gobuild.checks.report import write_junit
 from gobuild.checks.shards import DURATIONS_NAME, SHARD_NAME, Shard, package_durations
 from gobuild.checks.testevents import read_stream
 from gobuild.errors import GobuildError
+from gobuild.gocache import lookups
+from gobuild.gocache.lookups import Lookups
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Totals:
     skipped: int
     coverage: float | None  # per cent of statements, when profiles were kept
     shards: str  # "3 shards" or "2 runs"
+    shared_cache: Lookups | None = None  # the runs' lookups, when they used [cache] remote
 
     @property
     def ok(self) -> bool:
@@ -49,11 +54,12 @@ class Totals:
     def text(self, out: Path) -> str:
         """One line a person reads."""
         cov = f", coverage {self.coverage:.1f}% of statements" if self.coverage is not None else ""
-        return (
+        line = (
             f"merged {self.shards}: {self.units} units ({self.failed_units} failed), "
             f"{self.packages} packages, {self.tests} tests ({self.passed} passed, "
             f"{self.failed} failed, {self.skipped} skipped){cov} -> {out}"
         )
+        return line if self.shared_cache is None else f"{line}\n{self.shared_cache.text()}"
 
 
 def merge_reports(
@@ -68,6 +74,7 @@ def merge_reports(
     results: list[dict[str, Any]] = []
     events: list[str] = []
     profiles: list[Path] = []
+    looked: list[str] = []
     for d, shard in zip(directories, shards, strict=True):
         summary = d / "summary.json"
         try:
@@ -81,7 +88,11 @@ def merge_reports(
             events += [line for line in text.splitlines() if line.strip()]
         whole = d / coverage.PROFILE_NAME
         profiles += [whole] if whole.is_file() else sorted(d.glob("*.cover"))
+        with contextlib.suppress(FileNotFoundError):
+            looked.append((d / lookups.FILE_NAME).read_text(encoding="utf-8"))
     out.mkdir(parents=True, exist_ok=True)
+    if looked:
+        atomic.write_text(out / lookups.FILE_NAME, "".join(looked), durable=False)
     atomic.write_text(out / "summary.json", json.dumps(results, indent=2), durable=False)
     merged = coverage.merge(profiles)
     if merged is not None:
@@ -107,6 +118,7 @@ def merge_reports(
         skipped=sum(1 for c in cases if c.status == "skip"),
         coverage=None if merged is None else round(merged.percent, 1),
         shards=label,
+        shared_cache=lookups.parse("".join(looked)) if looked else None,
     )
 
 

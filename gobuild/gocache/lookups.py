@@ -33,10 +33,11 @@ class Lookups:
         """Hits over lookups (0 without lookups)."""
         return self.hits / self.gets if self.gets else 0.0
 
-    def text(self, remote: str) -> str:
+    def text(self, remote: str = "") -> str:
         """One line: ``shared cache s3://b/p: 412 of 430 lookups hit (95.8 %), ...``."""
+        where = f" {remote}" if remote else ""
         line = (
-            f"shared cache {remote}: {self.hits} of {self.gets} lookups hit "
+            f"shared cache{where}: {self.hits} of {self.gets} lookups hit "
             f"({100 * self.hit_ratio:.1f} %), {self.puts} stored"
         )
         if self.errors:
@@ -52,12 +53,17 @@ class Lookups:
 
 def read(path: Path) -> Lookups:
     """The sum of ``path``'s lines (no file, no lookups; a torn line is skipped)."""
-    totals = dict.fromkeys(FIELDS, 0)
-    runs = 0
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Lookups()
+    return parse(text)
+
+
+def parse(text: str) -> Lookups:
+    """The sum of the lines of ``text`` (see :func:`read`)."""
+    totals = dict.fromkeys(FIELDS, 0)
+    runs = 0
     for line in text.splitlines():
         try:
             data = json.loads(line)
