@@ -112,6 +112,15 @@ def staging_name(cache: CacheSection) -> str:
     return hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
+def unanswered(remote: str) -> str:
+    """The warning when the remote did not answer its probe (the reason follows it, in
+    parentheses)."""
+    return (
+        f"warning: the shared Go build cache {remote} did not answer; "
+        "building with the local cache alone"
+    )
+
+
 def verified_argv(verifier: Path, plugin: Sequence[str], stats: Path | None = None) -> list[str]:
     """The verifier standing before the plugin (``stats``: where it appends its counts)."""
     return [str(verifier), *(["-stats", str(stats)] if stats else []), "--", *plugin]

@@ -65,10 +65,7 @@ def connect(
         return {}
     why = unreachable(network, shared.probe_url, PROBE_TIMEOUT)
     if why is not None:
-        notice(
-            f"warning: the shared Go build cache {shared.remote} did not answer ({why}); "
-            "building with the local cache alone"
-        )
+        notice(f"{command.unanswered(shared.remote)} ({why})")
         return {}
     return shared.environ(stats)
 

@@ -151,8 +151,7 @@ def shared_cache(project: Project) -> dict[str, Any] | None:
         "verifier": command.verifier_source().splitlines(),
         "gocacheprog": command.join(command.verified_argv(Path(home / "verify"), plugin)),
         "probe_url": command.probe_url(cache),
-        "warning": f"gobuild: warning: the shared Go build cache {cache.remote} did not "
-        "answer: building with the local cache alone",
+        "warning": f"gobuild: {command.unanswered(cache.remote)}",
     }
 
 

@@ -193,8 +193,7 @@ def _make_shared_cache(
         "args": argv[2:],  # after the program and --cache-dir
         "staging": command.staging_name(cache),
         "probe_url": command.probe_url(cache),
-        "warning": f"warning: the shared Go build cache {cache.remote} did not answer: "
-        "building with the local cache alone",
+        "warning": command.unanswered(cache.remote),
     }
 
 

@@ -37,6 +37,12 @@
 // the plugin (it fetches again) and is pruned by its cleanup. Any other file is left
 // alone.
 //
+// With -probe URL, it only asks whether the remote answers: one HEAD request (the
+// environment's proxy settings apply, as they do to the plugin), three seconds at most;
+// any HTTP answer, whatever its status, exits 0, no answer exits 1 with the reason on
+// stderr. The Makefile and the Dockerfile's build stage ask it before they name the
+// plugin in GOCACHEPROG, so a remote that is down costs one warning, not a slow build.
+//
 // With -stats FILE, it appends to FILE one line of JSON at the end, the go command's
 // own lookups as this program answered them: {"gets":N,"hits":N,"misses":N,"puts":N,
 // "errors":N,"rejected":N} (misses include the rejected hits; errors are failed gets).
@@ -59,12 +65,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 const prefix = "gobuild-cacheprog"
@@ -93,11 +101,35 @@ func main() {
 		fmt.Fprintf(os.Stderr, "usage: %s [-stats FILE] -- PLUGIN [ARG...]  (as GOCACHEPROG)\n", prefix)
 	}
 	stats := flag.String("stats", "", "append the lookup counts to this file at the end")
+	probeURL := flag.String("probe", "", "only say whether URL answers (exit 0) or not (exit 1)")
 	flag.Parse()
+	if *probeURL != "" {
+		if err := probe(*probeURL); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", prefix, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(flag.Args(), *stats); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prefix, err)
 		os.Exit(1)
 	}
+}
+
+// probe makes one HEAD request to url and reports whether anything answered.
+func probe(url string) error {
+	client := &http.Client{
+		Timeout: 3 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	resp, err := client.Head(url)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
 }
 
 type proxy struct {
