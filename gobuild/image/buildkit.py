@@ -38,6 +38,8 @@ BUILD_SECONDS = 3600
 # A Dockerfile step in plain progress output: "[build 3/7] RUN ..." (not "[internal]").
 _DOCKERFILE_STEP = re.compile(r"^\[[^\]]*\d+/\d+\] ")
 _VERTEX = re.compile(r"^#(\d+) (.*)$")
+# A blob download in a step's progress: "sha256:<hex> 1.20MB / 1.20MB 0.0s done".
+_PULLED = re.compile(r"^sha256:[0-9a-f]{64} [0-9.]+\w*B / [0-9.]+\w*B( [0-9.]+s)?( done)?$")
 IMPORTING = "importing cache manifest from "
 EXPORTING = "exporting cache to registry"
 
@@ -69,6 +71,7 @@ class Built:
 
     image_id: str
     cache: CacheUse | None
+    progress: str  # buildctl's plain progress output
 
 
 def csv_field(value: str) -> str:
@@ -134,9 +137,14 @@ def build_argv(
 
 def steps(progress: str) -> list[tuple[str, str]]:
     """Each vertex of ``--progress=plain`` output, in order, as (name, how it ended:
-    ``DONE``, ``CACHED``, ``ERROR`` or '')."""
+    ``DONE``, ``CACHED``, ``ERROR`` or ''). A step counts as ``CACHED`` once reported
+    so, and also when it ends DONE having only downloaded layers: BuildKit pulls a
+    cache hit's layers from the registry cache when the exporter needs them, reporting
+    that step again, or for the first time, with the blobs it fetched."""
     names: dict[str, str] = {}
     states: dict[str, str] = {}
+    pulled: set[str] = set()
+    ran: set[str] = set()
     for line in progress.splitlines():
         match = _VERTEX.match(line)
         if not match:
@@ -144,15 +152,30 @@ def steps(progress: str) -> list[tuple[str, str]]:
         number, rest = match.groups()
         if number not in names:
             names[number], states[number] = rest, ""
+        elif rest == names[number]:
+            continue  # the step named again, as its progress resumes
         elif rest == "CACHED" or rest.startswith(("DONE", "ERROR")):
-            states[number] = rest.split(" ")[0].rstrip(":")
+            if states[number] != "CACHED":
+                states[number] = rest.split(" ")[0].rstrip(":")
+        elif _PULLED.match(rest):
+            pulled.add(number)
+        else:
+            ran.add(number)  # a command's output, or anything but a blob download
+    for number in pulled - ran:
+        if states[number] == "DONE":
+            states[number] = "CACHED"
     return [(names[n], states[n]) for n in names]
 
 
 def cache_use(ref: str, progress: str) -> CacheUse:
     """What the build whose output is ``progress`` did with the cache ``ref``."""
     found = steps(progress)
-    dockerfile = [state for name, state in found if _DOCKERFILE_STEP.match(name)]
+    # FROM lines name base images: resolved, never built, so neither cached nor not.
+    dockerfile = [
+        state
+        for name, state in found
+        if _DOCKERFILE_STEP.match(name) and not _DOCKERFILE_STEP.sub("", name).startswith("FROM ")
+    ]
     imported = any(n.startswith(IMPORTING) and s == "DONE" for n, s in found)
     exported = any(n == EXPORTING and s == "DONE" for n, s in found)
     return CacheUse(ref, imported, exported, dockerfile.count("CACHED"), len(dockerfile))
@@ -255,7 +278,8 @@ def build(
     if config and config != image_id:
         # The engine names an image by its config's digest: another id means another image.
         raise DockerError(f"the engine loaded {image_id[:19]} for {tag}, built {config[:19]}")
-    return Built(image_id, cache_use(cache, done.stderr) if cache is not None else None)
+    used = cache_use(cache, done.stderr) if cache is not None else None
+    return Built(image_id, used, done.stderr)
 
 
 def _failure(remote: Remote, stderr: str) -> str:

@@ -267,13 +267,16 @@ COLD = """#1 [internal] load build definition from Dockerfile
 #2 importing cache manifest from 127.0.0.1:5000/cache/app:main
 #2 ERROR: 127.0.0.1:5000/cache/app:main: not found
 
-#3 [build 1/4] WORKDIR /src
+#9 [build 1/5] FROM 127.0.0.1:5000/golang:1.22.10-alpine3.20@sha256:e37c
+#9 DONE 0.0s
+
+#3 [build 2/5] WORKDIR /src
 #3 DONE 0.1s
 
-#4 [build 2/4] COPY go.mod ./
+#4 [build 3/5] COPY go.mod ./
 #4 DONE 0.1s
 
-#5 [build 3/4] RUN go build
+#5 [build 4/5] RUN go build
 #5 0.3 compiling
 #5 DONE 9.1s
 
@@ -287,6 +290,12 @@ COLD = """#1 [internal] load build definition from Dockerfile
 #8 preparing build cache for export done
 #8 DONE 0.4s
 """
+# The cached COPY is reported once more, DONE, when the exporter fetches its layer.
+REFETCHED = (
+    "\n#6 [stage-1 1/1] COPY --from=build /out/a /usr/local/bin/a\n"
+    "#6 sha256:7529d642bd4e608f77c5e585e42d07ec7673780827c57ddbf50b72d94685d751 588.91kB / "
+    "588.91kB 0.0s done\n#6 DONE 0.2s\n"
+)
 
 WARM = (
     COLD.replace("#2 ERROR: 127.0.0.1:5000/cache/app:main: not found", "#2 DONE 0.1s")
@@ -294,7 +303,10 @@ WARM = (
     .replace("#4 DONE 0.1s", "#4 CACHED")
     .replace("#5 0.3 compiling\n#5 DONE 9.1s", "#5 CACHED")
     .replace("#6 DONE 0.1s", "#6 CACHED")
+    + REFETCHED
 )
+# Or that step reported only once, with the download of its layers and no CACHED line.
+PULLED_ONLY = WARM.replace("#6 CACHED\n", "")
 
 
 def test_cache_use_from_the_progress() -> None:
@@ -304,6 +316,10 @@ def test_cache_use_from_the_progress() -> None:
     warm = buildkit.cache_use("r/c:main", WARM)
     assert (warm.imported, warm.exported, warm.cached, warm.steps) == (True, True, 4, 4)
     assert warm.text() == "registry r/c:main: imported (4 of 4 steps cached), exported (mode=max)"
+    assert buildkit.cache_use("r/c:main", PULLED_ONLY) == warm
+    # A step that ran (its output is more than downloads) is not cached.
+    ran = PULLED_ONLY.replace("#6 DONE 0.2s", "#6 0.1 copying\n#6 DONE 0.2s")
+    assert buildkit.cache_use("r/c:main", ran).cached == 3
     assert buildkit.steps(COLD)[1] == (
         "importing cache manifest from 127.0.0.1:5000/cache/app:main",
         "ERROR",
