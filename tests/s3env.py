@@ -354,8 +354,12 @@ class S3Server:
         secret_key: str | None = None,
         bucket: str = BUCKET,
         region: str = REGION,
+        address: str = "127.0.0.1",
     ) -> None:
         self.directory = directory.resolve()
+        # Where it listens: loopback, or (for image builds, whose RUN steps have their
+        # own network) the Docker bridge's address on this machine.
+        self.address = address
         self.binary = binary
         self.access_key = access_key or _random_key("GBTEST", 20)
         self.secret_key = secret_key or secrets.token_urlsafe(30)
@@ -372,12 +376,12 @@ class S3Server:
 
     @property
     def host(self) -> str:
-        """``127.0.0.1:PORT``."""
-        return f"127.0.0.1:{self.port}"
+        """``ADDRESS:PORT`` (127.0.0.1 unless another address was given)."""
+        return f"{self.address}:{self.port}"
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``, the endpoint URL for S3 clients."""
+        """``http://ADDRESS:PORT``, the endpoint URL for S3 clients."""
         return f"http://{self.host}"
 
     @property
@@ -453,7 +457,7 @@ class S3Server:
                     f"versitygw exited {self._process.returncode} at startup:\n{self.log_tail()}"
                 )
             with contextlib.suppress(OSError):
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2.0)
+                conn = http.client.HTTPConnection(self.address, self.port, timeout=2.0)
                 try:
                     conn.request("GET", "/")
                     conn.getresponse().read()
@@ -523,7 +527,7 @@ class S3Server:
         target = _uri(path, "/")
         if query:
             target += "?" + "&".join(f"{_uri(k)}={_uri(v)}" for k, v in sorted(query.items()))
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=_TIMEOUT)
+        conn = http.client.HTTPConnection(self.address, self.port, timeout=_TIMEOUT)
         try:
             conn.request(method, target, body=body or None, headers=headers)
             response = conn.getresponse()
