@@ -296,3 +296,34 @@ def test_a_buildx_builder_name_reaches_its_daemon(
     assert (chosen.address, chosen.source) == (buildkitd.address, "buildx builder ci")
     platforms = reach(buildkit.buildctl, chosen, project.env.for_children())
     assert host().key.replace("-", "/") in platforms
+
+
+def test_the_engine_builder_says_it_exports_no_cache(
+    tmp_path: Path, go: GoEnv, engine: str
+) -> None:
+    # No builder anywhere: the engine builds (with its stand-in bases) and [docker] cache
+    # is not silently dropped. buildctl is never asked for.
+    toml = (
+        '[build]\nvcs = false\n[docker]\nbinary = "a"\nname = "gobuild-test/engine-cache"\n'
+        'cache = "127.0.0.1:1/cache/app:main"\n'
+    )
+    root = generated(tmp_path, go, "twobin", toml)
+    project = load_project(root, env=Environment(run_env(go)))
+    assert builder.choose(project) == builder.Engine("default")
+    reporter = Silent()
+
+    def no_buildctl() -> Path:
+        raise AssertionError("buildctl is not needed for the engine")
+
+    report = make_image(project, reporter, buildctl=no_buildctl)
+    try:
+        assert report.cache is None
+        assert report.builder.startswith(dockerenv.DOCKER), report.text()
+        warnings = [n for n in reporter.notices if "[docker] cache" in n]
+        assert warnings == [
+            "warning: [docker] cache 127.0.0.1:1/cache/app:main is not used: the Docker "
+            "engine's builder does not export cache to a registry (set [docker] builder to "
+            "a BuildKit daemon's address)"
+        ]
+    finally:
+        dockerenv.remove_images(report.tag)
