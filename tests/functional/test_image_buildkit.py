@@ -327,3 +327,22 @@ def test_the_engine_builder_says_it_exports_no_cache(
         ]
     finally:
         dockerenv.remove_images(report.tag)
+
+
+def test_doit_image_says_what_is_wrong_with_the_builder_in_one_line(
+    tmp_path: Path, go: GoEnv
+) -> None:
+    # Decided before the engine, a daemon or buildctl is needed: through doit's front
+    # end, one line each and no traceback.
+    root = generated(tmp_path, go, "twobin", '[docker]\nbuilder_tls = "no/such/dir"\n')
+    res = doit(root, go, "image", check=False, BUILDKIT_HOST="tcp://127.0.0.1:1")
+    assert res.returncode != 0
+    assert "Traceback" not in res.stdout + res.stderr
+    assert (
+        "builder tcp://127.0.0.1:1: [docker] builder_tls no/such/dir lacks ca.pem, cert.pem, "
+        "key.pem (wanted: ca.pem, cert.pem, key.pem, as buildctl --tlsdir)"
+    ) in res.stdout
+    res = doit(root, go, "image", check=False, BUILDKIT_HOST="mybuilder")
+    assert res.returncode != 0
+    assert "Traceback" not in res.stdout + res.stderr
+    assert "BUILDKIT_HOST='mybuilder' is not a BuildKit address like tcp://h:p" in res.stdout
