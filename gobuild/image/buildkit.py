@@ -42,6 +42,8 @@ _VERTEX = re.compile(r"^#(\d+) (.*)$")
 _PULLED = re.compile(r"^sha256:[0-9a-f]{64} [0-9.]+\w*B / [0-9.]+\w*B( [0-9.]+s)?( done)?$")
 IMPORTING = "importing cache manifest from "
 EXPORTING = "exporting cache to registry"
+# How an import says the cache is not there yet (a registry's 404, BuildKit's wording).
+_ABSENT = re.compile(r"not found|404|manifest unknown|name unknown", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -53,15 +55,21 @@ class CacheUse:
     exported: bool
     cached: int  # Dockerfile steps the build did not run
     steps: int  # Dockerfile steps in all
+    import_error: str = ""  # why the import failed, unless the cache was not there yet
+    export_error: str = ""  # why the export failed
 
     def text(self) -> str:
         """One line for the report."""
-        got = (
-            f"imported ({self.cached} of {self.steps} steps cached)"
-            if self.imported
-            else "nothing to import yet"
-        )
-        put = "exported (mode=max)" if self.exported else "not exported"
+        if self.imported:
+            got = f"imported ({self.cached} of {self.steps} steps cached)"
+        elif self.import_error:
+            got = f"not imported ({self.import_error})"
+        else:
+            got = "nothing to import yet"
+        if self.exported:
+            put = "exported (mode=max)"
+        else:
+            put = f"not exported ({self.export_error or 'no export step'})"
         return f"registry {self.ref}: {got}, {put}"
 
 
@@ -126,9 +134,11 @@ def build_argv(
         str(metadata),
     ]
     if cache is not None:
+        # ignore-error: a cache registry that is down or refuses the push costs the
+        # next build its head start, not this build; the report says so.
         argv += [
             "--export-cache",
-            f"type=registry,ref={cache},mode=max",
+            f"type=registry,ref={cache},mode=max,ignore-error=true",
             "--import-cache",
             f"type=registry,ref={cache}",
         ]
@@ -178,7 +188,33 @@ def cache_use(ref: str, progress: str) -> CacheUse:
     ]
     imported = any(n.startswith(IMPORTING) and s == "DONE" for n, s in found)
     exported = any(n == EXPORTING and s == "DONE" for n, s in found)
-    return CacheUse(ref, imported, exported, dockerfile.count("CACHED"), len(dockerfile))
+    import_error = _error_of(progress, IMPORTING)
+    if _ABSENT.search(import_error):
+        import_error = ""  # the first build: there is nothing to import yet
+    return CacheUse(
+        ref,
+        imported,
+        exported,
+        dockerfile.count("CACHED"),
+        len(dockerfile),
+        import_error=import_error,
+        export_error=_error_of(progress, EXPORTING),
+    )
+
+
+def _error_of(progress: str, prefix: str) -> str:
+    """The ERROR line of the vertex whose name starts with ``prefix``, or ''."""
+    numbers = set()
+    for line in progress.splitlines():
+        match = _VERTEX.match(line)
+        if not match:
+            continue
+        number, rest = match.groups()
+        if rest.startswith(prefix):
+            numbers.add(number)
+        elif number in numbers and rest.startswith("ERROR: "):
+            return rest.removeprefix("ERROR: ")[:300]
+    return ""
 
 
 def why_unreachable(remote: Remote, stderr: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gobuild.builds import gitinfo, imagespec
 from gobuild.digest import sha256_file
@@ -27,6 +28,9 @@ from gobuild.project.layout import DOCKERFILE_NAME, RELEASE_DOCKERFILE_NAME
 from gobuild.project.platforms import Target
 from gobuild.render import dockerfile
 from gobuild.render.generate import check_one
+
+if TYPE_CHECKING:
+    import docker
 
 
 @dataclass(frozen=True)
@@ -112,57 +116,30 @@ def make_image(
         bases = [build_base, *([runtime_base] if runtime_base else [])]
         context_dir = project.root
         sent = context.report(project)
-    tag = build.tag_for(imagespec.image_name(project), info.version)
-    cache_ref = project.settings.docker.cache
-    cache: str | None = None
+    job = _Job(
+        dockerfile=project.generated(role),
+        context=context_dir,
+        tag=build.tag_for(imagespec.image_name(project), info.version),
+        values=values,
+        platform=platform,
+        bases=bases,
+        secrets=not released,
+    )
     if isinstance(where, builder.Remote):
         if buildctl is None:
             raise BuilderError(f"builder {where.shown} needs the pinned buildctl (doit image)")
-        # The checks run the image on this engine: build for its platform, whatever
-        # the daemon's own is. Base images are the daemon's to pull, not the engine's.
-        built = buildkit.build(
-            buildctl(),
-            where,
-            engine,
-            context=context_dir,
-            dockerfile=project.generated(role),
-            tag=tag,
-            inputs=build.inputs(
-                values,
-                project.env,
-                platform=platform or client.engine_platform(engine),
-                secrets=not released,
-            ),
-            cache=cache_ref,
-            env=project.env.for_children(),
+        image_id, used, cache = _on_daemon(
+            project,
+            where=where,
+            buildctl=buildctl(),
+            engine=engine,
+            job=job,
+            reporter=reporter,
         )
-        image_id, used = built.image_id, str(where)
-        cache = built.cache.text() if built.cache is not None else None
     else:
-        docker_client = client.find_builder(project.env)
-        if cache_ref is not None:
-            # A docker client's engine builder exports no registry cache (buildx's
-            # docker driver refuses type=registry, a classic client has no --cache-to):
-            # said once rather than passing a flag that fails or does nothing.
-            reporter.notice(
-                f"warning: [docker] cache {cache_ref} is not used: the Docker engine's "
-                "builder does not export cache to a registry (set [docker] builder to a "
-                "BuildKit daemon's address)"
-            )
-        client.require_images(engine, bases)
-        image_id = build.build(
-            docker_client,
-            project.root,
-            tag=tag,
-            values=values,
-            environ=project.env,
-            dockerfile=project.generated(role),
-            context=context_dir,
-            platform=platform,
-            secrets=not released,
-        )
-        used = str(docker_client)
-    docker = project.settings.docker
+        image_id, used, cache = _on_engine(project, engine, job, reporter)
+    tag = job.tag
+    settings = project.settings.docker
     labels = {
         **imagespec.commit_labels(values["version"], values["commit"], values["date"]),
         **imagespec.static_labels(project, binary),
@@ -173,8 +150,8 @@ def make_image(
         binary_path=imagespec.binary_path(binary),
         base=runtime_base,
         labels=labels,
-        smoke_args=docker.smoke_args,
-        smoke_timeout=docker.smoke_timeout,
+        smoke_args=settings.smoke_args,
+        smoke_timeout=settings.smoke_timeout,
     )
     if host.is_file():
         same = sha256_file(host) == checked.binary_sha256
@@ -182,6 +159,81 @@ def make_image(
     else:
         compared = "no host build to compare (doit build)"
     return ImageReport(tag, used, checked, sent, labels, compared, cache)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One image to build, wherever it builds."""
+
+    dockerfile: Path
+    context: Path
+    tag: str
+    values: dict[str, str]
+    platform: str | None  # None: the builder's own
+    bases: list[str]  # the base images an engine build needs on the engine
+    secrets: bool
+
+
+def _on_daemon(
+    project: Project,
+    *,
+    where: builder.Remote,
+    buildctl: Path,
+    engine: docker.DockerClient,
+    job: _Job,
+    reporter: Reporter,
+) -> tuple[str, str, str | None]:
+    """Build ``job`` on a BuildKit daemon: the image id, the builder, the cache line."""
+    # The checks run the image on this engine: build for its platform, whatever the
+    # daemon's own is. Base images are the daemon's to pull, not the engine's.
+    platform = job.platform or client.engine_platform(engine)
+    built = buildkit.build(
+        buildctl,
+        where,
+        engine,
+        context=job.context,
+        dockerfile=job.dockerfile,
+        tag=job.tag,
+        inputs=build.inputs(job.values, project.env, platform=platform, secrets=job.secrets),
+        cache=project.settings.docker.cache,
+        env=project.env.for_children(),
+    )
+    if built.cache is None:
+        return built.image_id, str(where), None
+    line = built.cache.text()
+    if not built.cache.exported or built.cache.import_error:
+        reporter.notice(f"warning: build cache: {line}")
+    return built.image_id, str(where), line
+
+
+def _on_engine(
+    project: Project, engine: docker.DockerClient, job: _Job, reporter: Reporter
+) -> tuple[str, str, None]:
+    """Build ``job`` on the Docker engine: the image id, the client, no cache line."""
+    docker_client = client.find_builder(project.env)
+    cache_ref = project.settings.docker.cache
+    if cache_ref is not None:
+        # A docker client's engine builder exports no registry cache (buildx's docker
+        # driver refuses type=registry, a classic client has no --cache-to): said once
+        # rather than passing a flag that fails or does nothing.
+        reporter.notice(
+            f"warning: [docker] cache {cache_ref} is not used: the Docker engine's "
+            "builder does not export cache to a registry (set [docker] builder to a "
+            "BuildKit daemon's address)"
+        )
+    client.require_images(engine, job.bases)
+    image_id = build.build(
+        docker_client,
+        project.root,
+        tag=job.tag,
+        values=job.values,
+        environ=project.env,
+        dockerfile=job.dockerfile,
+        context=job.context,
+        platform=job.platform,
+        secrets=job.secrets,
+    )
+    return image_id, str(docker_client), None
 
 
 def released_binary(project: Project, engine_platform: str) -> tuple[str, Path]:

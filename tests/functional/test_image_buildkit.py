@@ -197,20 +197,39 @@ def test_a_fresh_daemon_rebuilds_from_the_registry_cache_and_no_password_leaks(
         dockerenv.remove_images(*tags)
 
 
-def test_released_image_builds_on_the_daemon(
+def test_released_image_builds_on_the_daemon_when_the_cache_refuses_it(
     tmp_path: Path,
     go: GoEnv,
     bases: str,
     buildkit: buildkitenv.BuildkitBinaries,
     buildkitd: buildkitenv.Buildkitd,
+    make_registry: MakeRegistry,
 ) -> None:
-    project = remote_project(tmp_path, go, bases, buildkitd, docker='runtime = "scratch"\n')
+    # The cache registry wants a password nobody gave: the image still builds (the
+    # cache is a head start, not a requirement), and the report and a warning say why
+    # nothing was imported or exported.
+    caches = make_registry(users={USER: PASSWORD})
+    ref = f"{caches.host}/cache/released:main"
+    project = remote_project(
+        tmp_path,
+        go,
+        bases,
+        buildkitd,
+        cache=ref,
+        docker='runtime = "scratch"\n',
+        DOCKER_CONFIG=str(tmp_path / "no-logins"),
+    )
     doit(project.root, go, "dist")
-    report = make_image(project, Silent(), released=True, buildctl=lambda: buildkit.buildctl)
+    reporter = Silent()
+    report = make_image(project, reporter, released=True, buildctl=lambda: buildkit.buildctl)
     try:
         assert report.compared == "same bytes as dist/a_linux_amd64", report.text()
-        assert report.cache is None
         assert f"built with BuildKit {buildkitd.address}" in report.text()
+        assert report.cache is not None
+        assert report.cache.startswith(f"registry {ref}: not imported ("), report.cache
+        assert "not exported (" in report.cache and "401" in report.cache, report.cache
+        assert reporter.notices == [f"warning: build cache: {report.cache}"]
+        assert registryenv.tags(caches, "cache/released") == []
     finally:
         dockerenv.remove_images(report.tag)
 

@@ -225,7 +225,10 @@ def test_build_argv_takes_the_same_inputs_as_an_engine_build(tmp_path: Path) -> 
     assert not any("s3cret-pw" in a for a in argv)
     dest = tmp_path / "o,ut" / "image.tar"
     assert ("--output", f'type=docker,name=app:v1,"dest={dest}"') in pairs
-    assert ("--export-cache", "type=registry,ref=127.0.0.1:5000/cache/app:main,mode=max") in pairs
+    assert (
+        "--export-cache",
+        "type=registry,ref=127.0.0.1:5000/cache/app:main,mode=max,ignore-error=true",
+    ) in pairs
     assert ("--import-cache", "type=registry,ref=127.0.0.1:5000/cache/app:main") in pairs
     # No cache, no platform, no secret: none of their flags.
     bare = buildkit.build_argv(
@@ -320,6 +323,22 @@ def test_cache_use_from_the_progress() -> None:
     # A step that ran (its output is more than downloads) is not cached.
     ran = PULLED_ONLY.replace("#6 DONE 0.2s", "#6 0.1 copying\n#6 DONE 0.2s")
     assert buildkit.cache_use("r/c:main", ran).cached == 3
+    # A registry that is down: the build goes on, the report says why nothing moved.
+    down = COLD.replace(
+        "#2 ERROR: 127.0.0.1:5000/cache/app:main: not found",
+        "#2 ERROR: failed to configure registry cache importer: failed to do request: Head "
+        '"http://127.0.0.1:5000/v2/cache/app/manifests/main": connect: connection refused',
+    ).replace(
+        "#8 DONE 0.4s",
+        "#8 writing layer sha256:eeb2 done\n#8 ERROR: error writing layer blob: 401 Unauthorized",
+    )
+    failed = buildkit.cache_use("r/c:main", down)
+    assert (failed.imported, failed.exported) == (False, False)
+    assert failed.text() == (
+        "registry r/c:main: not imported (failed to configure registry cache importer: failed "
+        'to do request: Head "http://127.0.0.1:5000/v2/cache/app/manifests/main": connect: '
+        "connection refused), not exported (error writing layer blob: 401 Unauthorized)"
+    )
     assert buildkit.steps(COLD)[1] == (
         "importing cache manifest from 127.0.0.1:5000/cache/app:main",
         "ERROR",
