@@ -308,7 +308,7 @@ def build(
         )
         done = proc.run(argv, check=False, env=env, timeout=BUILD_SECONDS, cwd=context)
         if done.returncode != 0:
-            raise DockerError(_failure(remote, done.stderr))
+            raise DockerError(failure(remote, done.stderr))
         config = json.loads(metadata.read_text()).get("containerimage.config.digest", "")
         image_id = _load(engine, dest, tag)
     if config and config != image_id:
@@ -318,11 +318,16 @@ def build(
     return Built(image_id, used, done.stderr)
 
 
-def _failure(remote: Remote, stderr: str) -> str:
+def failure(remote: Remote, stderr: str) -> str:
     """One line for a failed build: the error line and the step that failed."""
     lines = stderr.strip().splitlines()
     errors = [ln.removeprefix("error: ") for ln in lines if ln.startswith("error: ")]
-    failed = [name for name, state in steps(stderr) if state == "ERROR"]
+    # The cache steps' errors are not the build's (a first build has nothing to import).
+    failed = [
+        name
+        for name, state in steps(stderr)
+        if state == "ERROR" and not name.startswith((IMPORTING, EXPORTING))
+    ]
     detail = errors[-1] if errors else (lines[-1] if lines else "no output")
     where = f" at {failed[0]}" if failed else ""
     tail = " | ".join(lines[-12:])

@@ -387,3 +387,20 @@ def test_unreachable_builders_are_one_line(remote: Remote, stderr: str, reason: 
     assert "\n" not in message
     # Without TLS files, a TLS refusal says where they are set.
     assert ("builder_tls" in message) == (remote.tls is None and "TLS" in reason)
+
+
+def test_a_failed_build_is_one_line_naming_the_step() -> None:
+    progress = COLD.replace(
+        "#5 0.3 compiling\n#5 DONE 9.1s",
+        "#5 0.3 ./main.go:3:1: syntax error\n#5 ERROR: exit code: 1",
+    ).split("#6 ")[0] + (
+        "------\n > [build 4/5] RUN go build:\n------\n"
+        'error: failed to solve: process "/bin/sh -c go build" did not complete successfully: '
+        "exit code: 1\n"
+    )
+    message = buildkit.failure(REMOTE, progress)
+    assert "\n" not in message
+    assert message.startswith(
+        "build on tcp://127.0.0.1:4444 failed at [build 4/5] RUN go build: failed to solve: "
+    )
+    assert "syntax error" in message
