@@ -38,7 +38,7 @@ class Lookups:
         where = f" {remote}" if remote else ""
         line = (
             f"shared cache{where}: {self.hits} of {self.gets} lookups hit "
-            f"({100 * self.hit_ratio:.1f} %), {self.puts} stored"
+            f"({100 * self.hit_ratio:.1f} %), {self.puts} puts"
         )
         if self.errors:
             line += f", {self.errors} failed"

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from gobuild.network.redact import redact
+
 # S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]+$")
@@ -44,13 +46,15 @@ class Bucket:
 def parse_remote(value: str) -> Bucket:
     """``s3://bucket[/prefix]``, or ValueError saying what a remote cache must be."""
     parts = urlsplit(value)
+    if "@" in parts.netloc:  # checked first: the message must not repeat a secret
+        raise ValueError(f"{redact(value)!r}: no credentials here (they come from AWS_*)")
     if parts.scheme != "s3":
         raise ValueError(
             f"{value!r}: a remote cache is an S3 location like s3://bucket/prefix "
             "(S3-compatible stores take [cache] endpoint)"
         )
-    if "@" in parts.netloc or parts.query or parts.fragment:
-        raise ValueError(f"{value!r}: no credentials or query here (they come from AWS_*)")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r}: an S3 location has no query or fragment")
     if not _BUCKET.match(parts.netloc) or ".." in parts.netloc:
         raise ValueError(f"{value!r}: {parts.netloc!r} is not an S3 bucket name")
     prefix = parts.path.strip("/")
@@ -62,10 +66,10 @@ def parse_remote(value: str) -> Bucket:
 def check_endpoint(value: str) -> str:
     """An http(s) URL of an S3-compatible store, without credentials or a path."""
     parts = urlsplit(value)
+    if "@" in parts.netloc:  # checked first: the message must not repeat a secret
+        raise ValueError(f"{redact(value)!r}: no credentials in the URL (they come from AWS_*)")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http:// or https:// URL")
-    if parts.username or parts.password:
-        raise ValueError(f"{value!r}: no credentials in the URL (they come from AWS_*)")
     if parts.path.strip("/") or parts.query or parts.fragment:
         raise ValueError(f"{value!r}: the endpoint is a host (and port), with no path")
     return value.rstrip("/")

@@ -51,7 +51,7 @@ PREFIX = "team/go"
 BINARY = "app"
 LOOKUPS = re.compile(
     r"^(?:gobuild: )?shared cache (?P<remote>\S+): (?P<hits>\d+) of (?P<gets>\d+) lookups hit "
-    r"\((?P<percent>[\d.]+) %\), (?P<puts>\d+) stored"
+    r"\((?P<percent>[\d.]+) %\), (?P<puts>\d+) puts"
     r"(?:, (?P<failed>\d+) failed)?"
     r"(?:, (?P<rejected>\d+) corrupt object\(s\) rejected and rebuilt)?$",
     re.MULTILINE,

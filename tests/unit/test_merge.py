@@ -26,7 +26,7 @@ def test_the_runs_lookups_are_summed_and_kept(tmp_path: Path) -> None:
     totals = merge_reports([a, b], tmp_path / "out")
     assert totals.shared_cache == lookups.Lookups(runs=3, gets=20, hits=18, misses=2, puts=1)
     assert totals.text(tmp_path / "out").splitlines()[1] == (
-        "shared cache: 18 of 20 lookups hit (90.0 %), 1 stored"
+        "shared cache: 18 of 20 lookups hit (90.0 %), 1 puts"
     )
     assert lookups.read(tmp_path / "out" / lookups.FILE_NAME) == totals.shared_cache
 
