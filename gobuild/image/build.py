@@ -37,13 +37,17 @@ def inputs(
     *,
     platform: str | None = None,
     secrets: bool = True,
+    extra_secrets: Mapping[str, Path] | None = None,
 ) -> Inputs:
     """The embedded ``values`` as the Dockerfile's build args, ``platform``, and
     ``secrets``: ~/.netrc as the netrc secret when there is one (only a Dockerfile that
-    downloads modules needs it)."""
+    downloads modules needs it), and ``extra_secrets`` (the shared Go build cache's
+    ``aws``)."""
     args = {arg: values[key] for key, arg in BUILD_ARGS.items()}
     netrc = environ.netrc
     files = {"netrc": netrc} if secrets and netrc.is_file() else {}
+    if secrets:
+        files.update(extra_secrets or {})
     return Inputs(args, platform, files)
 
 
@@ -58,11 +62,12 @@ def build(
     context: Path | None = None,
     platform: str | None = None,
     secrets: bool = True,
+    extra_secrets: Mapping[str, Path] | None = None,
 ) -> str:
     """Build ``context`` (default: ``root``) with ``dockerfile`` (default: the root's
     Dockerfile) for ``platform`` (default: the engine's) on the engine, from ``root``;
     return the image id. ``secrets``: see :func:`inputs`."""
-    given = inputs(values, environ, platform=platform, secrets=secrets)
+    given = inputs(values, environ, platform=platform, secrets=secrets, extra_secrets=extra_secrets)
     argv = [*builder.argv(), "-f", str(dockerfile or root / DOCKERFILE_NAME), "-t", tag]
     if given.platform is not None:
         argv += ["--platform", given.platform]

@@ -13,6 +13,7 @@ the engine's platform, and the report must find the very same bytes in the image
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from gobuild.builds import gitinfo, imagespec
 from gobuild.digest import sha256_file
 from gobuild.errors import BuilderError, ConfigError
+from gobuild.gocache import credentials
 from gobuild.image import build, builder, buildkit, client, context, examine
 from gobuild.progress import Reporter
 from gobuild.project.config import Project
@@ -116,28 +118,40 @@ def make_image(
         bases = [build_base, *([runtime_base] if runtime_base else [])]
         context_dir = project.root
         sent = context.report(project)
-    job = _Job(
-        dockerfile=project.generated(role),
-        context=context_dir,
-        tag=build.tag_for(imagespec.image_name(project), info.version),
-        values=values,
-        platform=platform,
-        bases=bases,
-        secrets=not released,
-    )
-    if isinstance(where, builder.Remote):
-        if buildctl is None:
-            raise BuilderError(f"builder {where.shown} needs the pinned buildctl (doit image)")
-        image_id, used, cache = _on_daemon(
-            project,
-            where=where,
-            buildctl=buildctl(),
-            engine=engine,
-            job=job,
-            reporter=reporter,
+    with tempfile.TemporaryDirectory(prefix="gobuild-secrets-") as scratch:
+        # [cache] remote: the build stage's go command reaches the bucket with these keys,
+        # as a secret file that exists for the build alone (never an ARG or a layer).
+        keys = None
+        if not released and project.settings.cache.remote is not None:
+            keys = credentials.write_credentials(project.env.variables, Path(scratch))
+            if keys is None:
+                reporter.notice(
+                    "warning: [cache] remote: no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                    "here, so the image build uses its builder's cache alone"
+                )
+        job = _Job(
+            dockerfile=project.generated(role),
+            context=context_dir,
+            tag=build.tag_for(imagespec.image_name(project), info.version),
+            values=values,
+            platform=platform,
+            bases=bases,
+            secrets=not released,
+            extra_secrets={credentials.SECRET_ID: keys} if keys else {},
         )
-    else:
-        image_id, used, cache = _on_engine(project, engine, job, reporter)
+        if isinstance(where, builder.Remote):
+            if buildctl is None:
+                raise BuilderError(f"builder {where.shown} needs the pinned buildctl (doit image)")
+            image_id, used, cache = _on_daemon(
+                project,
+                where=where,
+                buildctl=buildctl(),
+                engine=engine,
+                job=job,
+                reporter=reporter,
+            )
+        else:
+            image_id, used, cache = _on_engine(project, engine, job, reporter)
     tag = job.tag
     settings = project.settings.docker
     labels = {
@@ -172,6 +186,7 @@ class _Job:
     platform: str | None  # None: the builder's own
     bases: list[str]  # the base images an engine build needs on the engine
     secrets: bool
+    extra_secrets: dict[str, Path]  # the shared Go build cache's credentials file
 
 
 def _on_daemon(
@@ -194,7 +209,13 @@ def _on_daemon(
         context=job.context,
         dockerfile=job.dockerfile,
         tag=job.tag,
-        inputs=build.inputs(job.values, project.env, platform=platform, secrets=job.secrets),
+        inputs=build.inputs(
+            job.values,
+            project.env,
+            platform=platform,
+            secrets=job.secrets,
+            extra_secrets=job.extra_secrets,
+        ),
         cache=project.settings.docker.cache,
         env=project.env.for_children(),
     )
@@ -232,6 +253,7 @@ def _on_engine(
         context=job.context,
         platform=job.platform,
         secrets=job.secrets,
+        extra_secrets=job.extra_secrets,
     )
     return image_id, str(docker_client), None
 
