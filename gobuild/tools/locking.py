@@ -35,7 +35,8 @@ from gobuild.tools.resolve import Resolver, ToolError, contradiction
 def pinned(project: Project) -> dict[str, ToolPin]:
     """The tools the project pins, in gobuild's order: ``[tools]``' keys, the configured
     linters that are Go tools, gotestsum when the test checks run it, the GOCACHEPROG
-    plugin for a ``[cache] remote`` and buildctl for a ``[docker] builder`` address."""
+    plugin for a ``[cache] remote`` and buildctl where images may build on a BuildKit
+    daemon."""
     settings = project.settings
     checks = settings.checks
     names = {key for key in settings.tools if key != GO_KEY}
@@ -44,9 +45,20 @@ def pinned(project: Project) -> dict[str, ToolPin]:
         names.add("gotestsum")
     if settings.cache.remote is not None:
         names.add("go-cache-plugin")
-    if settings.docker.builder is not None and "://" in settings.docker.builder:
+    if _builds_on_a_daemon(project):
         names.add("buildctl")
     return {name: project.tool_pin(name) for name in KNOWN_PINS if name in names}
+
+
+def _builds_on_a_daemon(project: Project) -> bool:
+    """Whether images may build on a BuildKit daemon, so buildctl is pinned beforehand
+    (recording it at the first `doit image` would change gobuild.lock, and the version
+    the image embeds would say ``-dirty``): a builder other than the engine in
+    gobuild.toml (an address or a buildx builder's name), a registry cache (only a
+    daemon uses one), or BUILDKIT_HOST where the lock is written."""
+    docker = project.settings.docker
+    named = docker.builder is not None and docker.builder not in ("docker", "default")
+    return named or docker.cache is not None or bool(project.env.buildkit_host)
 
 
 @dataclass(frozen=True)

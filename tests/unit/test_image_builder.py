@@ -404,3 +404,24 @@ def test_a_failed_build_is_one_line_naming_the_step() -> None:
         "build on tcp://127.0.0.1:4444 failed at [build 4/5] RUN go build: failed to solve: "
     )
     assert "syntax error" in message
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "pins"),
+    [
+        ("", {}, False),
+        ('[docker]\nbuilder = "docker"\n', {}, False),
+        ('[docker]\nbuilder = "tcp://127.0.0.1:1234"\n', {}, True),
+        ('[docker]\nbuilder = "ci-builder"\n', {}, True),  # a buildx builder's name
+        ('[docker]\ncache = "registry.example.com/team/cache"\n', {}, True),
+        ("", {"BUILDKIT_HOST": "tcp://127.0.0.1:1234"}, True),
+    ],
+)
+def test_buildctl_is_pinned_wherever_images_may_build_on_a_daemon(
+    tmp_path: Path, toml: str, env: dict[str, str], pins: bool
+) -> None:
+    """So the first `doit image` on a daemon never writes gobuild.lock (which would make
+    the version the image embeds say -dirty)."""
+    from gobuild.tools.locking import pinned
+
+    assert ("buildctl" in pinned(project(tmp_path, toml, **env))) is pins
