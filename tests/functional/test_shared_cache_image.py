@@ -24,6 +24,7 @@ from gobuild.project import lock as lockfile
 from gobuild.project.platforms import host
 from tests import dockerenv, s3env
 from tests.buildenv import GoEnv, doit, git, make_repo
+from tests.cacheplugin import PLUGIN_LOCK
 from tests.functional.conftest import ENGINE_ALPINE
 from tests.functional.test_docker import gobuild
 from tests.functional.test_docker_engine import image_report
@@ -36,13 +37,6 @@ pytestmark = [
 
 GO = "1.27.3"  # GOCACHEPROG needs Go 1.24
 TAG = "gobuild-test/sharedcache"
-PLUGIN = lockfile.ToolLock(
-    "github.com/tailscale/go-cache-plugin/cmd/go-cache-plugin",
-    "github.com/tailscale/go-cache-plugin",
-    "v0.1.1",
-    "h1:TjdSpOAj9Z90sPE+KQ4//x+GWhCp7dydivFYVXwxJts=",
-    "1.24.0",
-)
 
 
 def bridge_address() -> str | None:
@@ -101,7 +95,7 @@ def test_an_image_build_shares_the_go_build_cache_and_keeps_the_keys_out(
     )
     root = make_repo(tmp_path / "r", "twobin", go, toml, pin=GO)
     lockfile.record_tool(root / "gobuild.lock", state_dir=root / ".gobuild",
-                         name="go-cache-plugin", tool=PLUGIN)  # fmt: skip
+                         name="go-cache-plugin", tool=PLUGIN_LOCK)  # fmt: skip
     code, _, err = gobuild(root, "generate")
     assert code == 0, err
     git(root, "add", "-A")

@@ -30,6 +30,7 @@ from gobuild.render import generate
 from gobuild.render.dockerfile import released_binaries
 from gobuild.render.generate import render_file
 from tests import godist
+from tests.cacheplugin import PLUGIN_LOCK
 
 VERSION = "1.22.10"
 MAIN = "package main\n\nfunc main() {}\n"
@@ -366,13 +367,6 @@ def test_released_image_needs_the_engines_dist_binary(tmp_path: Path) -> None:
 # --- [cache] remote -------------------------------------------------------------------------
 
 CACHE_GO = "1.27.3"  # GOCACHEPROG needs Go 1.24
-PLUGIN = lockfile.ToolLock(
-    "github.com/tailscale/go-cache-plugin/cmd/go-cache-plugin",
-    "github.com/tailscale/go-cache-plugin",
-    "v0.1.1",
-    "h1:TjdSpOAj9Z90sPE+KQ4//x+GWhCp7dydivFYVXwxJts=",
-    "1.24.0",
-)
 SHARED = '[cache]\nremote = "s3://team-cache/app"\nendpoint = "http://10.0.0.5:9000"\n'
 
 
@@ -382,7 +376,7 @@ def shared_cache_project(tmp_path: Path, *, go: str = CACHE_GO, locked: bool = T
         (p.root / "gobuild.toml").read_text().replace(f'"{VERSION}"', f'"{go}"')
     )
     artifact = Artifact(godist.archive_name(go), "0" * 64)
-    tools = {"go-cache-plugin": PLUGIN} if locked else {}
+    tools = {"go-cache-plugin": PLUGIN_LOCK} if locked else {}
     lock = lockfile.Lock(go, GoVersion.parse(go), {host().key: {"official": artifact}}, tools)
     (p.root / "gobuild.lock").write_text(lockfile.dumps(lock))
     return load_project(p.root, env=Environment({"GOBUILD_CACHE": str(tmp_path / "cache")}))
@@ -397,7 +391,7 @@ def test_a_shared_cache_builds_its_programs_in_a_stage_and_uses_the_aws_secret(
     assert stages[:2] == ["cacheprog", "build"]
     [fetch, verifier] = [c for c in cmds if c.cmd == "RUN"][:2]
     assert "go mod download -json github.com/tailscale/go-cache-plugin@v0.1.1" in fetch.original
-    assert PLUGIN.h1 in fetch.original and "./cmd/go-cache-plugin" in fetch.original
+    assert PLUGIN_LOCK.h1 in fetch.original and "./cmd/go-cache-plugin" in fetch.original
     # The verifier's source, as the RUN writes it, is the shipped one.
     script = verifier.value[0].split(" > /tmp/verify.go", 1)[0]
     out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)

@@ -41,6 +41,7 @@ from gobuild.tools.locking import pinned
 from gobuild.ui.console import CheckPrinter
 from tests.netproxy import dead_port
 from tests.s3env import Blackhole
+from tests.unit.test_config import config_error as refused
 
 PLUGIN = Path("/opt/tools/go-cache-plugin")
 STAGING = Path("/home/u/.cache/go-build/gocacheprog/0123456789abcdef")
@@ -474,12 +475,9 @@ def test_the_probe_is_one_head_without_credentials(bucket: Bucket) -> None:
 
 
 def config_error(tmp_path: Path, toml: str) -> str:
-    path = tmp_path / "gobuild.toml"
-    path.write_text(toml, encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
-        load_settings(path)
-    message = str(info.value)
-    assert "\n" not in message and str(path) in message, message
+    """test_config's one-line refusal, naming the file."""
+    message = refused(tmp_path, toml)
+    assert str(tmp_path / "gobuild.toml") in message, message
     return message
 
 

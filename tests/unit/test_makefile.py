@@ -24,6 +24,7 @@ from gobuild.project.platforms import Platform
 from gobuild.project.versions import GoVersion
 from gobuild.render import escape, generate, makefile
 from tests.buildenv import FIXTURES
+from tests.cacheplugin import PLUGIN_LOCK
 
 VERSION = "1.22.10"
 LINUX = Platform("linux", "amd64")
@@ -304,13 +305,6 @@ def test_a_tool_no_go_of_the_project_builds_stops_make_in_one_line(root: Path, t
 
 # --- [cache] remote -------------------------------------------------------------------------
 
-PLUGIN = lockfile.ToolLock(
-    "github.com/tailscale/go-cache-plugin/cmd/go-cache-plugin",
-    "github.com/tailscale/go-cache-plugin",
-    "v0.1.1",
-    "h1:TjdSpOAj9Z90sPE+KQ4//x+GWhCp7dydivFYVXwxJts=",
-    "1.24.0",
-)
 SHARED = '[cache]\nremote = "s3://team-cache/proj"\nendpoint = "http://10.0.0.5:9000"\n'
 
 
@@ -324,7 +318,7 @@ def shared_cache_root(root: Path) -> Path:
     (root / "gobuild.lock").write_text(
         lockfile.dumps(
             lockfile.Lock(
-                lock.request, lock.version, lock.artifacts, tools={"go-cache-plugin": PLUGIN}
+                lock.request, lock.version, lock.artifacts, tools={"go-cache-plugin": PLUGIN_LOCK}
             )
         )
     )
@@ -349,7 +343,7 @@ def test_a_shared_cache_reaches_every_go_command_of_the_makefile(root: Path) -> 
         rf"(?m)^shared-cache: {re.escape(plugin)} \.gobuild/cacheprog/verify-[0-9a-f]{{16}}/verify$",
         text,
     )
-    assert PLUGIN.h1 in text and "$(GO) build -trimpath -mod=readonly" in text
+    assert PLUGIN_LOCK.h1 in text and "$(GO) build -trimpath -mod=readonly" in text
     assert "printf ' %s' --bucket=team-cache --region=us-east-1 --prefix=proj" in text
     assert "http://10.0.0.5:9000/team-cache" in text  # the probe, path-style
     assert "AWS_SECRET" not in text.replace("AWS_SECRET_ACCESS_KEY.", "")
