@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from gobuild.checks.shards import assign
 from gobuild.project.platforms import host
 from tests.buildenv import BIN, GoEnv, make_repo, run_env
 
@@ -111,6 +112,17 @@ def test_three_shards_merged_count_what_one_run_counts(tmp_path: Path, go: GoEnv
     shutil.copytree(origin, other, ignore=shutil.ignore_patterns(".gobuild"))
     res = gobuild(other, go, "check", "test", "--shard", "2/3")  # no durations: by count
     assert len(json.loads((reports(other) / "shard.json").read_text())["packages"]) == 2
+    # Durations that surely split otherwise than the recorded ones did (a split by count
+    # can come out the same as theirs, and then merging it is right).
+    theirs = [packages for _, packages in shard_dirs]
+    heavy = next(
+        weights
+        for weights in ({**dict.fromkeys(PACKAGES, 1.0), p: 100.0} for p in PACKAGES)
+        if assign(PACKAGES, 3, weights) != theirs
+    )
+    skewed = tmp_path / "skewed.json"
+    skewed.write_text(json.dumps(heavy))
+    res = gobuild(other, go, "check", "test", "--shard", "2/3", "--durations", str(skewed))
     res = gobuild(origin, go, "report", "merge", str(reports(shard_dirs[0][0])),
                   str(reports(other)), str(reports(shard_dirs[2][0])), "-o", str(tmp_path / "bad"))  # fmt: skip
     assert res.returncode == 1 and "the shards were split differently" in res.stderr, res.stderr
