@@ -58,7 +58,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_overlap import checkout, default_proxy  # noqa: E402
+from bench.bench_overlap import checkout, default_proxy, revision  # noqa: E402
 from gobuild.checks.shards import assign, read_durations  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -271,13 +271,6 @@ def workdir(parent: str | None, keep: bool = False) -> Iterator[Path]:
                 for d in dirnames:
                     (Path(dirpath) / d).chmod(0o755)
             shutil.rmtree(path, ignore_errors=True)
-
-
-def revision() -> str:
-    """The gobuild commit measured, and whether gobuild/ differs from it."""
-    head = run(["git", "rev-parse", "--short", "HEAD"], REPO, check=False).stdout.strip()
-    dirty = run(["git", "status", "--porcelain", "--", "gobuild"], REPO, check=False).stdout
-    return head + (" + uncommitted changes in gobuild/" if dirty.strip() else "")
 
 
 def parse_module(text: str) -> tuple[str, str]:

@@ -265,12 +265,9 @@ def _shared_cache(inv: Invocation, found: Installed) -> dict[str, str]:
     from gobuild.gocache import shared  # noqa: PLC0415
     from gobuild.ui.console import Notices  # noqa: PLC0415
 
-    def warn(message: str) -> None:
-        print(f"gobuild: {message}", file=inv.err)
-
-    project = inv.project
-    ready = shared.prepare(project, found, Notices(inv.err))
-    return shared.connect(ready, project.env.network, warn)
+    project, notices = inv.project, Notices(inv.err)
+    ready = shared.prepare(project, found, notices)
+    return shared.connect(ready, project.env.network, notices.notice)
 
 
 def go(inv: Invocation) -> int:

@@ -39,10 +39,10 @@ def verifier_source() -> str:
     return (resources.files("gobuild.templates") / VERIFIER_SOURCE).read_text(encoding="utf-8")
 
 
-def verifier_name() -> str:
-    """The verifier build's directory name: a digest of its source (a new source is a
-    new build)."""
-    return "verify-" + hashlib.sha256(verifier_source().encode()).hexdigest()[:16]
+def verifier_name(source: str) -> str:
+    """The directory name of a build of the verifier's ``source``: its digest (a new
+    source is a new build)."""
+    return "verify-" + hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ def ensure_verifier(cache_dir: Path, go: Installed, environ: dict[str, str]) -> 
     """The verifier built by ``go`` under ``cache_dir`` (``environ``: the inherited
     variables; the build needs nothing from the network)."""
     text = command.verifier_source()
-    home = cache_dir / "cacheprog" / f"{command.verifier_name()}-go{go.version}-{go.platform.key}"
+    home = (
+        cache_dir / "cacheprog" / f"{command.verifier_name(text)}-go{go.version}-{go.platform.key}"
+    )
     name = "verify.exe" if go.platform.goos == "windows" else "verify"
     binary = home / name
     if binary.is_file():

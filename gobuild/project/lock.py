@@ -70,6 +70,17 @@ class ToolLock:
         moved on, and the entry says nothing about it)."""
         return (self.package, self.version) == (pin.package, pin.version)
 
+    @property
+    def package_dir(self) -> str:
+        """The package's directory in its module (``./cmd/tool``), where a build of the
+        module as the main module names it."""
+        return "." + self.package[len(self.module) :]
+
+    def differs(self, name: str) -> str:
+        """The start of the line a build of the tool ``name`` stops with when the module
+        it downloaded has another h1 than this entry (the h1 it has follows)."""
+        return f"{name}: {self.module}@{self.version} is not gobuild.lock's {self.h1}: it has "
+
     def to_json(self) -> dict[str, str]:
         """The lock's entry (no ``go`` key where it is not known)."""
         entry = dataclasses.asdict(self)

@@ -413,6 +413,15 @@ def check_image(value: str) -> str:
     return value
 
 
+def _split_tag(ref: str) -> tuple[str, str]:
+    """``ref`` as repository and tag ('' without one): a colon in the last path element
+    starts the tag; one before it is a registry's port."""
+    if ":" not in ref.rsplit("/", maxsplit=1)[-1]:
+        return ref, ""
+    repository, _, tag = ref.rpartition(":")
+    return repository, tag
+
+
 class DockerSection(Section):
     """``[docker]``: the generated Dockerfile and ``doit image``."""
 
@@ -455,7 +464,7 @@ class DockerSection(Section):
     @classmethod
     def _cache(cls, value: str | None) -> str | None:
         if value is not None:
-            ref, _, tag = value.rpartition(":") if ":" in value.split("/")[-1] else (value, "", "")
+            ref, tag = _split_tag(value)
             if not (_REPOSITORY.match(ref) and (not tag or _IMAGE_TAG.match(tag))):
                 raise ValueError(
                     f"{value!r} is not a registry repository like registry.example.com/team/cache"
@@ -521,7 +530,7 @@ class DockerSection(Section):
     def _syntax(cls, value: str | None) -> str | None:
         if value is not None:
             ref, _, digest = value.partition("@")
-            image, _, tag = ref.rpartition(":") if ":" in ref.split("/")[-1] else (ref, "", "")
+            image, tag = _split_tag(ref)
             if not (
                 _IMAGE.match(image)
                 and (not tag or _IMAGE_TAG.match(tag))

@@ -145,9 +145,8 @@ def shared_cache(project: Project) -> dict[str, Any] | None:
         "home": str(home),
         "module_version": f"{locked.module}@{pin.version}",
         "h1": locked.h1,
-        "mismatch": f"go-cache-plugin: {locked.module}@{pin.version} is not gobuild.lock's "
-        f"{locked.h1}: it has ",
-        "package_dir": "." + pin.package[len(locked.module) :],
+        "mismatch": locked.differs("go-cache-plugin"),
+        "package_dir": locked.package_dir,
         "verifier": command.verifier_source().splitlines(),
         "gocacheprog": command.join(command.verified_argv(Path(home / "verify"), plugin)),
         "probe_url": command.probe_url(cache),

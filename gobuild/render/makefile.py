@@ -165,10 +165,9 @@ def _pinned(project: Project, lock: lockfile.Lock, name: str, go: GoVersion) -> 
         "module_version": f"{module}@{pin.version}",
         # Where the package is in its module: built there when `go install` refuses the
         # module (replace/exclude directives, or a proxy that will not list versions).
-        "package_dir": "." + pin.package[len(module) :] if module else ".",
+        "package_dir": locked.package_dir if locked else ".",
         "h1": locked.h1 if locked else "",
-        "mismatch": f"{name}: {module}@{pin.version} is not gobuild.lock's "
-        f"{locked.h1 if locked else ''}: it has ",
+        "mismatch": locked.differs(name) if locked else "",
         "unlocked": f"{name}: gobuild.lock records no {pin.spec}: run "
         "`gobuild lock` to resolve and lock it",
     }
@@ -185,11 +184,12 @@ def _make_shared_cache(
         return None
     command.require_go(go, project.config_file)
     argv = command.plugin_argv(cache, Path("plugin"), Path("staging"))
+    source = command.verifier_source()
     return {
         "remote": cache.remote,
         "plugin": _pinned(project, lock, "go-cache-plugin", go),
-        "verifier_dir": f"{STATE_DIR_NAME}/cacheprog/{command.verifier_name()}",
-        "verifier": command.verifier_source().splitlines(),
+        "verifier_dir": f"{STATE_DIR_NAME}/cacheprog/{command.verifier_name(source)}",
+        "verifier": source.splitlines(),
         "args": argv[2:],  # after the program and --cache-dir
         "staging": command.staging_name(cache),
         "probe_url": command.probe_url(cache),

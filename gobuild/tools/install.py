@@ -171,8 +171,8 @@ def _build(
                 else (f" ([tools] go: its go.mod needs Go {needs}, the project's is {go.version})")
             )
             reporter.notice(f"building {pin.name} {pin.version} with Go {builder.version}{why}")
-            source = (Path(str(found["Dir"])), module)
-            _install(pin, builder, _environ(project, builder), home, h1, source=source)
+            folder = Path(str(found["Dir"]))
+            _install(pin, builder, _environ(project, builder), home, tool, folder=folder)
             built = _cached(project, pin, tool, builder)
             assert built is not None
     lockfile.record_tool(project.lock_file, state_dir=project.state_dir, name=pin.name, tool=tool)
@@ -264,12 +264,12 @@ def _install(
     go: Installed,
     env: Mapping[str, str],
     home: Path,
-    h1: str,
+    tool: ToolLock,
     *,
-    source: tuple[Path, str],
+    folder: Path,
 ) -> None:
-    """Build ``pin`` into ``home`` (``source``: the verified module's directory in the
-    module cache, and its path)."""
+    """Build ``pin`` (``tool``: its verified module) into ``home``; ``folder`` is the
+    module's directory in the module cache."""
     home.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{home.name}.", dir=home.parent))
     try:
@@ -278,18 +278,15 @@ def _install(
             argv = [str(go.go), "install", "-trimpath", pin.spec]
             proc.run(argv, cwd=work, env={**env, "GOBIN": str(work / "bin")}, timeout=3600)
         except ProcessError as exc:
-            if not any(reason in exc.output for reason in _AS_MAIN):
+            reason = next((r for r in _AS_MAIN if r in exc.output), None)
+            if reason is None:
                 raise ToolError(f"{pin.name} {pin.version} did not build: {exc}") from None
-            how = (
-                "go build in the module (go install refused it: "
-                + next(r for r in _AS_MAIN if r in exc.output)
-                + ")"
-            )
-            _build_as_main(pin, go, env, work, source)
+            how = f"go build in the module (go install refused it: {reason})"
+            _build_as_main(pin, go, env, work, (tool, folder))
         marker = {
             "package": pin.package,
             "version": pin.version,
-            "h1": h1,
+            "h1": tool.h1,
             "go": str(go.version),
             "how": how,
         }
@@ -303,18 +300,18 @@ def _install(
 
 
 def _build_as_main(
-    pin: ToolPin, go: Installed, env: Mapping[str, str], work: Path, source: tuple[Path, str]
+    pin: ToolPin, go: Installed, env: Mapping[str, str], work: Path, source: tuple[ToolLock, Path]
 ) -> None:
-    """``pin`` built in a writable copy of its module, as the main module."""
-    folder, module = source
+    """``pin`` built in a writable copy of its module (``source``: the module and its
+    directory in the module cache), as the main module."""
+    tool, folder = source
     copy = work / "src"
     shutil.copytree(folder, copy)
     for path in [copy, *copy.rglob("*")]:  # the module cache's files are read-only
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o200)
-    package = "." + pin.package[len(module) :]
     binary = work / "bin" / _exe(pin.name, go)
-    argv = [str(go.go), "build", "-trimpath", "-mod=readonly", "-o", str(binary), package]
+    argv = [str(go.go), "build", "-trimpath", "-mod=readonly", "-o", str(binary), tool.package_dir]
     try:
         proc.run(argv, cwd=copy, env={**env, "GOFLAGS": ""}, timeout=3600)
     except ProcessError as exc:
